@@ -1,0 +1,80 @@
+"""Care providers: kinship carers, fostering services, children's homes, supported accommodation.
+
+Each provider has places (capacity), a weekly price, and for fostering services a number of
+approved households whose recruitment and attrition change the places. Children's homes open
+and close. The monthly update works on `ProviderTable`; each provider is also a Mesa
+`CareProvider` agent for identity and inspection.
+"""
+from __future__ import annotations
+
+from enum import IntEnum
+
+import mesa
+import numpy as np
+
+from agents.table import Table
+from sim.states import State
+
+
+class ProviderKind(IntEnum):
+    """The kind of provider; its value is the care `State` of a child placed there."""
+
+    KINSHIP = int(State.KINSHIP)
+    FOSTER_IN_HOUSE = int(State.FOSTER_IN_HOUSE)
+    FOSTER_AGENCY = int(State.FOSTER_AGENCY)
+    HOME_LA = int(State.HOME_LA)
+    HOME_PRIVATE = int(State.HOME_PRIVATE)
+    SEMI_INDEPENDENT = int(State.SEMI_INDEPENDENT)
+
+
+# Kinds whose places the market adds as children need them (a kinship placement is a family's
+# own carers; private homes and supported accommodation expanded with demand over the period).
+EXPANDS_ON_DEMAND = (ProviderKind.KINSHIP, ProviderKind.HOME_PRIVATE, ProviderKind.SEMI_INDEPENDENT)
+
+
+class ProviderTable(Table):
+    FIELDS = {
+        "kind": (np.int8, 0),
+        "places": (np.int32, 0),
+        "occupied": (np.int32, 0),
+        "households": (np.float64, 0.0),  # fostering services: approved households
+        "price_factor": (np.float64, 1.0),  # this provider's price relative to its kind's mean
+        "open": (bool, True),
+        "months_empty": (np.int16, 0),
+    }
+
+    def free_places(self) -> np.ndarray:
+        n = self.n
+        return np.where(self.open[:n], self.places[:n] - self.occupied[:n], 0)
+
+
+class CareProvider(mesa.Agent):
+    """A provider of care places."""
+
+    def __init__(self, model, row: int):
+        super().__init__(model)
+        self.row = int(row)
+
+    @property
+    def kind(self) -> ProviderKind:
+        return ProviderKind(int(self.model.providers.kind[self.row]))
+
+    @property
+    def places(self) -> int:
+        return int(self.model.providers.places[self.row])
+
+    @property
+    def occupied(self) -> int:
+        return int(self.model.providers.occupied[self.row])
+
+    @property
+    def is_open(self) -> bool:
+        return bool(self.model.providers.open[self.row])
+
+    @property
+    def weekly_cost_gbp(self) -> float:
+        """This provider's weekly price this month."""
+        return float(self.model.costs.provider_weekly_cost(self.model, np.array([self.row]))[0])
+
+    def __repr__(self) -> str:
+        return f"CareProvider({self.kind.name}, {self.occupied}/{self.places})"

@@ -1,0 +1,113 @@
+"""`caresim run`: one scenario, N replications, a readable table per year or the JSON contract."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from experiments.cli import UserError
+from sim.model import START_YEAR
+from sim.run import CONTRACT, mean_table, replication_seed, run_replication, summarise
+
+MAX_END_YEAR = 2050
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number of at least 1, got {value}")
+    return value
+
+
+def scale_value(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"scale must be above 0 and at most 1, got {value}")
+    return value
+
+
+def end_year_value(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a year, got {text!r}") from None
+    if not START_YEAR < value <= MAX_END_YEAR:
+        raise argparse.ArgumentTypeError(f"end year must be after {START_YEAR} and at most {MAX_END_YEAR}, got {value}")
+    return value
+
+
+def add_run_options(parser: argparse.ArgumentParser) -> None:
+    """Options shared by `run` and `compare`."""
+    parser.add_argument("--seed", type=int, default=1, help="base seed; replication i uses seed+i (default 1)")
+    parser.add_argument("--replications", type=positive_int, default=1, help="number of replications (default 1)")
+    parser.add_argument("--end-year", type=end_year_value, default=2025, help="last 31 March simulated (default 2025)")
+    parser.add_argument("--scale", type=scale_value, default=1.0,
+                        help="share of England simulated, results scaled back up (default 1 = every child)")
+    parser.add_argument("--params", type=Path, default=None, help="parameter file (default: the shipped calibration)")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_run_options(parser)
+    parser.add_argument("--out", type=Path, default=None, help="directory for yearly.csv")
+    parser.add_argument("--json", action="store_true", help="print one JSON object and nothing else on stdout")
+
+
+def format_table(table) -> str:
+    """The yearly table as a person reads it."""
+    cols = [("children_in_care", "in care", "{:>8,.0f}"), ("foster", "foster", "{:>8,.0f}"),
+            ("residential", "resid.", "{:>7,.0f}"), ("other", "other", "{:>7,.0f}"),
+            ("entries", "entries", "{:>8,.0f}"), ("exits", "exits", "{:>8,.0f}"),
+            ("spend_gbp", "spend £bn", "{:>9.2f}"), ("direct_hours_per_week", "direct h/wk", "{:>11,.0f}")]
+    header = f"{'31 March':>8} " + " ".join(f"{label:>{len(fmt.format(0))}}" for _, label, fmt in cols)
+    lines = [header, "-" * len(header)]
+    for year, row in table.iterrows():
+        cells = []
+        for name, _, fmt in cols:
+            v = row[CONTRACT[name]]
+            if name == "spend_gbp":
+                v = v / 1e9
+            width = len(fmt.format(0))
+            cells.append(" " * (width - 1) + "–" if v != v else fmt.format(v))
+        lines.append(f"{year:>8} " + " ".join(cells))
+    return "\n".join(lines)
+
+
+def load_run_inputs(args):
+    """Parameters (and, once scenarios exist, levers) for a run: user errors become UserError."""
+    from sim.parameters import load_params
+
+    return load_params(args.params), ()
+
+
+def main(args) -> int:
+    params, levers = load_run_inputs(args)
+    scenario = getattr(args, "scenario_name", "baseline")
+    tables = []
+    for i in range(args.replications):
+        if not args.json:
+            print(f"replication {i + 1}/{args.replications} ...", file=sys.stderr, flush=True)
+        tables.append(run_replication(params, seed=replication_seed(args.seed, i), scale=args.scale,
+                                      end_year=args.end_year, levers=levers))
+    summary = summarise(tables, scenario=scenario, seed=args.seed)
+    table = mean_table(tables)
+    if args.out is not None:
+        try:
+            args.out.mkdir(parents=True, exist_ok=True)
+            table.to_csv(args.out / "yearly.csv")
+        except OSError as exc:
+            raise UserError(f"--out {args.out}: cannot write ({exc.strerror})") from None
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        print(f"caresim {scenario}: seed {args.seed}, {args.replications} replication(s), scale {args.scale:g}"
+              + (" (means)" if args.replications > 1 else ""))
+        print(format_table(table))
+        print("Stocks at 31 March; entries, exits and spend on children in care for the year ending then.")
+    return 0

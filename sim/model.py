@@ -1,0 +1,948 @@
+"""CareModel: children's journeys through children's social care in England, month by month.
+
+A Mesa 3 model. Children, families, social workers and care providers are Mesa agents; the
+monthly update of their numbers runs on arrays (agents/table.py) because one Python call per
+child per month is ~60x slower (../shared/PERFORMANCE.md). The run starts at 31 March 2015 with
+the 2015 stock and each `step()` is one calendar month. Rules, rates and their sources are in
+sim/parameters.py; the README describes each rule.
+"""
+from __future__ import annotations
+
+import gc
+import math
+from collections.abc import Sequence
+
+import mesa
+import numpy as np
+import pandas as pd
+
+from agents.children import Child, ChildTable, Family, FamilyTable, LegalStatus, Need
+from agents.providers import EXPANDS_ON_DEMAND, CareProvider, ProviderKind, ProviderTable
+from agents.workers import SocialWorker, WorkerTable
+from sim.costs import Costs
+from sim.parameters import CARE_AGE_BANDS, REFERRAL_AGE_BANDS, Params, load_params, monthly_probability
+from sim.policy import Lever, PolicyState
+from sim.records import JourneyLog, yearly_table
+from sim.states import (ALLOWED, CHILDRENS_HOMES, FOSTER, IS_ACTIVE, IS_AT_HOME, IS_FOSTER, IS_IN_CARE,
+                        IS_RESIDENTIAL, N_STATES, OTHER_CARE, Reason, State)
+from sim.streams import Streams
+
+START_YEAR = 2015  # the run starts at 31 March of this year
+START_DATE_YEARS = START_YEAR + 0.25  # 31 March as a fractional year
+ADULT_MONTHS = 18 * 12
+IN_HOUSE_SERVICES = 152  # local authorities in England, each with an in-house fostering service
+AGENCIES = 300  # independent fostering agencies (assumption)
+SEMI_PROVIDERS = 150  # supported-accommodation providers at the start (assumption)
+SEMI_PLACES_PER_PROVIDER_ADDED = 6  # places a supported-accommodation provider adds at once
+
+
+class Route:
+    """What kind of placement a child needs (placement matching)."""
+
+    FAMILY = 0  # kinship if the family has carers, else foster
+    FOSTER = 1  # in-house or agency foster care
+    RESIDENTIAL = 2  # a children's home
+    SEMI = 3  # semi-independent or supported accommodation
+
+
+def _counter_names() -> list[str]:
+    return ["new_entries", "new_exits", "new_reentries", "new_returned_home", "new_special_guardianship",
+            "new_adoptions", "new_aged_out", "new_left_16_17", "new_cp_plans", "new_referrals",
+            "new_edge_support_families", "new_residential_no_foster", "new_placement_moves",
+            "new_step_downs", "new_uasc_entries", "new_reunification_support", "new_homes_opened",
+            "new_homes_closed", "new_foster_households_recruited", "new_foster_households_left"]
+
+
+class CareModel(mesa.Model):
+    """The children's social care system of England (or a `scale` sample of it).
+
+    Args:
+        params: parameters; the shipped calibrated file when None.
+        seed: run seed; every random process has its own stream derived from it.
+        scale: share of England simulated (1 = every child); outputs are scaled back up.
+        levers: policy levers (sim/levers.py), applied at a fixed point of each month.
+        journeys: keep the journey log of every transition.
+
+    The monthly step runs, in order (each a method of this class):
+
+    1. ``update_context`` - the date, the workforce (hires and leavers to the FTE trend),
+       prices; the policy settings are reset and every lever's ``apply`` runs.
+    2. ``refer`` - families referred onto a child protection plan or assessed at risk of care
+       (sibling groups together), and unaccompanied asylum-seeking children arriving.
+    3. ``allocate_workers`` - new cases get the least-loaded worker; caseloads and each
+       worker's direct hours per case are computed.
+    4. ``protect`` - plans end, at-risk cases close or escalate onto a plan.
+    5. ``support_families`` - edge-of-care support ends after its episode; free capacity goes
+       to the families at highest risk of care.
+    6. ``enter_care`` - a family's children come into care together (hazard by plan, risks,
+       need, age; reduced by support for avoidable families, scaled by worker time);
+       children who went home may come back.
+    7. ``support_reunification`` - back-edge support places go to reunifiable children.
+    8. ``leave_care`` - return home, special guardianship, adoption, leaving at 16-17.
+    9. ``move_placements`` - breakdowns, placement for adoption, with parents, step-down.
+    10. ``match_placements`` - entrants and movers go to the best available type with a free
+        place; when no foster place is free a child goes to residential and that is recorded.
+    11. ``age`` - a month older; 18th birthdays; monitoring of returned-home children ends.
+    12. ``supply_places`` - foster households recruited and leaving; empty homes close.
+    13. ``record`` - counts, flows, costs and direct hours for the month.
+    """
+
+    def __init__(self, params: Params | None = None, *, seed: int = 1, scale: float = 1.0,
+                 levers: Sequence[Lever] = (), journeys: bool = True):
+        if not (isinstance(scale, (int, float)) and 0 < scale <= 1):
+            raise ValueError(f"scale must be in (0, 1], got {scale!r}")
+        super().__init__(seed=seed)
+        self.params = params if params is not None else load_params()
+        self.seed = int(seed)
+        self.scale = float(scale)
+        self.streams = Streams(self.seed)
+        self.costs = Costs(self.params)
+        self.levers = list(levers)
+        self.policy = PolicyState()
+        self.journeys = JourneyLog(enabled=journeys)
+        self.month = 0  # months since 31 March 2015; the state is that at the end of this month
+        self.child_months = 0
+        self.children = ChildTable(capacity=int(400_000 * self.scale) + 64)
+        self.families = FamilyTable(capacity=int(300_000 * self.scale) + 64)
+        self.workers = WorkerTable(capacity=int(40_000 * self.scale) + 64)
+        self.providers = ProviderTable(capacity=int(20_000 * self.scale) + 64)
+        self.active_rows = np.zeros(0, dtype=np.int64)
+        self._views: dict[tuple[str, int], mesa.Agent] = {}
+        self._flows = dict.fromkeys(_counter_names(), 0)
+        self._direct_per_case = np.zeros(0)
+        self.reference_direct_hours_per_case = 1.0
+        self.current: dict[str, float] = {}  # this month's record
+        for lever in self.levers:
+            lever.init(self)
+        self._build_initial_population()
+        self.record()
+        self.datacollector = mesa.DataCollector(
+            model_reporters={k: (lambda m, k=k: m.current[k]) for k in self.current})
+        self.datacollector.collect(self)
+        gc.freeze()  # the cyclic collector otherwise rescans every agent each month
+
+    # ------------------------------------------------------------------ time
+    @property
+    def year(self) -> float:
+        """The model date as a fractional year (2015.25 = 31 March 2015)."""
+        return START_DATE_YEARS + self.month / 12
+
+    @property
+    def date(self) -> pd.Timestamp:
+        y, m = divmod(2 + self.month, 12)  # month 0 is March (index 2 from January)
+        return pd.Timestamp(year=START_YEAR + y, month=m + 1, day=1) + pd.offsets.MonthEnd(0)
+
+    @property
+    def years_since_start(self) -> float:
+        return self.month / 12
+
+    # ------------------------------------------------------------------ views (Mesa agents)
+    def _view(self, kind: str, cls, row: int):
+        key = (kind, int(row))
+        agent = self._views.get(key)
+        if agent is None:
+            agent = self._views[key] = cls(self, int(row))
+        return agent
+
+    def child(self, row: int) -> Child:
+        """The Mesa agent of the child in `row` (made on first request)."""
+        if not 0 <= row < self.children.n:
+            raise IndexError(f"no child {row}")
+        return self._view("child", Child, row)
+
+    def family(self, row: int) -> Family:
+        return self._view("family", Family, row)
+
+    def social_worker(self, row: int) -> SocialWorker:
+        return self._view("worker", SocialWorker, row)
+
+    def provider(self, row: int) -> CareProvider:
+        return self._view("provider", CareProvider, row)
+
+    def release(self) -> None:
+        """Drop Mesa 3.3.1's class-level reference to this model, so that it can be freed."""
+        mesa.Agent._ids.pop(self, None)
+        self._views.clear()
+        gc.unfreeze()
+
+    # ------------------------------------------------------------------ running
+    def step(self) -> None:
+        """Advance one month (the run order is in the class docstring)."""
+        self.month += 1
+        self._flows = dict.fromkeys(self._flows, 0)
+        self.update_context()
+        self.refer()
+        self.allocate_workers()
+        self.protect()
+        self.support_families()
+        entrants, routes = self.enter_care()
+        self.support_reunification()
+        self.leave_care()
+        movers, mover_routes, step_downs = self.move_placements()
+        self.match_placements(np.concatenate([entrants, movers]), np.concatenate([routes, mover_routes]),
+                              step_downs)
+        self.age()
+        self.supply_places()
+        self.active_rows = self.active_rows[IS_ACTIVE[self.children.state[self.active_rows]]]
+        self.child_months += int(self.active_rows.size)
+        self.record()
+
+    def run_until(self, year: int, month: int = 3) -> None:
+        """Step until the end of `month` of `year` (default 31 March)."""
+        target = (year - START_YEAR) * 12 + (month - 3)
+        if target < self.month:
+            raise ValueError(f"the model is already past {year}-{month:02d}")
+        while self.month < target:
+            self.step()
+
+    # ------------------------------------------------------------------ results
+    def monthly_table(self) -> pd.DataFrame:
+        """One row per month-end: stocks n_*, flows new_*, spend spend_*_gbp (England scale)."""
+        return self.datacollector.get_model_vars_dataframe().set_index("month")
+
+    def yearly_table(self) -> pd.DataFrame:
+        """Stocks at 31 March, flows and spend for the year ending then (England scale)."""
+        return yearly_table(self.monthly_table())
+
+    # ------------------------------------------------------------------ building
+    def _add_children(self, count: int, state: State, ages: np.ndarray, families: np.ndarray,
+                      need: np.ndarray) -> np.ndarray:
+        c = self.children
+        rows = c.append(count)
+        c.state[rows] = state
+        c.age_months[rows] = ages
+        c.family[rows] = families
+        c.need[rows] = need
+        c.on_plan[rows] = state in (State.CHILD_PROTECTION, State.EDGE_OF_CARE)
+        self.active_rows = np.concatenate([self.active_rows, rows])
+        return rows
+
+    def _add_families(self, count: int, gen: np.random.Generator, sizes: np.ndarray | None = None) -> np.ndarray:
+        p = self.params
+        f = self.families
+        rows = f.append(count)
+        f.n_children[rows] = 1 if sizes is None else sizes
+        f.domestic_abuse[rows] = gen.random(count) < p.domestic_abuse_share
+        f.substance_misuse[rows] = gen.random(count) < p.substance_misuse_share
+        f.mental_health[rows] = gen.random(count) < p.mental_health_share
+        f.avoidable[rows] = gen.random(count) < p.avoidable_share
+        return rows
+
+    def _family_sizes(self, n_families: int, gen: np.random.Generator) -> np.ndarray:
+        p = self.params
+        shares = np.array([1 - p.sibling_share_2 - p.sibling_share_3 - p.sibling_share_4,
+                           p.sibling_share_2, p.sibling_share_3, p.sibling_share_4])
+        return 1 + gen.choice(4, size=n_families, p=shares / shares.sum())
+
+    def _mean_family_size(self) -> float:
+        p = self.params
+        return 1 + p.sibling_share_2 + 2 * p.sibling_share_3 + 3 * p.sibling_share_4
+
+    @staticmethod
+    def _ages(bands, n: int, gen: np.random.Generator) -> np.ndarray:
+        weights = np.array([b[2] for b in bands])
+        band = gen.choice(len(bands), size=n, p=weights / weights.sum())
+        lo = np.array([b[0] for b in bands])[band] * 12
+        hi = np.array([b[1] for b in bands])[band] * 12
+        return (lo + gen.random(n) * (hi - lo)).astype(np.int16)
+
+    def _referred_sibling_groups(self, n_children_expected: float, state: State, gen) -> np.ndarray:
+        """Referral of sibling groups adding up to about `n_children_expected` children."""
+        n_fam = int(gen.poisson(max(n_children_expected, 0) / self._mean_family_size()))
+        if n_fam == 0:
+            return np.zeros(0, dtype=np.int64)
+        sizes = self._family_sizes(n_fam, gen)
+        fams = self._add_families(n_fam, gen, sizes)
+        fam_of_child = np.repeat(fams, sizes)
+        n = fam_of_child.size
+        ages = self._ages(REFERRAL_AGE_BANDS, n, gen)
+        need = (gen.random(n) < self.params.high_need_share).astype(np.int8)
+        rows = self._add_children(n, state, ages, fam_of_child, need)
+        self.journeys.add(rows, self.month, np.full(n, int(State.CLOSED)), np.int8(state), Reason.REFERRAL)
+        return rows
+
+    def _build_initial_population(self) -> None:
+        """The 31 March 2015 stock: children in care by placement type and age, plans, at-risk cases.
+
+        Time in care of the initial stock is drawn from the survival curve of the model's own
+        exit hazards, so the first years neither dip nor jump (no warm-up artefact).
+        """
+        p, s = self.params, self.scale
+        gen = self.streams["initial"].generator
+        self._hire_workers(self._fte_target())
+        # --- providers sized to the 2015 stock
+        n_care = int(round(p.children_in_care_2015 * s))
+        foster = p.foster_share_2015 * n_care
+        kinship = foster * p.kinship_share_at_entry
+        in_house = (foster - kinship) * p.in_house_preference
+        agency = foster - kinship - in_house
+        residential = p.residential_share_2015 * n_care
+        semi = residential * p.semi_independent_share_of_residential
+        homes = residential - semi
+        la_homes = homes * p.la_share_of_homes
+        counts = {
+            State.KINSHIP: kinship, State.FOSTER_IN_HOUSE: in_house, State.FOSTER_AGENCY: agency,
+            State.HOME_LA: la_homes, State.HOME_PRIVATE: homes - la_homes, State.SEMI_INDEPENDENT: semi,
+            State.PLACED_WITH_PARENTS: p.placed_with_parents_share_2015 * n_care,
+            State.PLACED_FOR_ADOPTION: p.placed_for_adoption_share_2015 * n_care,
+        }
+        counts = {k: int(round(v)) for k, v in counts.items()}
+        counts[State.OTHER_PLACEMENT] = max(n_care - sum(counts.values()), 0)
+        self._open_fostering(ProviderKind.FOSTER_IN_HOUSE, IN_HOUSE_SERVICES, counts[State.FOSTER_IN_HOUSE], gen)
+        self._open_fostering(ProviderKind.FOSTER_AGENCY, AGENCIES, counts[State.FOSTER_AGENCY], gen)
+        self._open_providers(ProviderKind.KINSHIP, max(1, round(IN_HOUSE_SERVICES * s)), counts[State.KINSHIP], gen)
+        self._open_providers(ProviderKind.SEMI_INDEPENDENT, max(1, round(SEMI_PROVIDERS * s)),
+                             counts[State.SEMI_INDEPENDENT], gen)
+        for kind, state in ((ProviderKind.HOME_LA, State.HOME_LA), (ProviderKind.HOME_PRIVATE, State.HOME_PRIVATE)):
+            places = counts[state] / max(1 - p.home_vacancy_2015, 1e-9)
+            n_homes = max(1, math.ceil(places / p.places_per_home))
+            self._open_providers(kind, n_homes, n_homes * int(p.places_per_home), gen)
+
+        # --- children in care
+        states = np.repeat(np.array([int(k) for k in counts], dtype=np.int8), list(counts.values()))
+        gen.shuffle(states)
+        n = states.size
+        ages = self._ages(CARE_AGE_BANDS, n, gen)
+        young = states == State.PLACED_FOR_ADOPTION
+        ages[young] = (6 + gen.random(young.sum()) * 54).astype(np.int16)
+        homes_mask = np.isin(states, [State.HOME_LA, State.HOME_PRIVATE])
+        ages[homes_mask] = np.maximum(ages[homes_mask], (132 + gen.random(homes_mask.sum()) * 84).astype(np.int16))
+        semi_mask = states == State.SEMI_INDEPENDENT
+        ages[semi_mask] = (192 + gen.random(semi_mask.sum()) * 24).astype(np.int16)
+        fams = self._add_families(n, gen)
+        need = np.where(homes_mask, Need.HIGH, (gen.random(n) < p.high_need_share)).astype(np.int8)
+        rows = self._add_children(n, State.CHILD_IN_NEED, ages, fams, need)
+        c = self.children
+        c.state[rows] = states
+        c.months_in_care[rows] = self._initial_durations(ages, gen)
+        c.months_in_state[rows] = (gen.random(n) * (c.months_in_care[rows] + 1)).astype(np.int16)
+        c.n_entries[rows] = 1
+        c.n_placements[rows] = 1
+        c.legal_status[rows] = np.where(gen.random(n) < p.section_20_share_2015, LegalStatus.SECTION_20,
+                                        LegalStatus.CARE_ORDER)
+        c.legal_status[rows[young]] = LegalStatus.PLACEMENT_ORDER
+        c.reunifiable[rows] = gen.random(n) < p.reunifiable_share
+        older = np.flatnonzero((ages >= 168) & np.isin(states, [State.FOSTER_AGENCY, State.SEMI_INDEPENDENT]))
+        n_uasc = min(int(round(p.uasc_in_care_2015 * s)), older.size)
+        c.uasc[rows[gen.choice(older, size=n_uasc, replace=False)]] = True
+        for kind in (ProviderKind.KINSHIP, ProviderKind.FOSTER_IN_HOUSE, ProviderKind.FOSTER_AGENCY,
+                     ProviderKind.HOME_LA, ProviderKind.HOME_PRIVATE, ProviderKind.SEMI_INDEPENDENT):
+            placed = rows[states == kind]
+            self._take_places(placed, kind, self.streams["initial"].generator)
+        self.journeys.add(rows, 0, np.full(n, int(State.CLOSED)), states, Reason.INITIAL)
+
+        # --- at home: children on plans, assessed at risk, returned home (steady-state stocks)
+        self._referred_sibling_groups(p.cp_plans_2015 * s, State.CHILD_PROTECTION, gen)
+        out_rate = (p.at_risk_closure_rate_per_year + p.at_risk_escalation_rate_per_year
+                    + 1.7 * p.care_entry_rate_at_risk_per_year)
+        self._referred_sibling_groups(p.at_risk_referrals_per_year * s / max(out_rate, 1e-9), State.CHILD_IN_NEED, gen)
+        home = self.active_rows[IS_AT_HOME[c.state[self.active_rows]]]
+        c.months_in_state[home] = (gen.exponential(6.0, home.size).clip(0, 60)).astype(np.int16)
+        returns_per_year = n_care * p.return_home_rate_per_year * 1.5
+        n_returned = int(round(returns_per_year * p.monitoring_months / 12 * (1 - 0.5 * p.reentry_rate_per_year)))
+        if n_returned > 0:
+            fams = self._add_families(n_returned, gen)
+            ages = self._ages(CARE_AGE_BANDS, n_returned, gen)
+            ages = np.minimum(ages, ADULT_MONTHS - 1 - int(p.monitoring_months))
+            need = (gen.random(n_returned) < p.high_need_share).astype(np.int8)
+            back = self._add_children(n_returned, State.RETURNED_HOME, ages.clip(0), fams, need)
+            c.months_in_state[back] = (gen.random(n_returned) * p.monitoring_months).astype(np.int16)
+            c.n_entries[back] = 1
+            c.n_placements[back] = 1
+        self.allocate_workers()
+        self.reference_direct_hours_per_case = float(np.mean(self._direct_per_case[self.children.worker[self.active_rows]]))
+        self.support_families()
+
+    def _initial_durations(self, ages: np.ndarray, gen) -> np.ndarray:
+        """Months in care of the 2015 stock, drawn from the survival curve of the exit hazards."""
+        p = self.params
+        d = np.arange(ADULT_MONTHS)
+        rate = (p.return_home_rate_per_year * np.where(d < 6, p.return_home_early_multiplier, 1.0)
+                + np.where(d >= 6, p.special_guardianship_rate_per_year * 2 + p.placed_for_adoption_rate_per_year * 0.1, 0))
+        survival = np.exp(-np.concatenate([[0.0], np.cumsum(rate / 12)[:-1]]))
+        cdf = np.cumsum(survival) / survival.sum()
+        u = gen.random(ages.size) * cdf[np.minimum(ages, ADULT_MONTHS - 1)]
+        return np.minimum(np.searchsorted(cdf, u), ages).astype(np.int16)
+
+    # ------------------------------------------------------------------ providers
+    def _new_providers(self, kind: ProviderKind, count: int, places: np.ndarray, gen) -> np.ndarray:
+        prov = self.providers
+        rows = prov.append(count)
+        prov.kind[rows] = int(kind)
+        prov.places[rows] = places
+        prov.price_factor[rows] = np.exp(gen.normal(-0.5 * self.params.cost_dispersion ** 2,
+                                                    self.params.cost_dispersion, count))
+        for r in rows:
+            self._view("provider", CareProvider, r)
+        return rows
+
+    def _split(self, total: int, parts: int, gen) -> np.ndarray:
+        return gen.multinomial(int(total), np.full(parts, 1 / parts)) if total > 0 else np.zeros(parts, dtype=int)
+
+    def _open_providers(self, kind, n, places, gen) -> None:
+        n = max(1, int(n))
+        self._new_providers(kind, n, self._split(places, n, gen), gen)
+
+    def _open_fostering(self, kind, n_services: int, occupied: int, gen) -> None:
+        p = self.params
+        n = max(1, round(n_services * self.scale))
+        places = int(round(occupied / max(1 - p.foster_vacancy_2015, 1e-9)))
+        rows = self._new_providers(kind, n, self._split(places, n, gen), gen)
+        self.providers.households[rows] = self.providers.places[rows] / p.places_per_foster_household
+
+    def _take_places(self, rows: np.ndarray, kind: ProviderKind, gen) -> np.ndarray:
+        """Place `rows` with providers of `kind` that have a free place; returns those placed."""
+        if rows.size == 0:
+            return rows
+        prov = self.providers
+        of_kind = np.flatnonzero((prov.kind[: prov.n] == kind) & prov.open[: prov.n])
+        free = prov.free_places()[of_kind]
+        if kind in EXPANDS_ON_DEMAND and free.sum() < rows.size:
+            self._expand(kind, rows.size - int(free.sum()), gen)
+            of_kind = np.flatnonzero((prov.kind[: prov.n] == kind) & prov.open[: prov.n])
+            free = prov.free_places()[of_kind]
+        slots = np.repeat(of_kind, free)
+        take = min(rows.size, slots.size)
+        if take == 0:
+            return rows[:0]
+        chosen = slots[gen.permutation(slots.size)[:take]] if take < slots.size else gen.permutation(slots)
+        placed = rows[:take]
+        np.add.at(prov.occupied, chosen, 1)
+        self.children.provider[placed] = chosen
+        return placed
+
+    def _expand(self, kind: ProviderKind, shortfall: int, gen) -> None:
+        """The market adds places where children need them (kinds in EXPANDS_ON_DEMAND)."""
+        prov = self.providers
+        if kind == ProviderKind.HOME_PRIVATE:
+            per_home = int(self.params.places_per_home)
+            n_new = math.ceil(shortfall / per_home)
+            self._new_providers(kind, n_new, np.full(n_new, per_home), gen)
+            self._flows["new_homes_opened"] += n_new
+            return
+        if kind == ProviderKind.SEMI_INDEPENDENT:
+            n_new = math.ceil(shortfall / SEMI_PLACES_PER_PROVIDER_ADDED)
+            self._new_providers(kind, n_new, np.full(n_new, SEMI_PLACES_PER_PROVIDER_ADDED), gen)
+            return
+        of_kind = np.flatnonzero((prov.kind[: prov.n] == kind) & prov.open[: prov.n])
+        np.add.at(prov.places, of_kind[gen.integers(0, of_kind.size, shortfall)], 1)
+
+    # ------------------------------------------------------------------ workforce
+    def _fte_target(self) -> int:
+        p = self.params
+        fte = p.social_workers_fte_2020 * (1 + p.social_workers_growth_per_year) ** (self.year - 2020.75)
+        return max(1, int(round(fte * self.scale)))
+
+    def _hire_workers(self, target: int) -> None:
+        w = self.workers
+        active = int(w.active[: w.n].sum())
+        if target > active:
+            rows = w.append(target - active)
+            w.weekly_hours[rows] = self.params.weekly_hours
+            for r in rows:
+                self._view("worker", SocialWorker, r)
+        elif target < active:
+            leaving = np.flatnonzero(w.active[: w.n])[target:]
+            w.active[leaving] = False
+            c = self.children
+            mine = self.active_rows[np.isin(c.worker[self.active_rows], leaving)]
+            c.worker[mine] = -1  # reallocated this month
+
+    # ------------------------------------------------------------------ the monthly step
+    def update_context(self) -> None:
+        """Date-dependent context: the workforce, policy settings (reset, then every lever)."""
+        self._hire_workers(self._fte_target())
+        self.policy = PolicyState()
+        for lever in self.levers:
+            lever.apply(self)
+        p, w = self.params, self.workers
+        released = min(max(self.policy.admin_time_released, 0.0), 1.0)
+        w.direct_share[: w.n] = p.direct_share + released * (1 - p.direct_share)
+
+    def _trend(self, rate: float) -> float:
+        return (1 + rate) ** self.years_since_start
+
+    def refer(self) -> None:
+        """New children at risk: referrals onto plans and at-risk assessments; UASC arrivals."""
+        p, s = self.params, self.scale
+        gen = self.streams["referrals"].generator
+        demand = self._trend(p.referral_trend_per_year) * s / 12
+        cp = self._referred_sibling_groups(p.cp_starts_per_year * demand, State.CHILD_PROTECTION, gen)
+        risk = self._referred_sibling_groups(p.at_risk_referrals_per_year * demand, State.CHILD_IN_NEED, gen)
+        self._flows["new_cp_plans"] += cp.size
+        self._flows["new_referrals"] += cp.size + risk.size
+        n_uasc = int(gen.poisson(p.uasc_entries_per_year * self._trend(p.uasc_trend_per_year) * s / 12))
+        self._uasc_arrivals = np.zeros(0, dtype=np.int64)
+        if n_uasc:
+            fams = self._add_families(n_uasc, gen)
+            self.families.avoidable[fams] = False
+            self.families.domestic_abuse[fams] = False
+            self.families.substance_misuse[fams] = False
+            self.families.mental_health[fams] = False
+            ages = (168 + gen.beta(3.0, 1.2, n_uasc) * 47).astype(np.int16)
+            rows = self._add_children(n_uasc, State.CHILD_IN_NEED, ages, fams, np.zeros(n_uasc, np.int8))
+            self.children.uasc[rows] = True
+            self.journeys.add(rows, self.month, np.full(n_uasc, int(State.CLOSED)), np.int8(State.CHILD_IN_NEED),
+                              Reason.REFERRAL)
+            self._uasc_arrivals = rows
+
+    def allocate_workers(self) -> None:
+        """Cases without a worker go to the least-loaded; caseloads and direct hours per case."""
+        c, w = self.children, self.workers
+        rows = self.active_rows
+        workers = c.worker[rows]
+        active_workers = np.flatnonzero(w.active[: w.n])
+        counts = np.bincount(workers[workers >= 0], minlength=w.n).astype(np.float64)
+        unallocated = rows[workers < 0]
+        if unallocated.size:
+            order = active_workers[np.argsort(counts[active_workers], kind="stable")]
+            chosen = order[np.arange(unallocated.size) % order.size]
+            c.worker[unallocated] = chosen
+            counts += np.bincount(chosen, minlength=w.n)
+        p = self.params
+        cin_total = p.children_in_need_2015 + (p.children_in_need_2020 - p.children_in_need_2015) * min(
+            self.years_since_start / 5, 1.0)
+        pool = max(cin_total * self.scale - rows.size, 0.0)
+        w.caseload[: w.n] = np.where(w.active[: w.n], counts + pool / max(active_workers.size, 1), 0)
+        self._direct_per_case = w.direct_hours() / np.maximum(w.caseload[: w.n], 1.0)
+
+    def time_effect(self, rows: np.ndarray) -> np.ndarray:
+        """How the direct time of each child's worker scales time-dependent effects (1 at baseline).
+
+        A saturating curve h / (h + h_half), normalised by its value at the 2015 mean direct
+        hours per case: more time helps, with diminishing returns.
+        """
+        h = self._direct_per_case[self.children.worker[rows]]
+        h_half = self.params.half_effect_direct_hours
+        ref = self.reference_direct_hours_per_case
+        return (h / (h + h_half)) / (ref / (ref + h_half))
+
+    def _at_home_rows(self) -> np.ndarray:
+        """Children at home and known (UASC arrivals wait for placement; they are not at home)."""
+        rows = self.active_rows[IS_AT_HOME[self.children.state[self.active_rows]]]
+        return rows[~self.children.uasc[rows]]
+
+    def _move(self, rows: np.ndarray, to, reason: Reason) -> None:
+        """Move `rows` to state(s) `to`: the one place where a child's state changes."""
+        if rows.size == 0:
+            return
+        c = self.children
+        frm = c.state[rows]
+        to = np.broadcast_to(np.asarray(to, dtype=np.int8), rows.shape)
+        if not ALLOWED[frm, to].all():
+            bad = np.flatnonzero(~ALLOWED[frm, to])[0]
+            raise RuntimeError(f"disallowed move {State(frm[bad]).name} -> {State(to[bad]).name} ({reason.name})")
+        self.journeys.add(rows, self.month, frm, to, reason)
+        held = c.provider[rows]
+        has = held >= 0
+        if has.any():
+            np.subtract.at(self.providers.occupied, held[has], 1)
+            c.provider[rows[has]] = -1
+        was_in, now_in = IS_IN_CARE[frm], IS_IN_CARE[to]
+        entering = rows[~was_in & now_in]
+        if entering.size:
+            c.n_entries[entering] += 1
+            c.months_in_care[entering] = 0
+            c.on_plan[entering] = False
+            self._flows["new_entries"] += entering.size
+            self._flows["new_reentries"] += int((frm[~was_in & now_in] == State.RETURNED_HOME).sum())
+        leaving = was_in & ~now_in
+        if leaving.any():
+            self._flows["new_exits"] += int(leaving.sum())
+            c.legal_status[rows[leaving]] = LegalStatus.NONE
+        c.n_placements[rows[now_in]] += 1
+        c.state[rows] = to
+        c.months_in_state[rows] = 0
+
+    def protect(self) -> None:
+        """Plans end and at-risk cases close or escalate, a family's children together."""
+        p, c = self.params, self.children
+        rows = self._at_home_rows()
+        state = c.state[rows]
+        u = self.streams["protection"].uniform(c.family[rows], self.month)
+        cp = rows[(state == State.CHILD_PROTECTION) & (u < monthly_probability(p.cp_plan_end_rate_per_year))]
+        c.on_plan[cp] = False
+        self._move(cp, State.CLOSED, Reason.PLAN_ENDED)
+        in_need = state == State.CHILD_IN_NEED
+        p_esc = monthly_probability(p.at_risk_escalation_rate_per_year)
+        p_close = monthly_probability(p.at_risk_closure_rate_per_year)
+        escalate = rows[in_need & (u < p_esc)]
+        c.on_plan[escalate] = True
+        self._move(escalate, State.CHILD_PROTECTION, Reason.ESCALATION)
+        self._flows["new_cp_plans"] += escalate.size
+        self._move(rows[in_need & (u >= p_esc) & (u < p_esc + p_close)], State.CLOSED, Reason.CASE_CLOSED)
+
+    def _entry_hazard(self, rows: np.ndarray) -> np.ndarray:
+        """Yearly care-entry hazard of each at-home child, before edge-of-care support."""
+        p, c, f = self.params, self.children, self.families
+        fam = c.family[rows]
+        n_risks = (f.domestic_abuse[fam].astype(np.int8) + f.substance_misuse[fam] + f.mental_health[fam])
+        base = np.where(c.on_plan[rows], p.care_entry_rate_cp_per_year, p.care_entry_rate_at_risk_per_year)
+        return (base * p.risk_factor_multiplier ** n_risks
+                * np.where(c.need[rows] == Need.HIGH, p.high_need_multiplier, 1.0)
+                * np.where(c.age_months[rows] < 12, p.infant_entry_multiplier, 1.0))
+
+    def support_families(self) -> None:
+        """Edge-of-care support: episodes end; free places go to the families at highest risk."""
+        p, c, f = self.params, self.children, self.families
+        rows = self._at_home_rows()
+        fam = c.family[rows]
+        in_edge = c.state[rows] == State.EDGE_OF_CARE
+        ended = in_edge & (f.support_until[fam] < self.month)
+        ended_rows = rows[ended]
+        self._move(ended_rows, np.where(c.on_plan[ended_rows], State.CHILD_PROTECTION, State.CHILD_IN_NEED),
+                   Reason.SUPPORT_ENDED)
+        capacity = (p.edge_capacity_families + self.policy.extra_edge_capacity_families) * self.scale
+        supported = np.unique(fam[in_edge & ~ended])
+        free = int(capacity) - supported.size
+        if free <= 0:
+            return
+        eligible = ~in_edge & (f.support_until[fam] < 0)  # one episode per family
+        if not eligible.any():
+            return
+        cand_rows, cand_fam = rows[eligible], fam[eligible]
+        hazard = self._entry_hazard(cand_rows)
+        fam_ids, inverse = np.unique(cand_fam, return_inverse=True)
+        fam_hazard = np.zeros(fam_ids.size)
+        np.maximum.at(fam_hazard, inverse, hazard)
+        tie = self.streams["edge"].uniform(fam_ids, self.month)
+        chosen = fam_ids[np.lexsort((tie, -fam_hazard))[:free]]
+        f.support_until[chosen] = self.month + int(p.edge_support_months) - 1
+        start = cand_rows[np.isin(cand_fam, chosen)]
+        self._move(start, State.EDGE_OF_CARE, Reason.SUPPORT_STARTED)
+        self._flows["new_edge_support_families"] += chosen.size
+
+    def _edge_effectiveness(self, rows: np.ndarray) -> np.ndarray:
+        p = self.params
+        eff = (p.edge_effectiveness + self.policy.edge_effectiveness_uplift) * self.time_effect(rows)
+        return np.clip(eff, 0.0, 1.0)
+
+    def enter_care(self) -> tuple[np.ndarray, np.ndarray]:
+        """Care entries this month: families at home (together), returned-home children, UASC.
+
+        Returns the entrants and the placement route each needs; they are placed in
+        `match_placements` later in the same month.
+        """
+        p, c, f = self.params, self.children, self.families
+        rows = self._at_home_rows()
+        hazard = self._entry_hazard(rows)
+        fam = c.family[rows]
+        supported = (c.state[rows] == State.EDGE_OF_CARE) & f.avoidable[fam]
+        if supported.any():
+            hazard[supported] *= 1 - self._edge_effectiveness(rows[supported])
+        prob = monthly_probability(hazard)
+        fam_ids, inverse = np.unique(fam, return_inverse=True)
+        fam_prob = np.zeros(fam_ids.size)
+        np.maximum.at(fam_prob, inverse, prob)
+        enters = (self.streams["entries"].uniform(fam_ids, self.month) < fam_prob)[inverse]
+        from_home = rows[enters]
+        back = self.active_rows[c.state[self.active_rows] == State.RETURNED_HOME]
+        reentry = p.reentry_rate_per_year * np.where(c.reunification_support[back], 1 - self.policy.reentry_reduction, 1.0)
+        back = back[self.streams["reentry"].uniform(back, self.month) < monthly_probability(reentry)]
+        entrants = np.concatenate([from_home, back, self._uasc_arrivals])
+        routes = self._entry_routes(entrants)
+        self._flows["new_uasc_entries"] += self._uasc_arrivals.size
+        self._uasc_arrivals = np.zeros(0, dtype=np.int64)
+        # legal status and reunification prospects are set at entry
+        u = self.streams["legal"].uniform(entrants, self.month)
+        s20 = p.section_20_share_2015 + (p.section_20_share_2020 - p.section_20_share_2015) * min(self.years_since_start / 5, 1)
+        c.legal_status[entrants] = np.where(u < s20, LegalStatus.SECTION_20, LegalStatus.CARE_ORDER)
+        c.reunifiable[entrants] = (self.streams["legal"].uniform(entrants, self.month, salt=1) < p.reunifiable_share) & ~c.uasc[entrants]
+        c.reunification_support[entrants] = False
+        return entrants, routes
+
+    def _residential_need(self) -> float:
+        p = self.params
+        return min(p.residential_need_rate * self._trend(p.residential_need_trend_per_year), 1.0)
+
+    def _entry_routes(self, rows: np.ndarray) -> np.ndarray:
+        p, c = self.params, self.children
+        u = self.streams["placement"].uniform(rows, self.month)
+        age, high, uasc = c.age_months[rows], c.need[rows] == Need.HIGH, c.uasc[rows]
+        route = np.where(u < p.kinship_share_at_entry, Route.FAMILY, Route.FOSTER)
+        semi = (age >= 192) & (u < p.semi_independent_share_16plus)
+        route = np.where(semi, Route.SEMI, route)
+        res = (age >= 132) & high & (u < self._residential_need())
+        route = np.where(res & ~semi, Route.RESIDENTIAL, route)
+        route = np.where(uasc & ~semi, Route.FOSTER, route)
+        return route.astype(np.int8)
+
+    def support_reunification(self) -> None:
+        """Back-edge support: free places go to reunifiable children in care (random order)."""
+        capacity = int(self.policy.reunification_capacity_children * self.scale)
+        if capacity <= 0:
+            return
+        c = self.children
+        in_care = self.active_rows[IS_IN_CARE[c.state[self.active_rows]]]
+        used = int(c.reunification_support[in_care].sum())
+        free = capacity - used
+        if free <= 0:
+            return
+        cand = in_care[c.reunifiable[in_care] & ~c.reunification_support[in_care]
+                       & (c.state[in_care] != State.PLACED_FOR_ADOPTION)]
+        order = np.argsort(self.streams["reunification"].uniform(cand, self.month), kind="stable")
+        chosen = cand[order[:free]]
+        c.reunification_support[chosen] = True
+        self._flows["new_reunification_support"] += chosen.size
+
+    def leave_care(self) -> None:
+        """Exits from care by competing hazards (by age, time in care and placement type)."""
+        p, c = self.params, self.children
+        rows = self.active_rows[IS_IN_CARE[c.state[self.active_rows]]]
+        state, age, t_care = c.state[rows], c.age_months[rows], c.months_in_care[rows]
+        trend = self._trend(p.exit_trend_per_year)
+        home = (p.return_home_rate_per_year * trend * np.where(t_care < 6, p.return_home_early_multiplier, 1.0)
+                * ~c.uasc[rows])
+        home = np.where(np.isin(state, [State.PLACED_FOR_ADOPTION, State.PLACED_WITH_PARENTS]), 0.0, home)
+        home = np.where(state == State.PLACED_WITH_PARENTS, p.placed_with_parents_discharge_rate_per_year, home)
+        backed = c.reunification_support[rows]
+        if backed.any():
+            home[backed] += self.policy.reunification_rate_per_year * self.time_effect(rows[backed])
+        sgo = np.where(IS_FOSTER[state] & (age < 192) & (t_care >= 6) & ~c.uasc[rows],
+                       p.special_guardianship_rate_per_year * trend
+                       * np.where(state == State.KINSHIP, p.kinship_guardianship_multiplier, 1.0), 0.0)
+        adopt = np.where(state == State.PLACED_FOR_ADOPTION, p.adoption_order_rate_per_year, 0.0)
+        older = np.where((age >= 192) & (state != State.PLACED_FOR_ADOPTION), p.left_16_17_rate_per_year * trend, 0.0)
+        hazards = np.stack([home, sgo, adopt, older])
+        total = hazards.sum(axis=0)
+        u = self.streams["exits"].uniform(rows, self.month)
+        leaves = u < monthly_probability(total)
+        if not leaves.any():
+            return
+        # which exit: split u's position within the leaving probability by hazard shares
+        share = np.cumsum(hazards[:, leaves], axis=0) / total[leaves]
+        pos = u[leaves] / monthly_probability(total[leaves])
+        which = (pos[None, :] >= share).sum(axis=0).clip(0, 3)
+        out = rows[leaves]
+        targets = [(State.RETURNED_HOME, Reason.RETURNED_HOME, "new_returned_home"),
+                   (State.SPECIAL_GUARDIANSHIP, Reason.SPECIAL_GUARDIANSHIP, "new_special_guardianship"),
+                   (State.ADOPTED, Reason.ADOPTION, "new_adoptions"),
+                   (State.LEFT_OTHER, Reason.LEFT_AGED_16_17, "new_left_16_17")]
+        for k, (state_to, reason, flow) in enumerate(targets):
+            sel = out[which == k]
+            self._move(sel, state_to, reason)
+            self._flows[flow] += sel.size
+
+    def move_placements(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Placement changes: breakdowns, adoption and with-parents moves, step-down requests.
+
+        Returns children who need a new placement (their place is released) with their route,
+        and children in children's homes asking to step down to a family (kept until a foster
+        place is found).
+        """
+        p, c = self.params, self.children
+        rows = self.active_rows[IS_IN_CARE[c.state[self.active_rows]]]
+        state, age, t_care = c.state[rows], c.age_months[rows], c.months_in_care[rows]
+        foster = IS_FOSTER[state]
+        in_home = np.isin(state, CHILDRENS_HOMES)
+        to_adoption = np.where(foster & (state != State.KINSHIP) & (age < 60) & (t_care >= 6) & ~c.uasc[rows],
+                               p.placed_for_adoption_rate_per_year * self._trend(p.adoption_trend_per_year), 0.0)
+        with_parents = np.where(foster & (c.legal_status[rows] == LegalStatus.CARE_ORDER),
+                                p.placed_with_parents_rate_per_year, 0.0)
+        breakdown = np.where(foster, p.foster_breakdown_rate_per_year, 0.0)
+        step_down = np.where(in_home, p.step_down_rate_per_year + self.policy.extra_step_down_rate_per_year, 0.0)
+        to_semi = np.where(in_home & (age >= 192), p.to_semi_independent_rate_per_year, 0.0)
+        hazards = np.stack([to_adoption, with_parents, breakdown, step_down, to_semi])
+        total = hazards.sum(axis=0)
+        u = self.streams["moves"].uniform(rows, self.month)
+        moving = u < monthly_probability(total)
+        empty = np.zeros(0, dtype=np.int64)
+        if not moving.any():
+            return empty, empty.astype(np.int8), empty
+        share = np.cumsum(hazards[:, moving], axis=0) / total[moving]
+        which = ((u[moving] / monthly_probability(total[moving]))[None, :] >= share).sum(axis=0).clip(0, 4)
+        mv = rows[moving]
+        adopt = mv[which == 0]
+        c.legal_status[adopt] = LegalStatus.PLACEMENT_ORDER
+        self._move(adopt, State.PLACED_FOR_ADOPTION, Reason.PLACEMENT_MOVE)
+        self._move(mv[which == 1], State.PLACED_WITH_PARENTS, Reason.PLACEMENT_MOVE)
+        broken = mv[which == 2]
+        older = c.age_months[broken] >= 132
+        v = self.streams["moves"].uniform(broken, self.month, salt=1)
+        routes_broken = np.where(older & (v < p.breakdown_to_residential_share), Route.RESIDENTIAL, Route.FOSTER)
+        semi = mv[which == 4]
+        movers = np.concatenate([broken, semi])
+        routes = np.concatenate([routes_broken, np.full(semi.size, Route.SEMI)]).astype(np.int8)
+        self._release(movers)
+        self._flows["new_placement_moves"] += movers.size
+        return movers, routes, mv[which == 3]
+
+    def _release(self, rows: np.ndarray) -> None:
+        """Free the places of children leaving a provider for another placement."""
+        c = self.children
+        held = c.provider[rows]
+        has = held >= 0
+        np.subtract.at(self.providers.occupied, held[has], 1)
+        c.provider[rows[has]] = -1
+
+    def match_placements(self, rows: np.ndarray, routes: np.ndarray, step_downs: np.ndarray) -> None:
+        """Every child needing a placement gets the best available type with a free place.
+
+        Children are served in a random order. Family route: kinship; foster route: in-house
+        or agency (by preference, then whichever has a place); when neither has a free place
+        the child goes to a children's home, counted in `new_residential_no_foster`. Children's
+        homes: an LA home if one has a place, else a private home (the market adds homes).
+        Step-down requests are served last, and only if a foster place is still free.
+        """
+        p, c = self.params, self.children
+        gen = self.streams["placement"].generator
+        order = np.argsort(self.streams["placement"].uniform(rows, self.month, salt=2), kind="stable")
+        rows, routes = rows[order], routes[order]
+        reason = np.where(IS_IN_CARE[c.state[rows]], Reason.PLACEMENT_MOVE, Reason.ENTERED_CARE)
+        self._place(rows[routes == Route.FAMILY], ProviderKind.KINSHIP, reason[routes == Route.FAMILY], gen)
+        self._place(rows[routes == Route.SEMI], ProviderKind.SEMI_INDEPENDENT, reason[routes == Route.SEMI], gen)
+        fos = routes == Route.FOSTER
+        left, left_reason = self._place_foster(rows[fos], reason[fos], gen)
+        self._flows["new_residential_no_foster"] += left.size
+        res = routes == Route.RESIDENTIAL
+        self._place_home(np.concatenate([rows[res], left]), np.concatenate([reason[res], left_reason]), gen)
+        if step_downs.size:
+            free_before = c.provider[step_downs].copy()
+            kept, _ = self._place_foster(step_downs, np.full(step_downs.size, Reason.STEP_DOWN), gen, release=free_before)
+            self._flows["new_step_downs"] += step_downs.size - kept.size
+
+    def _place(self, rows: np.ndarray, kind: ProviderKind, reasons: np.ndarray, gen) -> np.ndarray:
+        """Place rows with providers of `kind`; returns those without a free place (not moved)."""
+        if rows.size == 0:
+            return rows
+        c = self.children
+        placed = self._take_places(rows, kind, gen)
+        if placed.size:
+            provider = c.provider[placed].copy()
+            for reason in np.unique(reasons[: placed.size]):
+                sel = reasons[: placed.size] == reason
+                c.provider[placed[sel]] = -1  # _move releases held places; re-attach after
+                self._move(placed[sel], int(kind), Reason(int(reason)))
+                c.provider[placed[sel]] = provider[sel]
+        return rows[placed.size:]
+
+    def _place_foster(self, rows, reasons, gen, release=None):
+        """In-house or agency foster care by preference; returns children with no foster place."""
+        if rows.size == 0:
+            return rows, reasons
+        u = self.streams["placement"].uniform(rows, self.month, salt=3)
+        prefer_in_house = u < self.params.in_house_preference
+        if release is not None:  # step-downs keep their home place until a foster place is found
+            c = self.children
+            c.provider[rows] = -1
+        left_rows, left_reasons = [], []
+        for first, second, sel in ((ProviderKind.FOSTER_IN_HOUSE, ProviderKind.FOSTER_AGENCY, prefer_in_house),
+                                   (ProviderKind.FOSTER_AGENCY, ProviderKind.FOSTER_IN_HOUSE, ~prefer_in_house)):
+            rest = self._place(rows[sel], first, reasons[sel], gen)
+            left_rows.append(rest)
+            left_reasons.append(reasons[sel][rows[sel].size - rest.size:])
+        rows2 = np.concatenate(left_rows)
+        reasons2 = np.concatenate(left_reasons)
+        first_choice = np.isin(rows2, rows[prefer_in_house])
+        rest_a = self._place(rows2[first_choice], ProviderKind.FOSTER_AGENCY, reasons2[first_choice], gen)
+        rest_b = self._place(rows2[~first_choice], ProviderKind.FOSTER_IN_HOUSE, reasons2[~first_choice], gen)
+        left = np.concatenate([rest_a, rest_b])
+        left_reason = np.concatenate([reasons2[first_choice][rows2[first_choice].size - rest_a.size:],
+                                      reasons2[~first_choice][rows2[~first_choice].size - rest_b.size:]])
+        if release is not None:
+            keep = np.isin(rows, left)
+            self.children.provider[rows[keep]] = release[keep]
+            np.subtract.at(self.providers.occupied, release[~keep][release[~keep] >= 0], 1)
+        return left, left_reason
+
+    def _place_home(self, rows, reasons, gen) -> None:
+        u = self.streams["placement"].uniform(rows, self.month, salt=4)
+        la_first = u < self.params.la_home_preference
+        rest = self._place(rows[la_first], ProviderKind.HOME_LA, reasons[la_first], gen)
+        rest_reasons = reasons[la_first][rows[la_first].size - rest.size:]
+        self._place(np.concatenate([rows[~la_first], rest]), ProviderKind.HOME_PRIVATE,
+                    np.concatenate([reasons[~la_first], rest_reasons]), gen)
+
+    def age(self) -> None:
+        """Everyone is a month older; 18th birthdays; returned-home monitoring ends."""
+        c = self.children
+        rows = self.active_rows
+        c.age_months[rows] += 1
+        c.months_in_state[rows] += 1
+        state = c.state[rows]
+        in_care = IS_IN_CARE[state]
+        c.months_in_care[rows[in_care]] += 1
+        adult = c.age_months[rows] >= ADULT_MONTHS
+        aged_out = rows[adult & in_care]
+        self._move(aged_out, State.AGED_OUT, Reason.EIGHTEENTH_BIRTHDAY)
+        self._flows["new_aged_out"] += aged_out.size
+        self._move(rows[adult & IS_AT_HOME[state]], State.CLOSED, Reason.CASE_CLOSED)
+        returned = state == State.RETURNED_HOME
+        done = returned & (adult | (c.months_in_state[rows] >= self.params.monitoring_months))
+        self._move(rows[done], State.CLOSED, Reason.MONITORING_ENDED)
+
+    def supply_places(self) -> None:
+        """Foster households are recruited and leave (only from free places); empty homes close."""
+        p, prov = self.params, self.providers
+        gen = self.streams["supply"].generator
+        n = prov.n
+        fostering = np.flatnonzero(np.isin(prov.kind[:n], [ProviderKind.FOSTER_IN_HOUSE, ProviderKind.FOSTER_AGENCY]))
+        h = prov.households[fostering]
+        recruited = gen.poisson(h * p.foster_recruitment_rate_per_year * self.policy.foster_recruitment_multiplier / 12)
+        p_leave = monthly_probability(p.foster_attrition_rate_per_year * self.policy.foster_attrition_multiplier)
+        leaving = gen.binomial(np.round(h).astype(np.int64), min(p_leave, 1.0))
+        free_households = np.floor((prov.places[fostering] - prov.occupied[fostering]) / p.places_per_foster_household)
+        leaving = np.minimum(leaving, np.maximum(free_households, 0))
+        prov.households[fostering] = h + recruited - leaving
+        places = np.floor(prov.households[fostering] * p.places_per_foster_household).astype(np.int32)
+        prov.places[fostering] = np.maximum(places, prov.occupied[fostering])
+        self._flows["new_foster_households_recruited"] += int(recruited.sum())
+        self._flows["new_foster_households_left"] += int(leaving.sum())
+        homes = np.flatnonzero((prov.kind[:n] == ProviderKind.HOME_PRIVATE) & prov.open[:n])
+        empty = prov.occupied[homes] == 0
+        prov.months_empty[homes] = np.where(empty, prov.months_empty[homes] + 1, 0)
+        stale = homes[(prov.months_empty[homes] >= 6)]
+        close = stale[gen.random(stale.size) < monthly_probability(p.home_closure_rate_per_year)]
+        prov.open[close] = False
+        self._flows["new_homes_closed"] += close.size
+
+    # ------------------------------------------------------------------ recording
+    def record(self) -> None:
+        """Counts, flows, spend and direct hours of the month just ended, at England scale."""
+        c, prov, s = self.children, self.providers, self.scale
+        rows = self.active_rows
+        states = c.state[rows]
+        counts = np.bincount(states, minlength=N_STATES)
+        rec: dict[str, float] = {"month": self.month, "year": self.date.year, "month_of_year": self.date.month}
+        for st in State:
+            rec[f"n_{st.name.lower()}"] = counts[st] / s
+        rec["n_in_care"] = counts[IS_IN_CARE].sum() / s
+        rec["n_foster"] = counts[list(FOSTER)].sum() / s
+        rec["n_residential"] = counts[IS_RESIDENTIAL].sum() / s
+        rec["n_childrens_homes"] = counts[list(CHILDRENS_HOMES)].sum() / s
+        rec["n_other_care"] = counts[list(OTHER_CARE)].sum() / s
+        at_home = IS_AT_HOME[states]
+        rec["n_cp_plans"] = int((c.on_plan[rows] & at_home).sum()) / s
+        in_care = IS_IN_CARE[states]
+        rec["n_uasc_in_care"] = int((c.uasc[rows] & in_care).sum()) / s
+        n = prov.n
+        fostering = np.isin(prov.kind[:n], [ProviderKind.FOSTER_IN_HOUSE, ProviderKind.FOSTER_AGENCY])
+        rec["n_foster_households"] = float(prov.households[:n][fostering].sum()) / s
+        rec["n_foster_places"] = float(prov.places[:n][fostering].sum()) / s
+        rec["n_foster_places_free"] = float((prov.places[:n] - prov.occupied[:n])[fostering].sum()) / s
+        homes = np.isin(prov.kind[:n], [ProviderKind.HOME_LA, ProviderKind.HOME_PRIVATE]) & prov.open[:n]
+        rec["n_childrens_homes_open"] = int(homes.sum()) / s
+        rec["n_home_places"] = float(prov.places[:n][homes].sum()) / s
+        fam_supported = self.families.support_until[: self.families.n] >= self.month
+        rec["n_edge_families"] = int(fam_supported.sum()) / s
+        w = self.workers
+        rec["n_social_workers"] = int(w.active[: w.n].sum()) / s
+        direct = w.direct_hours()
+        rec["direct_hours_per_week"] = float(direct.sum()) / s
+        rec["mean_caseload"] = float(w.caseload[: w.n][w.active[: w.n]].mean())
+        care_rows = rows[in_care]
+        n_cp = rec["n_cp_plans"] + rec["n_in_care"]
+        rec["direct_hours_per_child_in_care_or_on_plan"] = rec["direct_hours_per_week"] / max(n_cp, 1e-9)
+        prov_rows = c.provider[care_rows]
+        factors = np.where(prov_rows >= 0, prov.price_factor[np.maximum(prov_rows, 0)], 1.0)
+        spend = self.costs.month_spend(self.year, states[in_care], factors, int(fam_supported.sum()),
+                                       rec["n_social_workers"] * s, s)
+        if self.month == 0:
+            spend = {k: 0.0 for k in spend}  # the state at 31 March 2015 carries no spend
+        rec.update(spend)
+        for k, v in self._flows.items():
+            rec[k] = v / s
+        rec["child_months"] = int(rows.size) if self.month > 0 else 0
+        self.current = rec
+        if self.month > 0:
+            self.datacollector.collect(self)
