@@ -24,7 +24,7 @@ from sim.parameters import CARE_AGE_BANDS, REFERRAL_AGE_BANDS, Params, load_para
 from sim.policy import Lever, PolicyState
 from sim.records import JourneyLog, yearly_table
 from sim.states import (ALLOWED, CHILDRENS_HOMES, FOSTER, IS_ACTIVE, IS_AT_HOME, IS_FOSTER, IS_IN_CARE,
-                        IS_RESIDENTIAL, N_STATES, OTHER_CARE, Reason, State)
+                        IS_RESIDENTIAL, N_STATES, OTHER_CARE, RESIDENTIAL, Reason, State)
 from sim.streams import Streams
 
 START_YEAR = 2015  # the run starts at 31 March of this year
@@ -110,6 +110,7 @@ class CareModel(mesa.Model):
         self._views: dict[tuple[str, int], mesa.Agent] = {}
         self._flows = dict.fromkeys(_counter_names(), 0)
         self._direct_per_case = np.zeros(0)
+        self._n_supported = 0  # families in edge-of-care support
         self.reference_direct_hours_per_case = 1.0
         self.current: dict[str, float] = {}  # this month's record
         for lever in self.levers:
@@ -174,11 +175,14 @@ class CareModel(mesa.Model):
         self.refer()
         self.allocate_workers()
         self.protect()
-        self.support_families()
-        entrants, routes = self.enter_care()
-        self.support_reunification()
-        self.leave_care()
-        movers, mover_routes, step_downs = self.move_placements()
+        home = self._home_with_hazards()  # plans and support do not change who is at home
+        self.support_families(home)
+        entrants, routes = self.enter_care(home)
+        care = self.active_rows[IS_IN_CARE[self.children.state[self.active_rows]]]
+        self.support_reunification(care)
+        self.leave_care(care)
+        care = care[IS_IN_CARE[self.children.state[care]]]
+        movers, mover_routes, step_downs = self.move_placements(care)
         self.match_placements(np.concatenate([entrants, movers]), np.concatenate([routes, mover_routes]),
                               step_downs)
         self.age()
@@ -217,15 +221,20 @@ class CareModel(mesa.Model):
         self.active_rows = np.concatenate([self.active_rows, rows])
         return rows
 
-    def _add_families(self, count: int, gen: np.random.Generator, sizes: np.ndarray | None = None) -> np.ndarray:
+    def _draw_family_risks(self, count: int, gen: np.random.Generator) -> dict[str, np.ndarray]:
         p = self.params
+        return {"domestic_abuse": gen.random(count) < p.domestic_abuse_share,
+                "substance_misuse": gen.random(count) < p.substance_misuse_share,
+                "mental_health": gen.random(count) < p.mental_health_share,
+                "avoidable": gen.random(count) < p.avoidable_share}
+
+    def _add_families(self, count: int, gen: np.random.Generator, sizes: np.ndarray | None = None,
+                      risks: dict[str, np.ndarray] | None = None) -> np.ndarray:
         f = self.families
         rows = f.append(count)
         f.n_children[rows] = 1 if sizes is None else sizes
-        f.domestic_abuse[rows] = gen.random(count) < p.domestic_abuse_share
-        f.substance_misuse[rows] = gen.random(count) < p.substance_misuse_share
-        f.mental_health[rows] = gen.random(count) < p.mental_health_share
-        f.avoidable[rows] = gen.random(count) < p.avoidable_share
+        for name, values in (risks or self._draw_family_risks(count, gen)).items():
+            getattr(f, name)[rows] = values
         return rows
 
     def _family_sizes(self, n_families: int, gen: np.random.Generator) -> np.ndarray:
@@ -246,18 +255,49 @@ class CareModel(mesa.Model):
         hi = np.array([b[1] for b in bands])[band] * 12
         return (lo + gen.random(n) * (hi - lo)).astype(np.int16)
 
-    def _referred_sibling_groups(self, n_children_expected: float, state: State, gen) -> np.ndarray:
-        """Referral of sibling groups adding up to about `n_children_expected` children."""
+    def _referred_sibling_groups(self, n_children_expected: float, state: State, gen,
+                                 history_months: int = 0) -> np.ndarray:
+        """Referral of sibling groups adding up to about `n_children_expected` children.
+
+        With `history_months`, the groups were referred uniformly over that many past months and
+        only those still at home now are kept: each family survives its own exit and care-entry
+        hazards for the months since referral. This gives the initial stock the risk mix of a
+        stock in steady state (high-risk families have already left), not that of new referrals.
+        """
+        p = self.params
         n_fam = int(gen.poisson(max(n_children_expected, 0) / self._mean_family_size()))
         if n_fam == 0:
             return np.zeros(0, dtype=np.int64)
         sizes = self._family_sizes(n_fam, gen)
-        fams = self._add_families(n_fam, gen, sizes)
-        fam_of_child = np.repeat(fams, sizes)
-        n = fam_of_child.size
+        risks = self._draw_family_risks(n_fam, gen)
+        child_fam = np.repeat(np.arange(n_fam), sizes)
+        n = child_fam.size
         ages = self._ages(REFERRAL_AGE_BANDS, n, gen)
-        need = (gen.random(n) < self.params.high_need_share).astype(np.int8)
-        rows = self._add_children(n, state, ages, fam_of_child, need)
+        need = (gen.random(n) < p.high_need_share).astype(np.int8)
+        months_ago = np.zeros(n, dtype=np.int16)
+        if history_months:
+            fam_ago = gen.integers(0, history_months, n_fam)
+            on_plan = state == State.CHILD_PROTECTION
+            n_risks = (risks["domestic_abuse"].astype(np.int8) + risks["substance_misuse"] + risks["mental_health"])
+            hazard = self._hazard_values(np.full(n, on_plan), n_risks[child_fam], need, ages)
+            starts = np.flatnonzero(np.concatenate([[True], child_fam[1:] != child_fam[:-1]]))
+            exit_rate = (p.cp_plan_end_rate_per_year if on_plan
+                         else p.at_risk_closure_rate_per_year + p.at_risk_escalation_rate_per_year)
+            survival = np.exp(-(exit_rate + np.maximum.reduceat(hazard, starts)) * fam_ago / 12)
+            keep_fam = gen.random(n_fam) < survival
+            months_ago = fam_ago[child_fam].astype(np.int16)
+            keep = keep_fam[child_fam] & (ages + months_ago < ADULT_MONTHS)
+            ages = ages + months_ago
+            kept_fams, child_fam = np.unique(child_fam[keep], return_inverse=True)
+            sizes = np.bincount(child_fam, minlength=kept_fams.size)
+            risks = {k: v[kept_fams] for k, v in risks.items()}
+            ages, need, months_ago = ages[keep], need[keep], months_ago[keep]
+            n, n_fam = int(keep.sum()), kept_fams.size
+            if n == 0:
+                return np.zeros(0, dtype=np.int64)
+        fams = self._add_families(n_fam, gen, sizes, risks)
+        rows = self._add_children(n, state, ages, fams[child_fam], need)
+        self.children.months_in_state[rows] = months_ago
         self.journeys.add(rows, self.month, np.full(n, int(State.CLOSED)), np.int8(state), Reason.REFERRAL)
         return rows
 
@@ -302,13 +342,19 @@ class CareModel(mesa.Model):
         states = np.repeat(np.array([int(k) for k in counts], dtype=np.int8), list(counts.values()))
         gen.shuffle(states)
         n = states.size
-        ages = self._ages(CARE_AGE_BANDS, n, gen)
         young = states == State.PLACED_FOR_ADOPTION
-        ages[young] = (6 + gen.random(young.sum()) * 54).astype(np.int16)
         homes_mask = np.isin(states, [State.HOME_LA, State.HOME_PRIVATE])
-        ages[homes_mask] = np.maximum(ages[homes_mask], (132 + gen.random(homes_mask.sum()) * 84).astype(np.int16))
         semi_mask = states == State.SEMI_INDEPENDENT
+        ages = np.zeros(n, dtype=np.int16)
+        ages[young] = (6 + gen.random(young.sum()) * 54).astype(np.int16)
+        ages[homes_mask] = (132 + gen.random(homes_mask.sum()) * 84).astype(np.int16)
         ages[semi_mask] = (192 + gen.random(semi_mask.sum()) * 24).astype(np.int16)
+        rest = ~(young | homes_mask | semi_mask)
+        # the others take the age bands that the placements above left, so the whole stock has the mix
+        edges = [b[0] * 12 for b in CARE_AGE_BANDS] + [ADULT_MONTHS]
+        used = np.histogram(ages[~rest], bins=edges)[0]
+        left = np.maximum(np.array([b[2] for b in CARE_AGE_BANDS]) * n - used, 0)
+        ages[rest] = self._ages(tuple((b[0], b[1], w) for b, w in zip(CARE_AGE_BANDS, left)), int(rest.sum()), gen)
         fams = self._add_families(n, gen)
         need = np.where(homes_mask, Need.HIGH, (gen.random(n) < p.high_need_share)).astype(np.int8)
         rows = self._add_children(n, State.CHILD_IN_NEED, ages, fams, need)
@@ -331,13 +377,12 @@ class CareModel(mesa.Model):
             self._take_places(placed, kind, self.streams["initial"].generator)
         self.journeys.add(rows, 0, np.full(n, int(State.CLOSED)), states, Reason.INITIAL)
 
-        # --- at home: children on plans, assessed at risk, returned home (steady-state stocks)
-        self._referred_sibling_groups(p.cp_plans_2015 * s, State.CHILD_PROTECTION, gen)
-        out_rate = (p.at_risk_closure_rate_per_year + p.at_risk_escalation_rate_per_year
-                    + 1.7 * p.care_entry_rate_at_risk_per_year)
-        self._referred_sibling_groups(p.at_risk_referrals_per_year * s / max(out_rate, 1e-9), State.CHILD_IN_NEED, gen)
-        home = self.active_rows[IS_AT_HOME[c.state[self.active_rows]]]
-        c.months_in_state[home] = (gen.exponential(6.0, home.size).clip(0, 60)).astype(np.int16)
+        # --- at home: children on plans and assessed at risk, from the referrals of the past five
+        # years that are still at home (steady-state stocks and risk mix)
+        history = 60
+        for rate, state in ((p.cp_starts_per_year, State.CHILD_PROTECTION),
+                            (p.at_risk_referrals_per_year, State.CHILD_IN_NEED)):
+            self._referred_sibling_groups(rate * s * history / 12, state, gen, history_months=history)
         returns_per_year = n_care * p.return_home_rate_per_year * 1.5
         n_returned = int(round(returns_per_year * p.monitoring_months / 12 * (1 - 0.5 * p.reentry_rate_per_year)))
         if n_returned > 0:
@@ -347,6 +392,8 @@ class CareModel(mesa.Model):
             need = (gen.random(n_returned) < p.high_need_share).astype(np.int8)
             back = self._add_children(n_returned, State.RETURNED_HOME, ages.clip(0), fams, need)
             c.months_in_state[back] = (gen.random(n_returned) * p.monitoring_months).astype(np.int16)
+            self.journeys.add(back, 0, np.full(n_returned, int(State.CLOSED)), np.int8(State.RETURNED_HOME),
+                              Reason.INITIAL)
             c.n_entries[back] = 1
             c.n_placements[back] = 1
         self.allocate_workers()
@@ -560,7 +607,11 @@ class CareModel(mesa.Model):
         rows = self._at_home_rows()
         state = c.state[rows]
         u = self.streams["protection"].uniform(c.family[rows], self.month)
-        cp = rows[(state == State.CHILD_PROTECTION) & (u < monthly_probability(p.cp_plan_end_rate_per_year))]
+        # support does not hold a case open: a supported family's plan ends or its case closes as
+        # it would unsupported (else support, by keeping families at risk longer, raises entries)
+        edge = state == State.EDGE_OF_CARE
+        plan = (state == State.CHILD_PROTECTION) | (edge & c.on_plan[rows])
+        cp = rows[plan & (u < monthly_probability(p.cp_plan_end_rate_per_year))]
         c.on_plan[cp] = False
         self._move(cp, State.CLOSED, Reason.PLAN_ENDED)
         in_need = state == State.CHILD_IN_NEED
@@ -570,46 +621,79 @@ class CareModel(mesa.Model):
         c.on_plan[escalate] = True
         self._move(escalate, State.CHILD_PROTECTION, Reason.ESCALATION)
         self._flows["new_cp_plans"] += escalate.size
-        self._move(rows[in_need & (u >= p_esc) & (u < p_esc + p_close)], State.CLOSED, Reason.CASE_CLOSED)
+        closing = (in_need | (edge & ~plan)) & (u >= p_esc) & (u < p_esc + p_close)
+        self._move(rows[closing], State.CLOSED, Reason.CASE_CLOSED)
 
     def _entry_hazard(self, rows: np.ndarray) -> np.ndarray:
         """Yearly care-entry hazard of each at-home child, before edge-of-care support."""
-        p, c, f = self.params, self.children, self.families
+        c, f = self.children, self.families
         fam = c.family[rows]
         n_risks = (f.domestic_abuse[fam].astype(np.int8) + f.substance_misuse[fam] + f.mental_health[fam])
-        base = np.where(c.on_plan[rows], p.care_entry_rate_cp_per_year, p.care_entry_rate_at_risk_per_year)
-        return (base * p.risk_factor_multiplier ** n_risks
-                * np.where(c.need[rows] == Need.HIGH, p.high_need_multiplier, 1.0)
-                * np.where(c.age_months[rows] < 12, p.infant_entry_multiplier, 1.0))
+        return self._hazard_values(c.on_plan[rows], n_risks, c.need[rows], c.age_months[rows])
 
-    def support_families(self) -> None:
+    def _hazard_values(self, on_plan, n_risks, need, age_months) -> np.ndarray:
+        """Care-entry hazard per year: base rate (plan or not) x risk factors x need x infancy."""
+        p = self.params
+        base = np.where(on_plan, p.care_entry_rate_cp_per_year, p.care_entry_rate_at_risk_per_year)
+        multiplier = np.array([1.0, p.high_need_multiplier])[need]
+        multiplier[age_months < 12] *= p.infant_entry_multiplier
+        return base * (p.risk_factor_multiplier ** np.arange(4))[n_risks] * multiplier
+
+    @staticmethod
+    def _family_groups(fam: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Start index and id of each family in `fam`, which is sorted (see `family_max`)."""
+        starts = np.flatnonzero(np.concatenate([[True], fam[1:] != fam[:-1]])) if fam.size else np.zeros(0, np.int64)
+        return starts, fam[starts]
+
+    @staticmethod
+    def family_max(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
+        """Maximum of `values` over each family's children.
+
+        Siblings are created together and families in creation order, so family ids never
+        decrease along rows; rows in `active_rows` order are therefore grouped by family, and
+        a `reduceat` replaces a sort.
+        """
+        return np.maximum.reduceat(values, starts) if starts.size else values[:0]
+
+    def _home_with_hazards(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """At-home rows (grouped by family), their entry hazards, family starts and ids."""
+        rows = self._at_home_rows()
+        starts, fam_ids = self._family_groups(self.children.family[rows])
+        return rows, self._entry_hazard(rows), starts, fam_ids
+
+    def support_families(self, home=None) -> None:
         """Edge-of-care support: episodes end; free places go to the families at highest risk."""
         p, c, f = self.params, self.children, self.families
-        rows = self._at_home_rows()
-        fam = c.family[rows]
+        rows, hazard, starts, fam_ids = home if home is not None else self._home_with_hazards()
         in_edge = c.state[rows] == State.EDGE_OF_CARE
-        ended = in_edge & (f.support_until[fam] < self.month)
-        ended_rows = rows[ended]
+        support_until = f.support_until[fam_ids]
+        fam_in_edge = np.logical_or.reduceat(in_edge, starts) if starts.size else in_edge[:0]
+        fam_ended = fam_in_edge & (support_until < self.month)
+        ended_rows = rows[in_edge & np.repeat(fam_ended, np.diff(np.append(starts, rows.size)))]
         self._move(ended_rows, np.where(c.on_plan[ended_rows], State.CHILD_PROTECTION, State.CHILD_IN_NEED),
                    Reason.SUPPORT_ENDED)
         capacity = (p.edge_capacity_families + self.policy.extra_edge_capacity_families) * self.scale
-        supported = np.unique(fam[in_edge & ~ended])
-        free = int(capacity) - supported.size
+        self._n_supported = int((fam_in_edge & ~fam_ended).sum())
+        free = int(capacity) - self._n_supported
         if free <= 0:
             return
-        eligible = ~in_edge & (f.support_until[fam] < 0)  # one episode per family
+        eligible = support_until < 0  # one episode per family
         if not eligible.any():
             return
-        cand_rows, cand_fam = rows[eligible], fam[eligible]
-        hazard = self._entry_hazard(cand_rows)
-        fam_ids, inverse = np.unique(cand_fam, return_inverse=True)
-        fam_hazard = np.zeros(fam_ids.size)
-        np.maximum.at(fam_hazard, inverse, hazard)
-        tie = self.streams["edge"].uniform(fam_ids, self.month)
-        chosen = fam_ids[np.lexsort((tie, -fam_hazard))[:free]]
-        f.support_until[chosen] = self.month + int(p.edge_support_months) - 1
-        start = cand_rows[np.isin(cand_fam, chosen)]
+        cand = np.flatnonzero(eligible)
+        if cand.size > free:
+            # highest hazard first, ties in random order: hazards take few distinct values, far
+            # more than 1e-6 apart relatively, so the tie-break cannot reorder different hazards
+            tie = self.streams["edge"].uniform(fam_ids[cand], self.month)
+            key = -self.family_max(hazard, starts)[cand] * (1 + 1e-6 * tie)
+            cand = cand[np.argpartition(key, free - 1)[:free]]
+        chosen = cand
+        f.support_until[fam_ids[chosen]] = self.month + int(p.edge_support_months) - 1
+        chosen_mask = np.zeros(fam_ids.size, dtype=bool)
+        chosen_mask[chosen] = True
+        start = rows[np.repeat(chosen_mask, np.diff(np.append(starts, rows.size)))]
         self._move(start, State.EDGE_OF_CARE, Reason.SUPPORT_STARTED)
+        self._n_supported += chosen.size
         self._flows["new_edge_support_families"] += chosen.size
 
     def _edge_effectiveness(self, rows: np.ndarray) -> np.ndarray:
@@ -617,25 +701,21 @@ class CareModel(mesa.Model):
         eff = (p.edge_effectiveness + self.policy.edge_effectiveness_uplift) * self.time_effect(rows)
         return np.clip(eff, 0.0, 1.0)
 
-    def enter_care(self) -> tuple[np.ndarray, np.ndarray]:
+    def enter_care(self, home=None) -> tuple[np.ndarray, np.ndarray]:
         """Care entries this month: families at home (together), returned-home children, UASC.
 
         Returns the entrants and the placement route each needs; they are placed in
         `match_placements` later in the same month.
         """
         p, c, f = self.params, self.children, self.families
-        rows = self._at_home_rows()
-        hazard = self._entry_hazard(rows)
-        fam = c.family[rows]
-        supported = (c.state[rows] == State.EDGE_OF_CARE) & f.avoidable[fam]
+        rows, hazard, starts, fam_ids = home if home is not None else self._home_with_hazards()
+        hazard = hazard.copy()
+        supported = (c.state[rows] == State.EDGE_OF_CARE) & f.avoidable[c.family[rows]]
         if supported.any():
             hazard[supported] *= 1 - self._edge_effectiveness(rows[supported])
-        prob = monthly_probability(hazard)
-        fam_ids, inverse = np.unique(fam, return_inverse=True)
-        fam_prob = np.zeros(fam_ids.size)
-        np.maximum.at(fam_prob, inverse, prob)
-        enters = (self.streams["entries"].uniform(fam_ids, self.month) < fam_prob)[inverse]
-        from_home = rows[enters]
+        fam_prob = self.family_max(monthly_probability(hazard), starts)
+        fam_enters = self.streams["entries"].uniform(fam_ids, self.month) < fam_prob
+        from_home = rows[np.repeat(fam_enters, np.diff(np.append(starts, rows.size)))]
         back = self.active_rows[c.state[self.active_rows] == State.RETURNED_HOME]
         reentry = p.reentry_rate_per_year * np.where(c.reunification_support[back], 1 - self.policy.reentry_reduction, 1.0)
         back = back[self.streams["reentry"].uniform(back, self.month) < monthly_probability(reentry)]
@@ -667,13 +747,12 @@ class CareModel(mesa.Model):
         route = np.where(uasc & ~semi, Route.FOSTER, route)
         return route.astype(np.int8)
 
-    def support_reunification(self) -> None:
+    def support_reunification(self, in_care: np.ndarray) -> None:
         """Back-edge support: free places go to reunifiable children in care (random order)."""
         capacity = int(self.policy.reunification_capacity_children * self.scale)
         if capacity <= 0:
             return
         c = self.children
-        in_care = self.active_rows[IS_IN_CARE[c.state[self.active_rows]]]
         used = int(c.reunification_support[in_care].sum())
         free = capacity - used
         if free <= 0:
@@ -685,35 +764,58 @@ class CareModel(mesa.Model):
         c.reunification_support[chosen] = True
         self._flows["new_reunification_support"] += chosen.size
 
-    def leave_care(self) -> None:
-        """Exits from care by competing hazards (by age, time in care and placement type)."""
+    def _competing(self, rows: np.ndarray, hazards: list[np.ndarray], stream: str) -> tuple[np.ndarray, np.ndarray]:
+        """Which of several competing yearly hazards fires for each row this month.
+
+        One uniform per child decides whether any event happens (probability 1 - exp(-total/12))
+        and, by where it falls, which one (in proportion to the hazards). Returns the rows with
+        an event and the index of their event.
+        """
+        total = hazards[0].copy()
+        for h in hazards[1:]:
+            total += h
+        u = self.streams[stream].uniform(rows, self.month)
+        p_any = monthly_probability(total)
+        fires = np.flatnonzero(u < p_any)
+        pos = u[fires] / p_any[fires] * total[fires]
+        which = np.zeros(fires.size, dtype=np.int8)
+        cum = np.zeros(fires.size)
+        for h in hazards[:-1]:
+            cum += h[fires]
+            which += pos >= cum
+        return rows[fires], which
+
+    def _lookup(self, values: dict[State, float]) -> np.ndarray:
+        """A table indexed by state (0 for states not named)."""
+        lut = np.zeros(N_STATES)
+        for state, value in values.items():
+            lut[state] = value
+        return lut
+
+    def leave_care(self, rows: np.ndarray) -> None:
+        """Exits from care by competing hazards (by age, time in care and placement type).
+
+        Return home (higher in the first six months of an episode; placed-with-parents orders
+        are discharged), special guardianship (fostered children under 16, mostly kinship),
+        adoption (from a placement for adoption), leaving at 16-17.
+        """
         p, c = self.params, self.children
-        rows = self.active_rows[IS_IN_CARE[c.state[self.active_rows]]]
-        state, age, t_care = c.state[rows], c.age_months[rows], c.months_in_care[rows]
+        state, age, t_care, uasc = c.state[rows], c.age_months[rows], c.months_in_care[rows], c.uasc[rows]
         trend = self._trend(p.exit_trend_per_year)
-        home = (p.return_home_rate_per_year * trend * np.where(t_care < 6, p.return_home_early_multiplier, 1.0)
-                * ~c.uasc[rows])
-        home = np.where(np.isin(state, [State.PLACED_FOR_ADOPTION, State.PLACED_WITH_PARENTS]), 0.0, home)
-        home = np.where(state == State.PLACED_WITH_PARENTS, p.placed_with_parents_discharge_rate_per_year, home)
-        backed = c.reunification_support[rows]
-        if backed.any():
+        in_placement = {s: p.return_home_rate_per_year * trend for s in FOSTER + RESIDENTIAL + (State.OTHER_PLACEMENT,)}
+        early = np.where(t_care < 6, p.return_home_early_multiplier, 1.0)
+        home = self._lookup(in_placement)[state] * early * ~uasc
+        home += self._lookup({State.PLACED_WITH_PARENTS: p.placed_with_parents_discharge_rate_per_year})[state]
+        backed = np.flatnonzero(c.reunification_support[rows])
+        if backed.size:
             home[backed] += self.policy.reunification_rate_per_year * self.time_effect(rows[backed])
-        sgo = np.where(IS_FOSTER[state] & (age < 192) & (t_care >= 6) & ~c.uasc[rows],
-                       p.special_guardianship_rate_per_year * trend
-                       * np.where(state == State.KINSHIP, p.kinship_guardianship_multiplier, 1.0), 0.0)
-        adopt = np.where(state == State.PLACED_FOR_ADOPTION, p.adoption_order_rate_per_year, 0.0)
-        older = np.where((age >= 192) & (state != State.PLACED_FOR_ADOPTION), p.left_16_17_rate_per_year * trend, 0.0)
-        hazards = np.stack([home, sgo, adopt, older])
-        total = hazards.sum(axis=0)
-        u = self.streams["exits"].uniform(rows, self.month)
-        leaves = u < monthly_probability(total)
-        if not leaves.any():
-            return
-        # which exit: split u's position within the leaving probability by hazard shares
-        share = np.cumsum(hazards[:, leaves], axis=0) / total[leaves]
-        pos = u[leaves] / monthly_probability(total[leaves])
-        which = (pos[None, :] >= share).sum(axis=0).clip(0, 3)
-        out = rows[leaves]
+        sgo_rate = p.special_guardianship_rate_per_year * trend
+        sgo = (self._lookup({State.KINSHIP: sgo_rate * p.kinship_guardianship_multiplier,
+                             State.FOSTER_IN_HOUSE: sgo_rate, State.FOSTER_AGENCY: sgo_rate})[state]
+               * ((age < 192) & (t_care >= 6) & ~uasc))
+        adopt = self._lookup({State.PLACED_FOR_ADOPTION: p.adoption_order_rate_per_year})[state]
+        older = (age >= 192) * (p.left_16_17_rate_per_year * trend) * (state != State.PLACED_FOR_ADOPTION)
+        out, which = self._competing(rows, [home, sgo, adopt, older], "exits")
         targets = [(State.RETURNED_HOME, Reason.RETURNED_HOME, "new_returned_home"),
                    (State.SPECIAL_GUARDIANSHIP, Reason.SPECIAL_GUARDIANSHIP, "new_special_guardianship"),
                    (State.ADOPTED, Reason.ADOPTION, "new_adoptions"),
@@ -723,7 +825,7 @@ class CareModel(mesa.Model):
             self._move(sel, state_to, reason)
             self._flows[flow] += sel.size
 
-    def move_placements(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def move_placements(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Placement changes: breakdowns, adoption and with-parents moves, step-down requests.
 
         Returns children who need a new placement (their place is released) with their route,
@@ -731,27 +833,17 @@ class CareModel(mesa.Model):
         place is found).
         """
         p, c = self.params, self.children
-        rows = self.active_rows[IS_IN_CARE[c.state[self.active_rows]]]
-        state, age, t_care = c.state[rows], c.age_months[rows], c.months_in_care[rows]
+        state, age = c.state[rows], c.age_months[rows]
         foster = IS_FOSTER[state]
-        in_home = np.isin(state, CHILDRENS_HOMES)
-        to_adoption = np.where(foster & (state != State.KINSHIP) & (age < 60) & (t_care >= 6) & ~c.uasc[rows],
-                               p.placed_for_adoption_rate_per_year * self._trend(p.adoption_trend_per_year), 0.0)
-        with_parents = np.where(foster & (c.legal_status[rows] == LegalStatus.CARE_ORDER),
-                                p.placed_with_parents_rate_per_year, 0.0)
-        breakdown = np.where(foster, p.foster_breakdown_rate_per_year, 0.0)
-        step_down = np.where(in_home, p.step_down_rate_per_year + self.policy.extra_step_down_rate_per_year, 0.0)
-        to_semi = np.where(in_home & (age >= 192), p.to_semi_independent_rate_per_year, 0.0)
-        hazards = np.stack([to_adoption, with_parents, breakdown, step_down, to_semi])
-        total = hazards.sum(axis=0)
-        u = self.streams["moves"].uniform(rows, self.month)
-        moving = u < monthly_probability(total)
-        empty = np.zeros(0, dtype=np.int64)
-        if not moving.any():
-            return empty, empty.astype(np.int8), empty
-        share = np.cumsum(hazards[:, moving], axis=0) / total[moving]
-        which = ((u[moving] / monthly_probability(total[moving]))[None, :] >= share).sum(axis=0).clip(0, 4)
-        mv = rows[moving]
+        adoption_rate = p.placed_for_adoption_rate_per_year * self._trend(p.adoption_trend_per_year)
+        to_adoption = (self._lookup({State.FOSTER_IN_HOUSE: adoption_rate, State.FOSTER_AGENCY: adoption_rate})[state]
+                       * ((age < 60) & (c.months_in_care[rows] >= 6) & ~c.uasc[rows]))
+        with_parents = foster * (c.legal_status[rows] == LegalStatus.CARE_ORDER) * p.placed_with_parents_rate_per_year
+        breakdown = foster * p.foster_breakdown_rate_per_year
+        home_rate = p.step_down_rate_per_year + self.policy.extra_step_down_rate_per_year
+        step_down = self._lookup({State.HOME_LA: home_rate, State.HOME_PRIVATE: home_rate})[state]
+        to_semi = np.isin(state, CHILDRENS_HOMES) * (age >= 192) * p.to_semi_independent_rate_per_year
+        mv, which = self._competing(rows, [to_adoption, with_parents, breakdown, step_down, to_semi], "moves")
         adopt = mv[which == 0]
         c.legal_status[adopt] = LegalStatus.PLACEMENT_ORDER
         self._move(adopt, State.PLACED_FOR_ADOPTION, Reason.PLACEMENT_MOVE)
@@ -923,8 +1015,7 @@ class CareModel(mesa.Model):
         homes = np.isin(prov.kind[:n], [ProviderKind.HOME_LA, ProviderKind.HOME_PRIVATE]) & prov.open[:n]
         rec["n_childrens_homes_open"] = int(homes.sum()) / s
         rec["n_home_places"] = float(prov.places[:n][homes].sum()) / s
-        fam_supported = self.families.support_until[: self.families.n] >= self.month
-        rec["n_edge_families"] = int(fam_supported.sum()) / s
+        rec["n_edge_families"] = self._n_supported / s
         w = self.workers
         rec["n_social_workers"] = int(w.active[: w.n].sum()) / s
         direct = w.direct_hours()
@@ -935,7 +1026,7 @@ class CareModel(mesa.Model):
         rec["direct_hours_per_child_in_care_or_on_plan"] = rec["direct_hours_per_week"] / max(n_cp, 1e-9)
         prov_rows = c.provider[care_rows]
         factors = np.where(prov_rows >= 0, prov.price_factor[np.maximum(prov_rows, 0)], 1.0)
-        spend = self.costs.month_spend(self.year, states[in_care], factors, int(fam_supported.sum()),
+        spend = self.costs.month_spend(self.year, states[in_care], factors, self._n_supported,
                                        rec["n_social_workers"] * s, s)
         if self.month == 0:
             spend = {k: 0.0 for k in spend}  # the state at 31 March 2015 carries no spend

@@ -35,8 +35,7 @@ class Params:
     # --- front door: referrals of children at risk (the wider child-in-need pool is aggregate) ---
     children_in_need_2015: float = p(1e5, 1e6, "children in need at 31 March 2015 (aggregate pool)", "A, DfE CIN 2015: 391,000")
     children_in_need_2020: float = p(1e5, 1e6, "children in need at 31 March 2020", "A, DfE CIN 2020: 389,260")
-    cp_plans_2015: float = p(1e4, 1e5, "children on a child protection plan at 31 March 2015", "C, between 48,300 (2014) and 51,510 (2020)")
-    cp_starts_per_year: float = p(2e4, 1.5e5, "children starting a child protection plan per year, 2015", "B, DfE: 62,200 started in 2014-15", free=True)
+    cp_starts_per_year: float = p(0.0, 1.5e5, "children starting a child protection plan per year, 2015", "B, DfE: 62,200 started in 2014-15", free=True)
     at_risk_referrals_per_year: float = p(0.0, 2e5, "children assessed at risk of care, not on a plan, per year, 2015", "free; no published figure", free=True)
     referral_trend_per_year: float = p(-0.1, 0.1, "relative growth per year of plan starts and at-risk referrals", "free", free=True)
     uasc_entries_per_year: float = p(0.0, 1e4, "unaccompanied asylum-seeking children entering care per year, 2015", "free; 5,080 UASC in care 2020 (B)", free=True)
@@ -57,7 +56,7 @@ class Params:
     at_risk_escalation_rate_per_year: float = p(0.0, 2.0, "hazard that an at-risk child is put on a plan", "assumption")
     care_entry_rate_cp_per_year: float = p(0.0, 2.0, "care-entry hazard of a family on a plan, no risk factors, average need", "free; entries 30,430 (2014), 30,970 (2020)", free=True)
     care_entry_rate_at_risk_per_year: float = p(0.0, 2.0, "care-entry hazard of an at-risk family not on a plan", "free", free=True)
-    infant_entry_multiplier: float = p(0.5, 5.0, "care-entry hazard multiplier for a child under 1", "assumption")
+    infant_entry_multiplier: float = p(0.0, 5.0, "care-entry hazard multiplier for a child under 1", "assumption")
 
     # --- edge-of-care support (front edge) ---
     edge_capacity_families: float = p(0.0, 1e5, "families that baseline edge-of-care services can support at once", "assumption; no national figure")
@@ -85,10 +84,10 @@ class Params:
     breakdown_to_residential_share: float = p(0.0, 1.0, "share of breakdowns of children aged 11+ that need a children's home", "assumption")
     step_down_rate_per_year: float = p(0.0, 2.0, "hazard that a child in a children's home steps down to foster care, if a place is free", "assumption")
     to_semi_independent_rate_per_year: float = p(0.0, 2.0, "hazard that a 16-17 year old moves from a home to semi-independent living", "assumption")
-    placed_with_parents_rate_per_year: float = p(0.0, 1.0, "hazard that a fostered child on a care order is placed with parents", "assumption; 7% of stock in 2019 (B)")
+    placed_with_parents_rate_per_year: float = p(0.0, 1.0, "hazard that a fostered child on a care order is placed with parents", "free; 7% of stock in 2019 (B)", free=True)
     placed_for_adoption_rate_per_year: float = p(0.0, 2.0, "hazard that a fostered child under 5, 6+ months in care, is placed for adoption, 2015", "free; adoptions 5,360 (2015), 3,440 (2020)", free=True)
     adoption_trend_per_year: float = p(-0.3, 0.1, "relative change per year of that hazard", "free", free=True)
-    adoption_order_rate_per_year: float = p(0.1, 6.0, "hazard that a placement for adoption ends in an adoption order", "assumption (about 9 months)")
+    adoption_order_rate_per_year: float = p(0.0, 6.0, "hazard that a placement for adoption ends in an adoption order", "free; assumption about 9 months; adoptions vs placed-for-adoption stock", free=True)
 
     # --- foster and residential supply ---
     places_per_foster_household: float = p(1.0, 4.0, "usable places per fostering household", "C, ~55,000 children / 44,450 households (2019, A)")
@@ -118,7 +117,7 @@ class Params:
     residential_share_2015: float = p(0.0, 1.0, "share in children's homes, semi-independent and secure", "C, 2019 mix (B) scaled to the 25% not fostered")
     semi_independent_share_of_residential: float = p(0.0, 1.0, "share of those in semi-independent living", "assumption")
     placed_with_parents_share_2015: float = p(0.0, 1.0, "share placed with parents", "C, 2019 mix scaled")
-    placed_for_adoption_share_2015: float = p(0.0, 1.0, "share placed for adoption", "C, 2019 mix scaled")
+    placed_for_adoption_share_2015: float = p(0.0, 1.0, "share placed for adoption", "free; C, 2019 mix scaled; adoptions 5,360 (2015, A)", free=True)
     section_20_share_2015: float = p(0.0, 1.0, "share of entrants accommodated under section 20, 2015", "B, section 20 peaked at 28%")
     section_20_share_2020: float = p(0.0, 1.0, "share of entrants accommodated under section 20, 2020 and after", "A, 17% in 2020")
     uasc_in_care_2015: float = p(0.0, 2e4, "unaccompanied asylum-seeking children in care at 31 March 2015", "assumption")
@@ -175,9 +174,9 @@ class Params:
         return dataclasses.replace(self, **changes)
 
 
-# Ages (in years) of children referred at risk of care, by DfE age band: assumption, set so that
-# the stock of children in care keeps the 2021 age mix (A: <1 5%, 1-4 14%, 5-9 19%, 10-15 39%, 16+ 23%).
-REFERRAL_AGE_BANDS = ((0, 1, 0.16), (1, 5, 0.22), (5, 10, 0.22), (10, 16, 0.32), (16, 18, 0.08))
+# Ages (in years) of children referred at risk of care: assumption (most infants are referred at or
+# before birth), set so that the stock of children in care keeps the 2021 age mix (A: <1 5%, 1-4 14%, 5-9 19%, 10-15 39%, 16+ 23%).
+REFERRAL_AGE_BANDS = ((0, 0.5, 0.17), (0.5, 5, 0.13), (5, 10, 0.17), (10, 16, 0.37), (16, 18, 0.16))
 # Age mix of children in care at 31 March (A, DfE 2021, stable over the period): the initial stock.
 CARE_AGE_BANDS = ((0, 1, 0.05), (1, 5, 0.14), (5, 10, 0.19), (10, 16, 0.39), (16, 18, 0.23))
 

@@ -1,0 +1,61 @@
+"""The Mesa agents read and write the same state the monthly arrays hold."""
+from __future__ import annotations
+
+import mesa
+
+from agents.children import Child, Family
+from agents.providers import CareProvider, ProviderKind
+from agents.workers import SocialWorker
+from sim.states import IS_IN_CARE, State
+from tests.conftest import small_model
+
+
+def test_agents_are_mesa_agents_and_views_of_their_rows():
+    m = small_model(seed=2)
+    m.run_until(2016)
+    row = int(m.active_rows[IS_IN_CARE[m.children.state[m.active_rows]]][0])
+    child = m.child(row)
+    assert isinstance(child, Child) and isinstance(child, mesa.Agent)
+    assert child is m.child(row)  # one agent per child
+    assert child in m.agents
+    assert child.state == State(m.children.state[row]) and child.in_care
+    provider = child.placement
+    if child.state in (State.PLACED_WITH_PARENTS, State.PLACED_FOR_ADOPTION, State.OTHER_PLACEMENT):
+        assert provider is None
+    else:
+        assert isinstance(provider, CareProvider)
+        assert provider.kind == ProviderKind(int(child.state))
+        assert 1 <= provider.occupied <= provider.places
+    worker = child.social_worker
+    assert isinstance(worker, SocialWorker)
+    assert worker.direct_hours_per_week + worker.other_hours_per_week == worker.weekly_hours == 37.0
+    assert child in worker.children
+    family = child.family
+    assert isinstance(family, Family) and child in family.children
+    journey = child.journey()
+    assert journey["to_state"].iloc[-1] == child.state.name
+    m.release()
+
+
+def test_sibling_groups_are_referred_together():
+    m = small_model(seed=9)
+    m.run_until(2016)
+    c = m.children
+    sizes = m.families.n_children[c.family[: c.n]]
+    multi = sizes > 1
+    assert multi.any()
+    fam = c.family[: c.n][multi]
+    # all children of a family were created in the same month with consecutive rows
+    rows = [m.family(int(f)).children for f in fam[:50]]
+    for kids in rows:
+        assert len(kids) == m.families.n_children[kids[0].family.row]
+        assert [k.row for k in kids] == list(range(kids[0].row, kids[0].row + len(kids)))
+    m.release()
+
+
+def test_providers_and_workers_exist_as_mesa_agents_from_the_start():
+    m = small_model(seed=1)
+    kinds = {a.kind for a in m.agents_by_type[CareProvider]}
+    assert set(ProviderKind) <= kinds
+    assert len(m.agents_by_type[SocialWorker]) == m.workers.n
+    m.release()

@@ -1,0 +1,78 @@
+"""The `caresim run` command line: JSON contract, readable table, CSV, and bad input."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from sim.run import CONTRACT
+
+
+def caresim(*args, check=False):
+    return subprocess.run([sys.executable, "-m", "experiments.cli", *args], capture_output=True, text=True,
+                          check=check)
+
+
+def test_json_contract_has_every_field_and_nothing_else_on_stdout():
+    out = caresim("run", "--scale", "0.02", "--end-year", "2018", "--json", check=True)
+    doc = json.loads(out.stdout)
+    assert doc["scenario"] == "baseline" and doc["replications"] == 1
+    assert doc["years"] == [2015, 2016, 2017, 2018]
+    for name in CONTRACT:
+        assert len(doc[name]) == 4
+    assert doc["entries"][0] is None and doc["exits"][0] is None and doc["spend_gbp"][0] is None
+    assert doc["children_in_care"][0] == pytest.approx(69540, rel=0.01)
+    assert doc["child_months"] > 0
+
+
+def test_replications_give_means_and_percentiles():
+    out = caresim("run", "--scale", "0.02", "--end-year", "2017", "--replications", "3", "--json", check=True)
+    doc = json.loads(out.stdout)
+    assert doc["replications"] == 3
+    for name in CONTRACT:
+        lo, mean, hi = doc[f"{name}_p05"], doc[name], doc[f"{name}_p95"]
+        for a, b, c in zip(lo, mean, hi):
+            if b is not None:
+                assert a <= b <= c
+
+
+def test_readable_table_and_csv(tmp_path):
+    out = caresim("run", "--scale", "0.02", "--end-year", "2017", "--out", str(tmp_path), check=True)
+    assert "31 March" in out.stdout and "2017" in out.stdout and "spend £bn" in out.stdout
+    table = pd.read_csv(tmp_path / "yearly.csv", index_col="year")
+    assert list(table.index) == [2015, 2016, 2017]
+    assert "n_in_care" in table.columns
+
+
+@pytest.mark.parametrize("args, words", [
+    (["run", "--bogus"], "unrecognized arguments: --bogus"),
+    (["run", "--scale", "-1"], "scale"),
+    (["run", "--scale", "abc"], "abc"),
+    (["run", "--end-year", "2014"], "2014"),
+    (["run", "--replications", "0"], "at least 1"),
+    (["run", "--params", "/nonexistent/params.toml"], "/nonexistent/params.toml"),
+    (["launch"], "launch"),
+])
+def test_bad_input_is_one_line_exit_2_no_traceback(args, words):
+    out = caresim(*args)
+    assert out.returncode == 2
+    assert "Traceback" not in out.stderr
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and words in lines[0], out.stderr
+    assert out.stdout == ""
+
+
+def test_malformed_parameter_file_is_refused_with_file_field_and_value(tmp_path, params):
+    good = (tmp_path / "p.toml")
+    lines = ["[parameters]"] + [f"{k} = {v!r}" for k, v in params.to_dict().items()]
+    good.write_text("\n".join(lines).replace("return_home_rate_per_year = ", "return_home_rate_per_year = 9.5 #"))
+    out = caresim("run", "--params", str(good), "--scale", "0.02", "--end-year", "2016")
+    assert out.returncode == 2
+    assert str(good) in out.stderr and "return_home_rate_per_year" in out.stderr and "9.5" in out.stderr
+    bad = tmp_path / "broken.toml"
+    bad.write_text("[parameters\nx = ")
+    out = caresim("run", "--params", str(bad))
+    assert out.returncode == 2 and "not valid TOML" in out.stderr and "Traceback" not in out.stderr
