@@ -78,7 +78,8 @@ class CareModel(mesa.Model):
        need, age; reduced by support for avoidable families, scaled by worker time);
        children who went home may come back.
     7. ``support_reunification`` - back-edge support places go to reunifiable children.
-    8. ``leave_care`` - return home, special guardianship, adoption, leaving at 16-17.
+    8. ``leave_care`` - return home (scaled by the worker's direct time), special
+       guardianship, adoption, leaving at 16-17.
     9. ``move_placements`` - breakdowns, placement for adoption, with parents, step-down.
     10. ``match_placements`` - entrants and movers go to the best available type with a free
         place; when no foster place is free a child goes to residential and that is recorded.
@@ -546,10 +547,9 @@ class CareModel(mesa.Model):
             chosen = order[np.arange(unallocated.size) % order.size]
             c.worker[unallocated] = chosen
             counts += np.bincount(chosen, minlength=w.n)
-        p = self.params
-        cin_total = p.children_in_need_2015 + (p.children_in_need_2020 - p.children_in_need_2015) * min(
-            self.years_since_start / 5, 1.0)
-        pool = max(cin_total * self.scale - rows.size, 0.0)
+        # the wider child-in-need caseload is not simulated child by child: it fills each
+        # worker's caseload up to the observed average, spread evenly
+        pool = max(self.params.average_caseload * active_workers.size - rows.size, 0.0)
         w.caseload[: w.n] = np.where(w.active[: w.n], counts + pool / max(active_workers.size, 1), 0)
         self._direct_per_case = w.direct_hours() / np.maximum(w.caseload[: w.n], 1.0)
 
@@ -804,7 +804,8 @@ class CareModel(mesa.Model):
         trend = self._trend(p.exit_trend_per_year)
         in_placement = {s: p.return_home_rate_per_year * trend for s in FOSTER + RESIDENTIAL + (State.OTHER_PLACEMENT,)}
         early = np.where(t_care < 6, p.return_home_early_multiplier, 1.0)
-        home = self._lookup(in_placement)[state] * early * ~uasc
+        # a worker with more direct time per child explores and supports a return home more
+        home = self._lookup(in_placement)[state] * early * ~uasc * self.time_effect(rows)
         home += self._lookup({State.PLACED_WITH_PARENTS: p.placed_with_parents_discharge_rate_per_year})[state]
         backed = np.flatnonzero(c.reunification_support[rows])
         if backed.size:

@@ -33,8 +33,6 @@ class Params:
     """The model's parameters. Times are years since 31 March 2015 unless a name says otherwise."""
 
     # --- front door: referrals of children at risk (the wider child-in-need pool is aggregate) ---
-    children_in_need_2015: float = p(1e5, 1e6, "children in need at 31 March 2015 (aggregate pool)", "A, DfE CIN 2015: 391,000")
-    children_in_need_2020: float = p(1e5, 1e6, "children in need at 31 March 2020", "A, DfE CIN 2020: 389,260")
     cp_starts_per_year: float = p(0.0, 1.5e5, "children starting a child protection plan per year, 2015", "B, DfE: 62,200 started in 2014-15", free=True)
     at_risk_referrals_per_year: float = p(0.0, 2e5, "children assessed at risk of care, not on a plan, per year, 2015", "free; no published figure", free=True)
     referral_trend_per_year: float = p(-0.1, 0.1, "relative growth per year of plan starts and at-risk referrals", "free", free=True)
@@ -68,6 +66,7 @@ class Params:
     # --- social workers ---
     social_workers_fte_2020: float = p(1e3, 1e5, "children-and-family social workers (FTE) at 30 September 2020", "C, DfE workforce: ~31,900")
     social_workers_growth_per_year: float = p(-0.1, 0.1, "relative growth per year of the FTE workforce", "C, 31,900 (2020) to 32,500 (2021)")
+    average_caseload: float = p(1.0, 60.0, "cases per FTE social worker (agents plus the wider child-in-need caseload)", "A, DfE workforce: 16.3 (2020 and 2021)")
     weekly_hours: float = p(1.0, 60.0, "contracted weekly hours of a full-time social worker", "targets.md: 37")
     direct_share: float = p(0.0, 1.0, "share of hours spent directly with children and families", "C, R9: ~600,000 direct hours a week / (FTE x 37)")
     half_effect_direct_hours: float = p(0.01, 20.0, "direct hours per case per week at which time-dependent effects are half their maximum", "assumption")
