@@ -278,13 +278,19 @@ class CareModel(mesa.Model):
         months_ago = np.zeros(n, dtype=np.int16)
         if history_months:
             fam_ago = gen.integers(0, history_months, n_fam)
-            on_plan = state == State.CHILD_PROTECTION
-            n_risks = (risks["domestic_abuse"].astype(np.int8) + risks["substance_misuse"] + risks["mental_health"])
-            hazard = self._hazard_values(np.full(n, on_plan), n_risks[child_fam], need, ages)
+            on_plan = np.full(n, state == State.CHILD_PROTECTION)
+            n_risks = (risks["domestic_abuse"].astype(np.int8) + risks["substance_misuse"] + risks["mental_health"])[child_fam]
+            # months of exposure: a referral faces the hazards in its own month too; the infant
+            # multiplier applies only to the months a child was under one
+            exposed = (fam_ago[child_fam] + 1).astype(float)
+            infant_months = np.clip(12 - ages, 0, None).clip(max=exposed)
+            older = self._hazard_values(on_plan, n_risks, need, np.full(n, 12))
+            infant = self._hazard_values(on_plan, n_risks, need, np.zeros(n))
+            cumulative = older * exposed + (infant - older) * infant_months
             starts = np.flatnonzero(np.concatenate([[True], child_fam[1:] != child_fam[:-1]]))
-            exit_rate = (p.cp_plan_end_rate_per_year if on_plan
+            exit_rate = (p.cp_plan_end_rate_per_year if state == State.CHILD_PROTECTION
                          else p.at_risk_closure_rate_per_year + p.at_risk_escalation_rate_per_year)
-            survival = np.exp(-(exit_rate + np.maximum.reduceat(hazard, starts)) * fam_ago / 12)
+            survival = np.exp(-(exit_rate * (fam_ago + 1) + np.maximum.reduceat(cumulative, starts)) / 12)
             keep_fam = gen.random(n_fam) < survival
             months_ago = fam_ago[child_fam].astype(np.int16)
             keep = keep_fam[child_fam] & (ages + months_ago < ADULT_MONTHS)
@@ -381,9 +387,11 @@ class CareModel(mesa.Model):
         # --- at home: children on plans and assessed at risk, from the referrals of the past five
         # years that are still at home (steady-state stocks and risk mix)
         history = 60
-        for rate, state in ((p.cp_starts_per_year, State.CHILD_PROTECTION),
-                            (p.at_risk_referrals_per_year, State.CHILD_IN_NEED)):
-            self._referred_sibling_groups(rate * s * history / 12, state, gen, history_months=history)
+        at_risk = self._referred_sibling_groups(p.at_risk_referrals_per_year * s * history / 12, State.CHILD_IN_NEED,
+                                                gen, history_months=history)
+        # plans come from referrals and from at-risk cases escalating (at today's at-risk stock)
+        cp_rate = p.cp_starts_per_year * s + at_risk.size * p.at_risk_escalation_rate_per_year
+        self._referred_sibling_groups(cp_rate * history / 12, State.CHILD_PROTECTION, gen, history_months=history)
         returns_per_year = n_care * p.return_home_rate_per_year * 1.5
         n_returned = int(round(returns_per_year * p.monitoring_months / 12 * (1 - 0.5 * p.reentry_rate_per_year)))
         if n_returned > 0:
