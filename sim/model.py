@@ -1006,7 +1006,8 @@ class CareModel(mesa.Model):
         counts = np.bincount(states, minlength=N_STATES)
         rec: dict[str, float] = {"month": self.month, "year": self.date.year, "month_of_year": self.date.month}
         for st in State:
-            rec[f"n_{st.name.lower()}"] = counts[st] / s
+            if IS_ACTIVE[st]:  # terminal states are flows (new_*), not stocks
+                rec[f"n_{st.name.lower()}"] = counts[st] / s
         rec["n_in_care"] = counts[IS_IN_CARE].sum() / s
         rec["n_foster"] = counts[list(FOSTER)].sum() / s
         rec["n_residential"] = counts[IS_RESIDENTIAL].sum() / s
