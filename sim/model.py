@@ -407,6 +407,7 @@ class CareModel(mesa.Model):
             c.n_placements[back] = 1
         self.allocate_workers()
         self.reference_direct_hours_per_case = float(np.mean(self._direct_per_case[self.children.worker[self.active_rows]]))
+        self.allocate_workers()  # again, to compute the time effects against that reference
         self.support_families()
 
     def _initial_durations(self, ages: np.ndarray, gen) -> np.ndarray:
@@ -560,6 +561,9 @@ class CareModel(mesa.Model):
         pool = max(self.params.average_caseload * active_workers.size - rows.size, 0.0)
         w.caseload[: w.n] = np.where(w.active[: w.n], counts + pool / max(active_workers.size, 1), 0)
         self._direct_per_case = w.direct_hours() / np.maximum(w.caseload[: w.n], 1.0)
+        h, h_half = self._direct_per_case, self.params.half_effect_direct_hours
+        ref = self.reference_direct_hours_per_case
+        self._worker_effect = (h / (h + h_half)) / (ref / (ref + h_half))
 
     def time_effect(self, rows: np.ndarray) -> np.ndarray:
         """How the direct time of each child's worker scales time-dependent effects (1 at baseline).
@@ -567,10 +571,7 @@ class CareModel(mesa.Model):
         A saturating curve h / (h + h_half), normalised by its value at the 2015 mean direct
         hours per case: more time helps, with diminishing returns.
         """
-        h = self._direct_per_case[self.children.worker[rows]]
-        h_half = self.params.half_effect_direct_hours
-        ref = self.reference_direct_hours_per_case
-        return (h / (h + h_half)) / (ref / (ref + h_half))
+        return self._worker_effect[self.children.worker[rows]]
 
     def _at_home_rows(self) -> np.ndarray:
         """Children at home and known (UASC arrivals wait for placement; they are not at home)."""
@@ -957,9 +958,11 @@ class CareModel(mesa.Model):
     def age(self) -> None:
         """Everyone is a month older; 18th birthdays; returned-home monitoring ends."""
         c = self.children
+        # contiguous slices are cheaper than gathering the active rows; a child who has left
+        # keeps ageing (age now) and counting months since leaving
+        c.age_months[: c.n] += 1
+        c.months_in_state[: c.n] += 1
         rows = self.active_rows
-        c.age_months[rows] += 1
-        c.months_in_state[rows] += 1
         state = c.state[rows]
         in_care = IS_IN_CARE[state]
         c.months_in_care[rows[in_care]] += 1
