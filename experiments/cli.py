@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
 import sys
 
 SUBCOMMANDS = {
@@ -65,4 +66,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # `python -m experiments.cli`: run the module's importable copy, so that the error classes
+    # the subcommands raise (experiments.cli.UserError) are the ones caught here
+    from experiments.cli import main as importable_main
+
+    sys.exit(importable_main())
