@@ -170,27 +170,35 @@ class CareModel(mesa.Model):
     # ------------------------------------------------------------------ running
     def step(self) -> None:
         """Advance one month (the run order is in the class docstring)."""
+        c = self.children
         self.month += 1
         self._flows = dict.fromkeys(self._flows, 0)
         self.update_context()
         self.refer()
         self.allocate_workers()
-        self.protect()
-        home = self._home_with_hazards()  # plans and support do not change who is at home
+        # who is where after referrals: each phase below narrows its own group
+        state = c.state[self.active_rows]
+        home = self.active_rows[IS_AT_HOME[state]]
+        home = home[~c.uasc[home]]  # UASC arrivals wait for placement, not at home
+        returned = self.active_rows[state == State.RETURNED_HOME]
+        care = self.active_rows[IS_IN_CARE[state]]
+        self.protect(home)
+        home = self._home_with_hazards(home[IS_AT_HOME[c.state[home]]])  # support keeps them at home
         self.support_families(home)
-        entrants, routes = self.enter_care(home)
-        care = self.active_rows[IS_IN_CARE[self.children.state[self.active_rows]]]
+        entrants, routes = self.enter_care(home, returned)
         self.support_reunification(care)
         self.leave_care(care)
-        care = care[IS_IN_CARE[self.children.state[care]]]
+        care = care[IS_IN_CARE[c.state[care]]]
         movers, mover_routes, step_downs = self.move_placements(care)
         self.match_placements(np.concatenate([entrants, movers]), np.concatenate([routes, mover_routes]),
                               step_downs)
         self.age()
         self.supply_places()
-        self.active_rows = self.active_rows[IS_ACTIVE[self.children.state[self.active_rows]]]
+        state = c.state[self.active_rows]
+        still = IS_ACTIVE[state]
+        self.active_rows = self.active_rows[still]
         self.child_months += int(self.active_rows.size)
-        self.record()
+        self.record(state[still])
 
     def run_until(self, year: int, month: int = 3) -> None:
         """Step until the end of `month` of `year` (default 31 March)."""
@@ -610,10 +618,9 @@ class CareModel(mesa.Model):
         c.state[rows] = to
         c.months_in_state[rows] = 0
 
-    def protect(self) -> None:
+    def protect(self, rows: np.ndarray) -> None:
         """Plans end and at-risk cases close or escalate, a family's children together."""
         p, c = self.params, self.children
-        rows = self._at_home_rows()
         state = c.state[rows]
         u = self.streams["protection"].uniform(c.family[rows], self.month)
         # support does not hold a case open: a supported family's plan ends or its case closes as
@@ -664,9 +671,9 @@ class CareModel(mesa.Model):
         """
         return np.maximum.reduceat(values, starts) if starts.size else values[:0]
 
-    def _home_with_hazards(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def _home_with_hazards(self, rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """At-home rows (grouped by family), their entry hazards, family starts and ids."""
-        rows = self._at_home_rows()
+        rows = self._at_home_rows() if rows is None else rows
         starts, fam_ids = self._family_groups(self.children.family[rows])
         return rows, self._entry_hazard(rows), starts, fam_ids
 
@@ -710,7 +717,7 @@ class CareModel(mesa.Model):
         eff = (p.edge_effectiveness + self.policy.edge_effectiveness_uplift) * self.time_effect(rows)
         return np.clip(eff, 0.0, 1.0)
 
-    def enter_care(self, home=None) -> tuple[np.ndarray, np.ndarray]:
+    def enter_care(self, home=None, returned=None) -> tuple[np.ndarray, np.ndarray]:
         """Care entries this month: families at home (together), returned-home children, UASC.
 
         Returns the entrants and the placement route each needs; they are placed in
@@ -725,7 +732,7 @@ class CareModel(mesa.Model):
         fam_prob = self.family_max(monthly_probability(hazard), starts)
         fam_enters = self.streams["entries"].uniform(fam_ids, self.month) < fam_prob
         from_home = rows[np.repeat(fam_enters, np.diff(np.append(starts, rows.size)))]
-        back = self.active_rows[c.state[self.active_rows] == State.RETURNED_HOME]
+        back = self.active_rows[c.state[self.active_rows] == State.RETURNED_HOME] if returned is None else returned
         reentry = p.reentry_rate_per_year * np.where(c.reunification_support[back], 1 - self.policy.reentry_reduction, 1.0)
         back = back[self.streams["reentry"].uniform(back, self.month) < monthly_probability(reentry)]
         entrants = np.concatenate([from_home, back, self._uasc_arrivals])
@@ -1001,13 +1008,14 @@ class CareModel(mesa.Model):
         self._flows["new_homes_closed"] += close.size
 
     # ------------------------------------------------------------------ recording
-    def record(self) -> None:
+    def record(self, states: np.ndarray | None = None) -> None:
         """Counts, flows, spend and direct hours of the month just ended, at England scale."""
         c, prov, s = self.children, self.providers, self.scale
         rows = self.active_rows
-        states = c.state[rows]
+        states = c.state[rows] if states is None else states
         counts = np.bincount(states, minlength=N_STATES)
-        rec: dict[str, float] = {"month": self.month, "year": self.date.year, "month_of_year": self.date.month}
+        year, month0 = divmod(2 + self.month, 12)  # month 0 is March
+        rec: dict[str, float] = {"month": self.month, "year": START_YEAR + year, "month_of_year": month0 + 1}
         for st in State:
             if IS_ACTIVE[st]:  # terminal states are flows (new_*), not stocks
                 rec[f"n_{st.name.lower()}"] = counts[st] / s
@@ -1016,10 +1024,10 @@ class CareModel(mesa.Model):
         rec["n_residential"] = counts[IS_RESIDENTIAL].sum() / s
         rec["n_childrens_homes"] = counts[list(CHILDRENS_HOMES)].sum() / s
         rec["n_other_care"] = counts[list(OTHER_CARE)].sum() / s
-        at_home = IS_AT_HOME[states]
-        rec["n_cp_plans"] = int((c.on_plan[rows] & at_home).sum()) / s
+        rec["n_cp_plans"] = int(c.on_plan[rows[IS_AT_HOME[states]]].sum()) / s
         in_care = IS_IN_CARE[states]
-        rec["n_uasc_in_care"] = int((c.uasc[rows] & in_care).sum()) / s
+        care_rows = rows[in_care]
+        rec["n_uasc_in_care"] = int(c.uasc[care_rows].sum()) / s
         n = prov.n
         fostering = np.isin(prov.kind[:n], [ProviderKind.FOSTER_IN_HOUSE, ProviderKind.FOSTER_AGENCY])
         rec["n_foster_households"] = float(prov.households[:n][fostering].sum()) / s
@@ -1034,7 +1042,6 @@ class CareModel(mesa.Model):
         direct = w.direct_hours()
         rec["direct_hours_per_week"] = float(direct.sum()) / s
         rec["mean_caseload"] = float(w.caseload[: w.n][w.active[: w.n]].mean())
-        care_rows = rows[in_care]
         n_cp = rec["n_cp_plans"] + rec["n_in_care"]
         rec["direct_hours_per_child_in_care_or_on_plan"] = rec["direct_hours_per_week"] / max(n_cp, 1e-9)
         prov_rows = c.provider[care_rows]
