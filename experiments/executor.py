@@ -1,4 +1,4 @@
-"""Run many independent replication tasks, serially or in parallel, streaming results back.
+"""Run many independent replication tasks, serially or on Dask distributed, streaming results back.
 
 Interface (stable; the implementation may change):
 
@@ -6,12 +6,36 @@ Interface (stable; the implementation may change):
 
 Each `Task` is pure: its result depends only on (fn, kwargs). `on_result(task, result)` is
 called in the driver as each result arrives, in any order, exactly once per task key.
+
+Three ways to run, one code path for the last two:
+- `workers=1`, no scheduler: every task in this process, in order (no cluster, no pickling).
+- `workers=K > 1`: a Dask `LocalCluster` of K single-threaded worker processes on 127.0.0.1.
+- `scheduler="tcp://HOST:PORT"`: a running Dask scheduler (`dask scheduler` / `dask worker`).
+
+On a cluster, each task's Dask key is its `Task.key` followed by a hash of (fn, kwargs), so a
+key names exactly one computation, even on a scheduler shared by several experiments. At most
+`IN_FLIGHT_PER_THREAD` tasks per worker thread are submitted at a time and results are handed to
+`on_result` as they finish, then forgotten: the driver never holds all tasks or all results.
+A worker that dies (kill -9, a lost machine) costs a rerun of its tasks elsewhere: the scheduler
+reschedules them itself, and a task it gives up on (`KilledWorker`) is resubmitted up to
+`retries` times. A task that raises stops the experiment with one line naming its key.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import gc
+import sys
+import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
+
+from experiments.cli import UserError
+
+IN_FLIGHT_PER_THREAD = 3  # tasks queued per worker thread: keeps workers busy, driver memory bounded
+CONNECT_TIMEOUT_S = 10.0  # how long to try reaching a --scheduler address before giving up
+WORKER_DEATH_RETRIES = 3  # resubmissions of a task the scheduler gave up on after worker deaths
+COLLECT_EVERY_S = 1.0  # at most one full garbage collection a second per process (see run_collected)
+_next_collection = 0.0
 
 
 @dataclass(frozen=True)
@@ -21,8 +45,193 @@ class Task:
     kwargs: dict = field(default_factory=dict)
 
 
+class TaskError(UserError):
+    """A task raised: one line naming its key (the original exception is chained)."""
+
+
 def run_tasks(tasks: Iterable[Task], on_result: Callable[[Task, Any], None], *, workers: int = 1,
-              scheduler: str | None = None, progress: bool = True) -> None:
-    """Serial placeholder: runs every task in this process."""
+              scheduler: str | None = None, progress: bool = True, retries: int = WORKER_DEATH_RETRIES,
+              connect_timeout: float = CONNECT_TIMEOUT_S) -> None:
+    """Run every task once and call `on_result(task, result)` in this process as each finishes.
+
+    Args:
+        tasks: tasks with unique keys; may be a generator (consumed lazily, a few at a time).
+        on_result: called once per task, in completion order, in the calling process.
+        workers: number of local worker processes when no scheduler is given (1 = serial).
+        scheduler: address of a running Dask scheduler, e.g. "tcp://10.0.0.5:8786".
+        progress: show a progress bar on stderr.
+        retries: resubmissions of a task whose workers kept dying (`KilledWorker`).
+        connect_timeout: seconds to keep trying to reach `scheduler`.
+
+    Raises:
+        TaskError: a task raised (the message names its key).
+        UserError: the scheduler cannot be reached, or a key is repeated.
+    """
+    total = len(tasks) if hasattr(tasks, "__len__") else None
+    with _progress_bar(total, progress) as bar:
+        tasks = _unique(tasks)
+        if scheduler is None and workers <= 1:
+            for task in tasks:
+                on_result(task, _call(task))
+                bar.update()
+            return
+        with _client(workers, scheduler, connect_timeout) as client:
+            for task, result in _completed(client, tasks, retries):
+                on_result(task, result)
+                bar.update()
+
+
+def _call(task: Task) -> Any:
+    try:
+        return run_collected(task.fn, task.kwargs)
+    except Exception as exc:
+        raise _task_error(task, exc) from exc
+
+
+def run_collected(fn: Callable[..., Any], kwargs: dict) -> Any:
+    """`fn(**kwargs)`, then a full garbage collection if none ran in the last second.
+
+    This is what each task runs, serially or on a worker. A model is a web of reference cycles,
+    and `CareModel.release()` calls `gc.unfreeze()`, which moves its objects to the oldest
+    generation, which Python collects rarely: without collections a process grew by ~7 MiB per
+    scale-0.1 replication. A collection costs ~35 ms, so at most one a second (<= ~4% of the time).
+    """
+    global _next_collection
+    result = fn(**kwargs)
+    if time.monotonic() >= _next_collection:
+        gc.collect()
+        _next_collection = time.monotonic() + COLLECT_EVERY_S
+    return result
+
+
+def _task_error(task: Task, exc: BaseException) -> TaskError:
+    message = " ".join(str(exc).split()) or "(no message)"
+    return TaskError(f"task {task.key!r} failed: {type(exc).__name__}: {message}")
+
+
+def _unique(tasks: Iterable[Task]) -> Iterator[Task]:
+    seen: set[str] = set()
     for task in tasks:
-        on_result(task, task.fn(**task.kwargs))
+        if task.key in seen:
+            raise UserError(f"task key {task.key!r} appears twice in one experiment")
+        seen.add(task.key)
+        yield task
+
+
+def _progress_bar(total: int | None, enabled: bool):
+    from tqdm import tqdm
+
+    return tqdm(total=total, disable=not enabled, file=sys.stderr, unit="run", dynamic_ncols=True)
+
+
+def _client(workers: int, scheduler: str | None, connect_timeout: float):
+    """A Dask client: to `scheduler`, or to a new loopback LocalCluster of `workers` processes.
+
+    The returned client closes its LocalCluster (if it made one) when closed.
+    """
+    import dask
+    from distributed import Client, LocalCluster
+
+    if scheduler is None:
+        # Dask's nanny sets MALLOC_TRIM_THRESHOLD_=65536 in its workers, which turns off glibc's
+        # adaptive thresholds and made each replication ~40% slower (PERFORMANCE.md): unset it.
+        with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}):
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                   dashboard_address="127.0.0.1:0")
+        try:
+            client = Client(cluster)
+        except BaseException:
+            cluster.close()
+            raise
+        return _ClosingClient(client, cluster)
+    try:
+        client = Client(scheduler, timeout=connect_timeout)
+    except (OSError, TimeoutError, ValueError, TypeError) as exc:
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise UserError(f"--scheduler {scheduler}: cannot connect to a Dask scheduler there ({reason})") from None
+    return _ClosingClient(client, None)
+
+
+class _ClosingClient:
+    """Context manager closing a client and then the cluster it was started with."""
+
+    def __init__(self, client, cluster):
+        self.client, self.cluster = client, cluster
+
+    def __enter__(self):
+        return self.client
+
+    def __exit__(self, *exc_info):
+        try:
+            self.client.close()
+        finally:
+            if self.cluster is not None:
+                self.cluster.close()
+
+
+def _completed(client, tasks: Iterator[Task], retries: int) -> Iterator[tuple[Task, Any]]:
+    """(task, result) as each task completes, keeping a bounded number of tasks in flight."""
+    from dask.base import tokenize
+    from distributed import as_completed
+    from distributed.scheduler import KilledWorker
+
+    running: dict[str, Task] = {}  # Dask key -> task, for tasks submitted and not yet handed over
+    resubmitted: dict[str, int] = {}
+    done = as_completed()
+    capacity = _Capacity(client)
+
+    def top_up() -> None:
+        while len(running) < IN_FLIGHT_PER_THREAD * capacity():
+            task = next(tasks, None)
+            if task is None:
+                return
+            key = f"{task.key}-{tokenize(task.fn, task.kwargs)}"
+            running[key] = task
+            done.add(client.submit(run_collected, task.fn, task.kwargs, key=key, pure=True))
+
+    try:
+        top_up()
+        for future in done:
+            task = running[future.key]
+            if future.status == "error":
+                exc = future.exception()
+                if not isinstance(exc, KilledWorker):
+                    raise _task_error(task, exc) from exc
+                if resubmitted.get(future.key, 0) >= retries:
+                    raise TaskError(f"task {task.key!r} failed: every worker that ran it died "
+                                    f"({retries} resubmission(s)); see the workers' logs") from exc
+                resubmitted[future.key] = resubmitted.get(future.key, 0) + 1
+                future.retry()
+                done.add(future)
+                continue
+            if future.status != "finished":
+                raise UserError(f"task {task.key!r} was {future.status} by the Dask scheduler "
+                                f"{client.scheduler.address} (lost, restarted or cancelled by another client)")
+            result = future.result()
+            del running[future.key]
+            resubmitted.pop(future.key, None)
+            future.release()  # the scheduler and the worker forget the result now
+            yield task, result
+            top_up()
+    except OSError as exc:  # distributed's CommClosedError and friends: the scheduler went away
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise UserError(f"lost the Dask scheduler {client.scheduler.address}: {reason}") from exc
+
+
+class _Capacity:
+    """Worker threads in the cluster (at least 1), asked of the scheduler at most once a second.
+
+    Workers may join or leave a running cluster, so the number of tasks in flight follows it.
+    """
+
+    def __init__(self, client):
+        self.client = client
+        self.checked = -1.0
+        self.threads = 1
+
+    def __call__(self) -> int:
+        now = time.monotonic()
+        if now - self.checked >= 1.0:
+            self.threads = max(1, sum(self.client.nthreads().values()))
+            self.checked = now
+        return self.threads

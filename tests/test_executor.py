@@ -1,0 +1,126 @@
+"""The executor: serial fast path, a LocalCluster of 2 worker processes, and the errors a user sees.
+
+Replications are small (scale 0.02, 2015 -> 2017) so the file runs in well under a minute.
+"""
+from __future__ import annotations
+
+import os
+
+import pandas as pd
+import pytest
+
+from experiments.cli import UserError
+from experiments.executor import IN_FLIGHT_PER_THREAD, Task, TaskError, run_tasks
+from sim.run import replication_seed, run_replication
+from tests.dask_processes import free_port
+
+SMALL = dict(scale=0.02, end_year=2017)
+
+
+def replication_tasks(n: int, base_seed: int = 11) -> list[Task]:
+    return [Task(f"baseline/seed={replication_seed(base_seed, i)}", run_replication,
+                 dict(seed=replication_seed(base_seed, i), **SMALL)) for i in range(n)]
+
+
+def fail_on_seed(seed: int, bad_seed: int) -> int:
+    """Task function for the error tests (module level so that workers can import it)."""
+    if seed == bad_seed:
+        raise ValueError(f"seed {seed} is\nbad")
+    return seed
+
+
+def environment_variable(name: str) -> str | None:
+    """Task function: an environment variable of the process that runs it."""
+    return os.environ.get(name)
+
+
+def collect(tasks, **kwargs) -> dict:
+    results: dict = {}
+
+    def on_result(task, result):
+        assert task.key not in results, f"{task.key} handed over twice"
+        results[task.key] = result
+
+    run_tasks(tasks, on_result, progress=False, **kwargs)
+    return results
+
+
+def assert_same_tables(a: dict, b: dict) -> None:
+    assert a.keys() == b.keys()
+    for key in a:
+        pd.testing.assert_frame_equal(a[key], b[key], check_exact=True)
+        assert a[key].attrs == b[key].attrs
+
+
+def test_serial_runs_each_task_once_in_order():
+    tasks = replication_tasks(3)
+    seen = []
+    run_tasks(tasks, lambda task, result: seen.append((task.key, result.attrs["seed"])), progress=False)
+    assert seen == [(t.key, t.kwargs["seed"]) for t in tasks]
+
+
+def test_replication_is_a_pure_function_of_its_arguments():
+    first = run_replication(seed=5, **SMALL)
+    run_replication(seed=6, **SMALL)  # another model in between changes nothing
+    again = run_replication(seed=5, **SMALL)
+    pd.testing.assert_frame_equal(first, again, check_exact=True)
+    assert not first.equals(run_replication(seed=6, **SMALL))
+
+
+def test_task_error_is_one_line_naming_the_key():
+    tasks = [Task(f"s/seed={s}", fail_on_seed, dict(seed=s, bad_seed=2)) for s in range(1, 4)]
+    with pytest.raises(TaskError) as info:
+        collect(tasks)
+    message = str(info.value)
+    assert "s/seed=2" in message and "ValueError" in message and "\n" not in message
+    assert isinstance(info.value, UserError)  # the CLI prints it as one line and exits 2
+
+
+def test_repeated_key_is_refused():
+    tasks = [Task("same", fail_on_seed, dict(seed=1, bad_seed=0))] * 2
+    with pytest.raises(UserError, match="'same' appears twice"):
+        collect(tasks)
+
+
+def test_unreachable_scheduler_is_one_line_naming_the_address():
+    address = f"tcp://127.0.0.1:{free_port()}"  # nobody listens there
+    with pytest.raises(UserError) as info:
+        collect(replication_tasks(1), scheduler=address, connect_timeout=1)
+    assert address in str(info.value) and "\n" not in str(info.value)
+    with pytest.raises(UserError, match="--scheduler nonsense"):
+        collect(replication_tasks(1), scheduler="nonsense")
+
+
+def test_two_local_workers_match_serial_and_keep_few_tasks_in_flight():
+    tasks = replication_tasks(6)
+    serial = collect(tasks)
+    pulled = []
+    handed = []
+
+    def lazily():  # a generator: the executor must not build every task up front
+        for task in tasks:
+            pulled.append(task.key)
+            yield task
+
+    parallel: dict = {}
+
+    def on_result(task, result):
+        handed.append(task.key)
+        parallel[task.key] = result
+        assert len(pulled) - len(handed) <= IN_FLIGHT_PER_THREAD * 2
+
+    run_tasks(lazily(), on_result, workers=2, progress=False)
+    assert sorted(handed) == sorted(t.key for t in tasks)
+    assert_same_tables(serial, parallel)
+
+
+def test_task_error_on_local_workers_names_the_key():
+    tasks = [Task(f"s/seed={s}", fail_on_seed, dict(seed=s, bad_seed=3)) for s in range(1, 5)]
+    with pytest.raises(TaskError, match=r"'s/seed=3' failed: ValueError: seed 3 is bad"):
+        collect(tasks, workers=2)
+
+
+def test_local_workers_keep_glibc_malloc_defaults():
+    # Dask's nanny would set MALLOC_TRIM_THRESHOLD_=65536: replications ran ~40% slower with it
+    tasks = [Task(f"env/{i}", environment_variable, dict(name="MALLOC_TRIM_THRESHOLD_")) for i in range(2)]
+    assert set(collect(tasks, workers=2).values()) == {os.environ.get("MALLOC_TRIM_THRESHOLD_")}  # as here
