@@ -73,7 +73,7 @@ class Params:
     social_worker_annual_cost_gbp: float = p(0.0, 2e5, "cost of one FTE social worker per year incl. on-costs, 2020 prices", "assumption")
 
     # --- placement in care ---
-    kinship_share_at_entry: float = p(0.0, 1.0, "chance that a family-based entrant is placed with relatives or friends", "C, 10,450 of 56,160 fostered children in 2019 (B)")
+    kinship_share_at_entry: float = p(0.0, 1.0, "chance that a family-based entrant is placed with relatives or friends", "free; C, 10,450 of 56,160 fostered children in 2019 (B)", free=True)
     residential_need_rate: float = p(0.0, 1.0, "chance that a high-need entrant aged 11+ needs a children's home, 2015", "free; 2019 mix 12% residential (B)", free=True)
     residential_need_trend_per_year: float = p(-0.2, 0.3, "relative growth per year of that chance (placement-mix drift)", "free", free=True)
     semi_independent_share_16plus: float = p(0.0, 1.0, "chance that an entrant aged 16-17 goes to semi-independent accommodation", "assumption")

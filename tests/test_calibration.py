@@ -1,0 +1,160 @@
+"""Calibration: the shipped parameter file, the loader's refusals, the target file and the CLI's errors."""
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tomli_w
+
+from calibration.fit import FORMAT_VERSION, PRIORS, prior_range
+from calibration.targets import DataError, data_digest, default_data_path, load_targets
+from experiments.cli import main as caresim
+from sim.model import CareModel
+from sim.parameters import ParameterError, ParameterSet, Params, default_params_path, load_params, read_params_file
+
+
+def _doc() -> dict:
+    with open(default_params_path(), "rb") as fh:
+        return tomllib.load(fh)
+
+
+def _write(tmp_path: Path, doc: dict, name: str = "p.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(tomli_w.dumps(doc))
+    return path
+
+
+# ---------------------------------------------------------------- the shipped file is the default
+def test_model_uses_the_shipped_calibrated_file():
+    model = CareModel(seed=3, scale=0.01)
+    try:
+        assert model.params == load_params(default_params_path())
+    finally:
+        model.release()
+    meta = _doc()["meta"]
+    assert meta["version"].startswith(FORMAT_VERSION + "+")
+    assert meta["quick"] is False  # the shipped file comes from a full calibration, not --quick
+    assert meta["data_sha256"] == data_digest()  # fitted to the data file shipped beside it
+    assert meta["free"] == Params.free_names()  # and to today's choice of free parameters
+
+
+def test_shipped_posterior_covers_the_free_parameters_and_varies_by_seed():
+    pset = ParameterSet.load()
+    assert pset.names == Params.free_names()
+    assert len(pset.draws) >= 100
+    draws = [pset.for_replication(seed) for seed in range(1, 9)]
+    for name in Params.names():
+        values = {getattr(d, name) for d in draws}
+        if name in pset.names:
+            assert len(values) > 1, name  # parameter uncertainty reaches the replications
+            lo, hi = prior_range(name)
+            assert all(lo <= v <= hi for v in values), name
+        else:
+            assert values == {getattr(pset.point, name)}, name
+    intervals = _doc()["intervals"]
+    for name in pset.names:
+        lo, hi = intervals[name]
+        values = [d[pset.names.index(name)] for d in pset.draws]
+        assert prior_range(name)[0] <= lo < hi <= prior_range(name)[1], name
+        assert np.isclose(np.percentile(values, 5), lo, rtol=1e-4) and np.isclose(np.percentile(values, 95), hi, rtol=1e-4)
+
+
+def test_every_free_parameter_has_a_prior_inside_its_hard_range():
+    for name in Params.free_names():
+        assert name in PRIORS, name
+        meta = Params.meta(name)
+        lo, hi = PRIORS[name][:2]
+        assert meta["lo"] <= lo < hi <= meta["hi"], name
+
+
+# ---------------------------------------------------------------- the loader refuses bad files
+@pytest.mark.parametrize("change, words", [
+    (lambda d: d["parameters"].pop("return_home_rate_per_year"), ["missing", "return_home_rate_per_year"]),
+    (lambda d: d["parameters"].__setitem__("return_home_rate_per_yr", 0.1), ["unknown", "return_home_rate_per_yr"]),
+    (lambda d: d["parameters"].__setitem__("return_home_rate_per_year", 7.5), ["return_home_rate_per_year", "7.5", "outside"]),
+])
+def test_loader_refuses_missing_unknown_and_out_of_range(tmp_path, change, words):
+    doc = _doc()
+    change(doc)
+    path = _write(tmp_path, doc)
+    with pytest.raises(ParameterError) as err:
+        read_params_file(path)
+    message = str(err.value)
+    assert "\n" not in message and str(path) in message
+    for w in words:
+        assert w in message
+
+
+def test_cli_reports_a_bad_parameter_file_in_one_line(tmp_path, capsys):
+    doc = _doc()
+    doc["parameters"]["foster_vacancy_2015"] = -1.0
+    path = _write(tmp_path, doc)
+    assert caresim(["calibrate", "--quick", "--params", str(path), "--out", str(tmp_path / "o.toml")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "foster_vacancy_2015" in err and "-1.0" in err
+
+
+# ---------------------------------------------------------------- the target file
+def test_shipped_targets_load_and_2025_figures_are_never_fitted():
+    targets = load_targets()
+    fit = [t for t in targets if t.use == "fit"]
+    assert len(fit) >= 15
+    assert all(t.model_year < 2025 and t.year < 2025 for t in fit)
+    oos = {(t.measure, t.year) for t in targets if t.use == "oos"}
+    assert ("n_in_care", 2025) in oos and ("spend_growth_from_2020_gbp", 2025) in oos
+    kinds = {t.kind for t in fit}
+    assert {"stock", "flow", "share", "money"} <= kinds  # flows are fitted as well as stocks
+
+
+@pytest.mark.parametrize("edit, field", [
+    (lambda rows: rows[1].__setitem__(2, "lots"), "value"),
+    (lambda rows: rows[1].__setitem__(5, "maybe"), "use"),
+    (lambda rows: rows[1].__setitem__(7, "-0.1"), "tolerance"),
+    (lambda rows: rows[-2].__setitem__(5, "fit"), "use"),  # a 2025 figure may not be fitted
+])
+def test_malformed_target_file_gives_one_line_and_exit_2(tmp_path, capsys, edit, field):
+    import csv
+
+    with open(default_data_path(), newline="") as fh:
+        rows = list(csv.reader(fh))
+    edit(rows)
+    path = tmp_path / "targets.csv"
+    with open(path, "w", newline="") as fh:
+        csv.writer(fh).writerows(rows)
+    with pytest.raises(DataError):
+        load_targets(path)
+    assert caresim(["calibrate", "--quick", "--data", str(path), "--out", str(tmp_path / "o.toml")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and str(path) in err and repr(field) in err
+    assert not (tmp_path / "o.toml").exists()
+
+
+@pytest.mark.parametrize("argv", [
+    ["calibrate", "--bogus"],
+    ["calibrate", "--workers", "0"],
+    ["calibrate", "--scale", "2"],
+    ["calibrate", "--free", "not_a_parameter"],
+    ["calibrate", "--free", "weekly_hours"],  # a fixed parameter
+])
+def test_bad_calibrate_option_gives_one_line_and_exit_2(capsys, argv):
+    assert caresim(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err and "\n" not in err and "Traceback" not in err
+
+
+def test_caresim_run_uses_a_posterior_draw_per_replication(tmp_path, capsys):
+    import pandas as pd
+
+    from sim.run import run_replication
+
+    assert caresim(["run", "--scale", "0.02", "--end-year", "2016", "--replications", "2", "--seed", "5",
+                    "--out", str(tmp_path)]) == 0
+    got = pd.read_csv(tmp_path / "yearly.csv", index_col="year")
+    pset = ParameterSet.load()
+    tables = [run_replication(pset.for_replication(seed), seed=seed, scale=0.02, end_year=2016) for seed in (5, 6)]
+    want = (tables[0] + tables[1]) / 2
+    np.testing.assert_allclose(got["n_in_care"].to_numpy(), want["n_in_care"].to_numpy())
+    np.testing.assert_allclose(got["spend_children_in_care_gbp"].to_numpy()[1:],
+                               want["spend_children_in_care_gbp"].to_numpy()[1:])
