@@ -55,6 +55,8 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_run_options(parser)
+    parser.add_argument("--scenario", default="baseline", metavar="NAME|FILE",
+                        help="scenario by shipped name or path to a .toml file (default: baseline)")
     parser.add_argument("--out", type=Path, default=None, help="directory for yearly.csv")
     parser.add_argument("--json", action="store_true", help="print one JSON object and nothing else on stdout")
 
@@ -80,20 +82,33 @@ def format_table(table) -> str:
 
 
 def load_run_inputs(args):
-    """Parameters (and, once scenarios exist, levers) for a run: user errors become UserError."""
+    """Parameters and the scenario's levers for a run: user errors become UserError.
+
+    Sets `args.scenario_name` to the scenario's name (the JSON contract's "scenario").
+    """
+    from experiments.scenarios import load_scenario
     from sim.parameters import load_params
 
-    return load_params(args.params), ()
+    scenario = load_scenario(getattr(args, "scenario", None) or "baseline")
+    args.scenario_name = scenario.name
+    params = load_params(args.params)
+    scenario.check_params(params)
+    return params, scenario.levers
 
 
 def main(args) -> int:
     params, levers = load_run_inputs(args)
+    from sim.parameters import ParameterSet  # calibration: posterior draws of the parameter file
+
+    draws = ParameterSet.load(args.params)
     scenario = getattr(args, "scenario_name", "baseline")
     tables = []
     for i in range(args.replications):
         if not args.json:
             print(f"replication {i + 1}/{args.replications} ...", file=sys.stderr, flush=True)
-        tables.append(run_replication(params, seed=replication_seed(args.seed, i), scale=args.scale,
+        seed = replication_seed(args.seed, i)
+        # calibration: each replication uses the posterior draw of its seed (parameter uncertainty)
+        tables.append(run_replication(draws.for_replication(seed), seed=seed, scale=args.scale,
                                       end_year=args.end_year, levers=levers))
     summary = summarise(tables, scenario=scenario, seed=args.seed)
     table = mean_table(tables)

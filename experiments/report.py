@@ -1,0 +1,299 @@
+"""The comparison's charts and report.md: caresim's figures beside the report's (targets.md section 1).
+
+The report's figures are the published headline results of County Councils Network, ACCE and
+Newton, *The Future of Children's Social Care* (March 2022), graded D in targets.md. They are
+printed beside caresim's; they are never inputs to a result. Every caresim figure is computed
+from the stored runs, per seed and paired with the baseline run of the same seed, then
+summarised as a mean and a 5th-95th percentile interval across seeds.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+BASELINE = "baseline"
+REPORT_YEAR = 2025  # the report's horizon
+GROWTH_FROM = 2020  # the report's growth in spend is 2020 -> 2025
+
+# The report's headline figures (targets.md section 1): id -> (figure, the report's value)
+REPORT = {
+    "R3": ("children in care by 2025, current trends", "up to 95,000"),
+    "R4": ("growth in spend on children in care 2020 -> 2025, current trends", "GBP 2.1bn"),
+    "R5": ("2025 spend on children in care cut, net of the investment", "19% (GBP 1.4bn) low - 27% (GBP 2.0bn) high"),
+    "R6": ("share of the forecast growth in spend mitigated", "up to 96%"),
+    "R7": ("ongoing edge-of-care investment, 2025", "GBP 205m a year"),
+    "R8": ("children in residential care homes by 2025 vs forecast", "-37%"),
+    "R9": ("practitioners' direct time with children and families", "+25%, about 150,000 hours a week"),
+    "R9b": ("extra direct hours a week per child in care or on a plan (baseline count)", "more than 1 hour"),
+    "R12": ("children in care by 2025 vs forecast", "reduced (secondary source: up to 31,000 fewer)"),
+    "R12b": ("children in residential care by 2025 vs forecast", "secondary source: up to 4,400 fewer"),
+}
+
+
+# ---------------------------------------------------------------------------- formatting
+def _count(x: float) -> str:
+    return f"{x:,.0f}"
+
+
+def _gbp(x: float) -> str:
+    return f"GBP {x / 1e9:,.2f}bn" if abs(x) >= 1e9 else f"GBP {x / 1e6:,.0f}m"
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:+.1f}%"
+
+
+def _share(x: float) -> str:
+    return f"{100 * x:.1f}%"
+
+
+def _interval(values: np.ndarray, fmt) -> str:
+    v = values[np.isfinite(values)]
+    if v.size == 0:
+        return "-"
+    if v.size == 1:
+        return fmt(v[0])
+    return f"{fmt(v.mean())} ({fmt(np.percentile(v, 5))} to {fmt(np.percentile(v, 95))})"
+
+
+# ---------------------------------------------------------------------------- charts
+def write_charts(out: Path, summary: pd.DataFrame, names: list[str]) -> list[str]:
+    """A fan chart per scenario (children in care by placement type; spend) and one of all."""
+    files = []
+    for name in names:
+        s = summary[summary["scenario"] == name]
+        if s.empty:
+            continue
+        fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.8))
+        for measure, label, colour in (("children_in_care", "all in care", "black"), ("foster", "foster", "tab:blue"),
+                                       ("residential", "residential (homes, semi-independent)", "tab:red"),
+                                       ("childrens_homes", "children's homes", "tab:orange")):
+            _fan(ax1, s, measure, label, colour, 1e3)
+        ax1.set_title("Children in care at 31 March")
+        ax1.set_ylabel("thousand children")
+        _fan(ax2, s, "spend_gbp", "children in care", "tab:purple", 1e9)
+        _fan(ax2, s, "edge_spend_gbp", "edge-of-care support", "tab:green", 1e9)
+        ax2.set_title("Spend in the year ending 31 March")
+        ax2.set_ylabel("GBP bn (cash)")
+        for ax in (ax1, ax2):
+            ax.set_ylim(bottom=0)
+            ax.grid(alpha=0.3)
+            ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=2, frameon=False)
+        n = int(s["replications"].max())
+        fig.suptitle(f"{name}: mean and 5th-95th percentile of {n} replications")
+        fig.tight_layout()
+        path = f"fan_{name}.png"
+        fig.savefig(out / path, dpi=110)
+        plt.close(fig)
+        files.append(path)
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.2))
+    for i, name in enumerate(names):
+        s = summary[summary["scenario"] == name]
+        colour = "black" if name == BASELINE else f"C{i}"
+        _fan(ax1, s, "children_in_care", name, colour, 1e3)
+        _fan(ax2, s, "spend_gbp", name, colour, 1e9)
+    ax1.set_title("Children in care at 31 March")
+    ax1.set_ylabel("thousand children")
+    ax2.set_title("Spend on children in care, year ending 31 March")
+    ax2.set_ylabel("GBP bn (cash)")
+    for ax in (ax1, ax2):
+        ax.set_ylim(bottom=0)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8, loc="lower left")
+    fig.tight_layout()
+    fig.savefig(out / "scenarios.png", dpi=110)
+    plt.close(fig)
+    return ["scenarios.png", *files]
+
+
+def _fan(ax, s: pd.DataFrame, measure: str, label: str, colour: str, unit: float) -> None:
+    ok = s[f"{measure}_mean"].notna()
+    x = s["year"][ok]
+    ax.plot(x, s[f"{measure}_mean"][ok] / unit, color=colour, label=label)
+    ax.fill_between(x, s[f"{measure}_p05"][ok] / unit, s[f"{measure}_p95"][ok] / unit, color=colour, alpha=0.15,
+                    linewidth=0)
+
+
+# ---------------------------------------------------------------------------- figures
+def figures(runs: pd.DataFrame, year: int) -> list[dict]:
+    """caresim's value of each report figure, per scenario, paired by seed with the baseline."""
+    by = runs.set_index(["scenario", "seed", "year"]).sort_index()
+    base = by.loc[BASELINE]
+    seeds = base.index.get_level_values("seed").unique()
+
+    def col(scenario: str, column: str, y: int = year) -> np.ndarray:
+        frame = by.loc[scenario]
+        return np.array([frame.loc[(s, y), column] for s in seeds], dtype=float)
+
+    rows = []
+
+    def add(rid: str, scenario: str, values: np.ndarray, fmt, why: str = "") -> None:
+        rows.append({"id": rid, "figure": REPORT[rid][0], "report": REPORT[rid][1], "scenario": scenario,
+                     "caresim": _interval(values, fmt), "mean": float(np.nanmean(values)), "why": why})
+
+    b_care = col(BASELINE, "n_in_care")
+    add("R3", BASELINE, b_care, _count)
+    has_2020 = GROWTH_FROM in base.index.get_level_values("year") and year > GROWTH_FROM
+    b_spend = col(BASELINE, "spend_children_in_care_gbp")
+    growth = b_spend - col(BASELINE, "spend_children_in_care_gbp", GROWTH_FROM) if has_2020 else None
+    if growth is not None:
+        add("R4", BASELINE, growth, _gbp)
+    else:
+        rows.append({"id": "R4", "figure": REPORT["R4"][0], "report": REPORT["R4"][1], "scenario": BASELINE,
+                     "caresim": f"- (needs an end year after {GROWTH_FROM})", "mean": np.nan, "why": ""})
+    b_edge = col(BASELINE, "spend_edge_of_care_gbp")
+    b_homes = col(BASELINE, "n_childrens_homes")
+    b_res = col(BASELINE, "n_residential")
+    b_hours = col(BASELINE, "direct_hours_per_week")
+    b_children = b_care + col(BASELINE, "n_cp_plans")  # the forecast's children in care or on a plan
+    for scenario in by.index.get_level_values("scenario").unique():
+        if scenario == BASELINE:
+            continue
+        spend, edge = col(scenario, "spend_children_in_care_gbp"), col(scenario, "spend_edge_of_care_gbp")
+        saving = (b_spend - spend) - (edge - b_edge)
+        add("R5", scenario, saving / b_spend, _share)
+        add("R5", scenario, saving, _gbp)
+        if growth is not None:
+            add("R6", scenario, saving / growth, _share)
+        else:
+            rows.append({"id": "R6", "figure": REPORT["R6"][0], "report": REPORT["R6"][1], "scenario": scenario,
+                         "caresim": f"- (needs an end year after {GROWTH_FROM})", "mean": np.nan, "why": ""})
+        add("R7", scenario, edge - b_edge, _gbp)
+        add("R8", scenario, col(scenario, "n_childrens_homes") / b_homes - 1, _pct)
+        hours = col(scenario, "direct_hours_per_week")
+        add("R9", scenario, hours / b_hours - 1, _pct)
+        add("R9", scenario, hours - b_hours, _count)
+        add("R9b", scenario, (hours - b_hours) / b_children, lambda x: f"{x:+.2f} h")
+        add("R12", scenario, col(scenario, "n_in_care") - b_care, lambda x: f"{x:+,.0f}")
+        add("R12b", scenario, col(scenario, "n_residential") - b_res, lambda x: f"{x:+,.0f}")
+    return rows
+
+
+def decomposition(runs: pd.DataFrame, scenario: str, year: int) -> dict:
+    """Where a scenario's saving in `year` comes from (means over seeds, paired with the baseline).
+
+    volume: fewer child-years in care (stock averaged over the year) at the baseline's spend
+    per child-year; mix: the rest (cheaper placements, fewer in children's homes).
+    """
+    by = runs.set_index(["scenario", "seed", "year"]).sort_index()
+
+    def mean(s: str, c: str, y: int = year) -> float:
+        return float(by.loc[s].xs(y, level="year")[c].mean())
+
+    def avg_stock(s: str) -> float:
+        return 0.5 * (mean(s, "n_in_care", year - 1) + mean(s, "n_in_care"))
+
+    b_spend, s_spend = mean(BASELINE, "spend_children_in_care_gbp"), mean(scenario, "spend_children_in_care_gbp")
+    per_child = b_spend / avg_stock(BASELINE)
+    volume = (avg_stock(BASELINE) - avg_stock(scenario)) * per_child
+    return {"gross": b_spend - s_spend, "volume": volume, "mix": (b_spend - s_spend) - volume,
+            "edge": mean(scenario, "spend_edge_of_care_gbp") - mean(BASELINE, "spend_edge_of_care_gbp"),
+            "per_child": per_child, "entries": mean(scenario, "new_entries") - mean(BASELINE, "new_entries"),
+            "exits": mean(scenario, "new_exits") - mean(BASELINE, "new_exits"),
+            "step_downs": mean(scenario, "new_step_downs") - mean(BASELINE, "new_step_downs"),
+            "returned_home": mean(scenario, "new_returned_home") - mean(BASELINE, "new_returned_home")}
+
+
+# ---------------------------------------------------------------------------- report.md
+def write_report(out: Path, runs: pd.DataFrame, summary: pd.DataFrame, manifest: dict, charts: list[str],
+                 command: str = "") -> None:
+    year = int(runs["year"].max())
+    seeds = manifest["seeds"]
+    lines = ["# caresim scenario comparison", ""]
+    if command:
+        lines += ["Command:", "", f"    {command}", ""]
+    lines += [f"{len(seeds)} replications per scenario (seeds {seeds[0]}-{seeds[-1]}, common random numbers: "
+              f"replication i of every scenario has the same seed and parameter draw), scale {manifest['scale']:g}, "
+              f"31 March 2015 to 31 March {manifest['end_year']}; parameter file version "
+              f"{manifest['params_version']} ({manifest['params_file']}); "
+              + (f"parameter uncertainty: replication i uses the file's posterior draw picked by its seed "
+                 f"({manifest['params_draws']} draws)." if manifest.get("params_draws") else
+                 "every replication uses the file's point estimate (no posterior draws in the file).")
+              , "",
+              "Stocks are at 31 March; flows and spend are for the year ending then (the financial year). "
+              "Savings are baseline spend on children in care minus the scenario's, minus the scenario's "
+              "extra edge-of-care spend (which carries the GBP 205m investment), paired by seed. "
+              "Intervals are the 5th-95th percentiles across replications.", ""]
+    if year != REPORT_YEAR:
+        lines += [f"Note: the run ends in {year}, not the report's {REPORT_YEAR}; figures are for {year}.", ""]
+    lines += ["## Scenarios", ""]
+    for s in manifest["scenarios"]:
+        lines.append(f"- **{s['name']}** (share of opportunity realised {s['share_realised']:g}): {s['description']}")
+    lines += ["", f"## The report's figures beside caresim's ({year})", "",
+              "| id | figure | report | scenario | caresim: mean (90% interval) |", "|---|---|---|---|---|"]
+    rows = figures(runs, year)
+    for r in rows:
+        lines.append(f"| {r['id']} | {r['figure']} | {r['report']} | {r['scenario']} | {r['caresim']} |")
+    lines += ["", "## How and why caresim differs from the report", ""]
+    lines += _differences(runs, rows, year, manifest["params_version"])
+    lines += ["", f"## Each scenario in {year}", "",
+              "| scenario | in care | foster | residential | children's homes | entries | exits | spend | edge spend "
+              "| net saving | direct h/week |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for _, r in summary[summary["year"] == year].iterrows():
+        lines.append("| " + " | ".join([r["scenario"]] + [
+            _count(r[f"{m}_mean"]) for m in ("children_in_care", "foster", "residential", "childrens_homes", "entries",
+                                             "exits")] + [_gbp(r[f"{m}_mean"]) for m in ("spend_gbp", "edge_spend_gbp",
+                                                                                       "savings_net_gbp")]
+            + [_count(r["direct_hours_per_week_mean"])]) + " |")
+    lines += ["", "## Charts", ""] + [f"![{c}]({c})" for c in charts]
+    lines += ["", "Data: `runs.parquet` (every output, per scenario, seed and year), `summary.csv` "
+              "(mean, p05, p95 per scenario and year), `manifest.json` (settings).", ""]
+    (out / "report.md").write_text("\n".join(lines))
+
+
+def _differences(runs: pd.DataFrame, rows: list[dict], year: int, version: str = "") -> list[str]:
+    """One paragraph per figure: by how much caresim differs, and what in the model drives it."""
+    out = []
+    means = {(r["id"], r["scenario"], r["caresim"].startswith("GBP")): r["mean"] for r in rows}
+    r3 = next(r for r in rows if r["id"] == "R3")
+    out.append(f"- **R3** children in care by {year}: caresim's baseline {_count(r3['mean'])} vs the report's "
+               f"\"up to 95,000\" ({_pct(r3['mean'] / 95_000 - 1)}). The baseline is the model with parameter file "
+               f"version {version} projected on current trends (no levers); the report's figure is the upper end of "
+               "its own trend forecast, whose method is not published.")
+    by = runs.set_index(["scenario", "year"])
+    if ("R4", BASELINE, True) in means:
+        s20 = by.loc[(BASELINE, GROWTH_FROM), "spend_children_in_care_gbp"].mean()
+        s25 = by.loc[(BASELINE, year), "spend_children_in_care_gbp"].mean()
+        out.append(f"- **R4** growth in spend {GROWTH_FROM}->{year}: caresim {_gbp(means[('R4', BASELINE, True)])} vs "
+                   f"GBP 2.1bn. caresim spends {_gbp(s20)} in {GROWTH_FROM} and {_gbp(s25)} in {year}; the report's "
+                   "figures imply about GBP 5.3bn and GBP 7.4bn (targets.md, C). Growth comes from more children in care "
+                   "and unit costs rising (residential faster than family placements). R6 divides a scenario's net "
+                   "saving by this growth: above 100% means spend falls below its 2020 level, and a smaller growth "
+                   "than the report's makes the share larger for the same saving.")
+    for scenario in runs["scenario"].unique():
+        if scenario == BASELINE or year - 1 not in by.loc[scenario].index:
+            continue
+        d = decomposition(runs, scenario, year)
+        pct = means.get(("R5", scenario, False))
+        target = {"optimised-low": (0.19, 1.4e9), "optimised-high": (0.27, 2.0e9)}.get(scenario)
+        head = f"- **{scenario}**: net saving {_gbp(d['gross'] - d['edge'])} ({_share(pct)} of baseline spend)"
+        if target:
+            head += (f" vs the report's {target[0]:.0%} ({_gbp(target[1])}): "
+                     f"{100 * (pct - target[0]):+.1f} points, {_gbp(d['gross'] - d['edge'] - target[1])}")
+        b25 = by.loc[(BASELINE, year), "spend_children_in_care_gbp"].mean()
+        out.append(head + f" (as a share of caresim's baseline {year} spend of {_gbp(b25)}; the report's is about "
+                   f"GBP 7.4bn, so the same saving in GBP is a {'larger' if b25 < 7.4e9 else 'smaller'} share in "
+                   "caresim). "
+                   f"Gross saving {_gbp(d['gross'])}: {_gbp(d['volume'])} from fewer children in care (at the "
+                   f"baseline's GBP {d['per_child']:,.0f} per child-year) and {_gbp(d['mix'])} from a cheaper mix of "
+                   f"placements; extra edge-of-care spend {_gbp(d['edge'])}. In {year}, vs the baseline: "
+                   f"entries {d['entries']:+,.0f}, exits {d['exits']:+,.0f} (returns home {d['returned_home']:+,.0f}), "
+                   f"step-downs {d['step_downs']:+,.0f}. The report's strengths per lever are not published; caresim's "
+                   "come from the evidence (R7, R9, R10, R11) and the scenario's share of the opportunity realised, "
+                   "so the size of the saving follows from those assumptions, not from the report's totals.")
+        r8 = next((r for r in rows if r["id"] == "R8" and r["scenario"] == scenario), None)
+        r9 = next((r for r in rows if r["id"] == "R9" and r["scenario"] == scenario), None)
+        if r8 is not None:
+            out.append(f"  - R8 children's homes {_pct(r8['mean'])} vs -37%: in caresim residential use falls only "
+                       "through fewer entries, step-down to a free foster place, and returns home; "
+                       "homes are not closed by policy.")
+        if r9 is not None and r9["mean"] != 0:
+            out.append(f"  - R9 direct time {_pct(r9['mean'])} vs +25%: the lever's input is R9's +25%; the hours "
+                       "differ from 150,000 a week only through the size of caresim's workforce and direct share.")
+    return out

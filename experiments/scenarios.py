@@ -1,0 +1,140 @@
+"""Scenario files: a named mix of policy levers (sim/levers.py), written in TOML.
+
+A scenario file looks like::
+
+    name = "optimised-low"
+    description = "The report's optimised model, low end"
+    share_realised = 0.5          # share of each unknown-strength opportunity realised
+
+    [[levers]]
+    type = "investment"           # a key of sim.levers.LEVERS
+    start = "2020-04"             # first month the lever acts
+    ramp_months = 12              # linear ramp to full strength
+    gbp_per_year = 205000000.0
+
+The shipped files are in experiments/scenarios/; `load_scenario` takes one of their names or
+a path. Anything the loader cannot use (malformed TOML, an unknown key or lever type, a value
+of the wrong type or out of range) is refused with one line naming the file, the key and the
+value, as a `ScenarioError` (a `UserError`: the CLI exits 2 without a traceback).
+"""
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from types import SimpleNamespace
+
+import tomli_w
+
+from experiments.cli import UserError
+from sim.levers import SHARE_REALISED, LeverError, PolicyLever, lever_from_dict
+
+TOP_KEYS = ("name", "description", "share_realised", "levers")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+class ScenarioError(UserError):
+    """A scenario file or value that cannot be used; one line naming file, key and value."""
+
+
+@dataclass
+class Scenario:
+    """A named mix of levers.
+
+    Attributes:
+        name: short name (letters, digits, `-`, `_`, `.`), used in outputs and file names.
+        description: one or two sentences for people.
+        levers: the levers, each built with this scenario's `share_realised`.
+        share_realised: share of each unknown-strength opportunity realised (sim/levers.py).
+    """
+
+    name: str
+    description: str = ""
+    levers: list[PolicyLever] = field(default_factory=list)
+    share_realised: float = 1.0
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "description": self.description, "share_realised": self.share_realised,
+                "levers": [lever.to_dict() for lever in self.levers]}
+
+    def to_toml(self) -> str:
+        return tomli_w.dumps(self.to_dict())
+
+    def check_params(self, params) -> None:
+        """Check the levers against a parameter set, as `init(model)` will (those checks read
+        only `model.params`); ScenarioError names the scenario, lever, key and value."""
+        model = SimpleNamespace(params=params)
+        for i, lever in enumerate(self.levers):
+            try:
+                lever.check_model(model)
+            except LeverError as exc:
+                raise ScenarioError(f"scenario {self.name}: levers[{i}]: {exc}") from None
+
+    def fresh_levers(self) -> list[PolicyLever]:
+        """New lever objects (levers keep per-run state after `init`): one set per model."""
+        return [lever_from_dict(lever.to_dict(), self.share_realised) for lever in self.levers]
+
+
+def scenario_dir() -> Path:
+    """The folder of the shipped scenario files."""
+    return Path(str(resources.files("experiments") / "scenarios"))
+
+
+def scenario_names() -> list[str]:
+    """Names of the shipped scenarios."""
+    return sorted(p.stem for p in scenario_dir().glob("*.toml"))
+
+
+def parse_scenario(doc: dict, source: str = "<scenario>") -> Scenario:
+    """A Scenario from a parsed TOML document; ScenarioError names `source`, key and value."""
+    if not isinstance(doc, dict):
+        raise ScenarioError(f"{source}: expected a table of keys, got {doc!r}")
+    for key, value in doc.items():
+        if key not in TOP_KEYS:
+            raise ScenarioError(f"{source}: unknown key {key!r} = {value!r} (known: {', '.join(TOP_KEYS)})")
+    name = doc.get("name", Path(source).stem)
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise ScenarioError(f"{source}: name = {name!r} must be letters, digits, '-', '_' or '.'")
+    description = doc.get("description", "")
+    if not isinstance(description, str):
+        raise ScenarioError(f"{source}: description = {description!r} is not a string")
+    share = doc.get("share_realised", SHARE_REALISED.default)
+    try:
+        SHARE_REALISED.check("scenario", "share_realised", share)
+    except LeverError as exc:
+        raise ScenarioError(f"{source}: {str(exc).removeprefix('scenario: ')}") from None
+    tables = doc.get("levers", [])
+    if not isinstance(tables, list):
+        raise ScenarioError(f"{source}: levers = {tables!r} is not a list of [[levers]] tables")
+    levers = []
+    for i, table in enumerate(tables):
+        try:
+            levers.append(lever_from_dict(table, share))
+        except LeverError as exc:
+            raise ScenarioError(f"{source}: levers[{i}]: {exc}") from None
+    return Scenario(name=name, description=description, levers=levers, share_realised=share)
+
+
+def load_scenario(name_or_path: str | Path) -> Scenario:
+    """A shipped scenario by name (see `scenario_names`) or a scenario file by path."""
+    text = str(name_or_path)
+    path = Path(text)
+    if not (path.suffix == ".toml" or path.exists() or "/" in text):
+        path = scenario_dir() / f"{text}.toml"
+        if not path.is_file():
+            raise ScenarioError(f"scenario {text!r}: no such scenario (shipped: {', '.join(scenario_names())}; "
+                                "or give a path to a .toml file)")
+    try:
+        with open(path, "rb") as fh:
+            doc = tomllib.load(fh)
+    except FileNotFoundError:
+        raise ScenarioError(f"{path}: scenario file not found") from None
+    except IsADirectoryError:
+        raise ScenarioError(f"{path}: is a directory, not a scenario file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"{path}: not valid TOML ({exc})") from None
+    except UnicodeDecodeError:
+        raise ScenarioError(f"{path}: not a text file") from None
+    return parse_scenario(doc, str(path))

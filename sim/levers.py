@@ -1,0 +1,386 @@
+"""Policy levers: the report's pillars as interventions that change mechanisms, never outputs.
+
+Each lever is a small object (Covasim/Starsim interventions): the constructor stores the
+arguments exactly as the scenario file gave them, `init(model)` validates them against the
+model, `apply(model)` sets fields of `model.policy` (sim/policy.py) at the start of each
+month, and `to_dict()` gives back what the file said. The mechanisms that read those fields
+are in sim/model.py; what the levers do is therefore only to change capacities, hazards and
+time, and every output (children in care, residential use, spend) emerges from the model.
+
+Every lever starts in a month (`start`, "YYYY-MM") and ramps up linearly over `ramp_months`
+to full strength. Strengths come from the report's evidence where it gives one (targets.md
+R7, R9, R10, R11); where it does not, the lever's default describes the *full opportunity* and
+the scenario's single `share_realised` scales it (specs with `realised=True`). Each parameter
+is described once, in `PARAMETERS`, for validation, the scenario loader and the dashboard.
+
+The levers and their evidence:
+
+* keeping_families_together - edge-of-care support that keeps avoidable families together.
+  R10 (up to 39% of entrants avoidable) is the model's `avoidable_share`; the lever raises the
+  chance that support keeps an avoidable family together, and may add places.
+* supporting_children_home - reunification support for children in care whose return home was
+  not properly explored (R11, 34%: the model's `reunifiable_share`).
+* great_place_to_call_home - foster carer recruitment and retention.
+* right_care - step-down from children's homes to family settings when a place frees.
+* practitioner_time - less recording and fewer meetings: +25% direct time (R9).
+* investment - GBP 205m a year of edge-of-care spending (R7). The money buys places at the
+  model's weekly cost of support, so it appears once, in `spend_edge_of_care_gbp`, through
+  the families actually supported.
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from sim.costs import WEEKS_PER_MONTH
+from sim.policy import Lever
+
+WEEKS_PER_YEAR = WEEKS_PER_MONTH * 12
+FIRST_START = (2015, 4)  # the first month the model simulates
+LAST_START = (2050, 12)
+DEFAULT_START = "2020-04"
+_START = re.compile(r"^(\d{4})-(\d{2})$")
+
+
+class LeverError(ValueError):
+    """A lever argument that cannot be used; the message is one line naming lever, field and value."""
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    """How one lever argument is described, checked and shown.
+
+    Attributes:
+        lo, hi: inclusive range.
+        default: value when the scenario file leaves the argument out.
+        unit: unit of the value.
+        doc: one-line meaning.
+        source: where the default comes from (targets.md id, or "assumption").
+        realised: the scenario's `share_realised` scales this strength (an opportunity whose
+            realisation is unknown); False for strengths the report states.
+        integer: the value must be a whole number.
+    """
+
+    lo: float
+    hi: float
+    default: float
+    unit: str
+    doc: str
+    source: str
+    realised: bool = False
+    integer: bool = False
+
+    def check(self, lever: str, name: str, value: Any) -> None:
+        """Raise LeverError unless `value` is a number of the right kind within [lo, hi]."""
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise LeverError(f"{lever}: {name} = {value!r} is not a number")
+        if self.integer and not isinstance(value, int):
+            raise LeverError(f"{lever}: {name} = {value!r} is not a whole number")
+        if not math.isfinite(value) or not self.lo <= value <= self.hi:
+            raise LeverError(f"{lever}: {name} = {value!r} is outside [{self.lo:g}, {self.hi:g}]")
+
+
+RAMP_MONTHS = ParamSpec(0, 240, 12, "months", "months of linear ramp from the start to full strength",
+                        "assumption: a year to roll out", integer=True)
+SHARE_REALISED = ParamSpec(0.0, 1.0, 1.0, "share",
+                           "share of each unknown-strength opportunity that the scenario realises",
+                           "assumption per scenario (the report's low and high ends of full adoption)")
+
+
+def parse_start(lever: str, value: Any) -> int:
+    """The model month (0 = March 2015) of a "YYYY-MM" start; LeverError if malformed."""
+    m = _START.match(value) if isinstance(value, str) else None
+    if m is None:
+        raise LeverError(f"{lever}: start = {value!r} is not a month written \"YYYY-MM\"")
+    year, month = int(m.group(1)), int(m.group(2))
+    if not 1 <= month <= 12 or not FIRST_START <= (year, month) <= LAST_START:
+        raise LeverError(f"{lever}: start = {value!r} is outside "
+                         f"{FIRST_START[0]}-{FIRST_START[1]:02d}..{LAST_START[0]}-{LAST_START[1]:02d}")
+    return (year - 2015) * 12 + (month - 3)
+
+
+class PolicyLever(Lever):
+    """A lever of a scenario file: arguments described by `PARAMETERS`, a start and a ramp.
+
+    Args:
+        share_realised: the scenario's share of the opportunity realised (scales the
+            strengths whose spec has `realised=True`); belongs to the scenario, not the lever.
+        **args: the lever's table of the scenario file (without `type`), stored as given.
+    """
+
+    TYPE: ClassVar[str] = "lever"
+    TITLE: ClassVar[str] = ""
+    PARAMETERS: ClassVar[dict[str, ParamSpec]] = {}
+
+    def __init__(self, *, share_realised: float = 1.0, **args: Any):
+        self.share_realised = share_realised
+        self.args = dict(args)
+        self._start_month: int | None = None
+
+    @property
+    def name(self) -> str:  # the Lever base class's label
+        return self.TYPE
+
+    @classmethod
+    def specs(cls) -> dict[str, ParamSpec]:
+        """Every numeric argument: the lever's own and `ramp_months`."""
+        return {**cls.PARAMETERS, "ramp_months": RAMP_MONTHS}
+
+    def value(self, name: str) -> float:
+        """The argument `name` as given, or its default."""
+        return self.args.get(name, self.specs()[name].default)
+
+    @property
+    def start(self) -> str:
+        return self.args.get("start", DEFAULT_START)
+
+    def check(self) -> None:
+        """Validate the arguments without a model (types, ranges, unknown names)."""
+        specs = self.specs()
+        for key, value in self.args.items():
+            if key == "start":
+                parse_start(self.TYPE, value)
+            elif key in specs:
+                specs[key].check(self.TYPE, key, value)
+            else:
+                known = ", ".join(["start", *specs])
+                raise LeverError(f"{self.TYPE}: unknown key {key!r} = {value!r} (known: {known})")
+        SHARE_REALISED.check(self.TYPE, "share_realised", self.share_realised)
+
+    def init(self, model) -> None:
+        """Validate against the model (raises LeverError, a ValueError, with one line)."""
+        self.check()
+        self._start_month = parse_start(self.TYPE, self.start)
+        self.check_model(model)
+
+    def check_model(self, model) -> None:
+        """Checks that need the model's parameters (override where needed)."""
+
+    def ramp(self, model) -> float:
+        """0 before the start, rising linearly to 1 over `ramp_months` (1 at once if 0)."""
+        start = self._start_month if self._start_month is not None else parse_start(self.TYPE, self.start)
+        months_on = model.month - start + 1
+        if months_on <= 0:
+            return 0.0
+        ramp = int(self.value("ramp_months"))
+        return 1.0 if ramp == 0 else min(months_on / ramp, 1.0)
+
+    def apply(self, model) -> None:
+        ramp = self.ramp(model)
+        if ramp > 0:
+            self.act(model, ramp, ramp * self.share_realised)
+
+    def act(self, model, ramp: float, realised: float) -> None:
+        """Set `model.policy` fields: `ramp` scales stated strengths, `realised` unknown ones."""
+        raise NotImplementedError
+
+    def to_dict(self) -> dict:
+        """The lever's table exactly as the scenario file gave it."""
+        return {"type": self.TYPE, **self.args}
+
+    def __eq__(self, other) -> bool:
+        return (type(self) is type(other) and self.args == other.args
+                and self.share_realised == other.share_realised)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.args!r}, share_realised={self.share_realised!r})"
+
+
+class KeepingFamiliesTogether(PolicyLever):
+    """Front edge: evidence-backed, relationship-based support for families at risk of care.
+
+    The model already gives support places to the families at highest risk; support lowers
+    an avoidable family's entry hazard by the support's effectiveness (R10's 39% of entrants
+    are the model's `avoidable_share`). At full opportunity every supported avoidable family
+    stays together. Places added here are costed in `spend_edge_of_care_gbp`.
+    """
+
+    TYPE = "keeping_families_together"
+    TITLE = "Keeping families together"
+    PARAMETERS = {
+        "effectiveness": ParamSpec(
+            0.0, 1.0, 1.0, "probability",
+            "chance that support keeps an avoidable family together, at full strength and baseline worker time",
+            "R10: up to 39% of entrants avoidable with the right support; full opportunity = all kept together",
+            realised=True),
+        "extra_capacity_families": ParamSpec(
+            0.0, 1e5, 0.0, "families at once",
+            "edge-of-care places added besides those the investment buys (costed at edge_weekly_cost_gbp)",
+            "assumption; the shipped scenarios add places only through the investment lever (R7)"),
+    }
+
+    def check_model(self, model) -> None:
+        base = model.params.edge_effectiveness
+        if self.value("effectiveness") < base:
+            raise LeverError(f"{self.TYPE}: effectiveness = {self.value('effectiveness')!r} is below the "
+                             f"model's baseline edge_effectiveness {base:g}")
+
+    def act(self, model, ramp: float, realised: float) -> None:
+        gap = self.value("effectiveness") - model.params.edge_effectiveness
+        model.policy.edge_effectiveness_uplift += realised * gap
+        model.policy.extra_edge_capacity_families += ramp * self.value("extra_capacity_families")
+
+
+class SupportingChildrenHome(PolicyLever):
+    """Back edge: support for children in care whose return home can safely be explored.
+
+    Places go to reunifiable children in care (R11: 34%, the model's `reunifiable_share`) in
+    random order; a supported child's return-home hazard rises, scaled by worker time, and
+    re-entry after a supported return falls.
+    """
+
+    TYPE = "supporting_children_home"
+    TITLE = "Supporting children home"
+    PARAMETERS = {
+        "capacity_children": ParamSpec(
+            0.0, 2e5, 27_000.0, "children in care at once",
+            "children in care receiving reunification support at once",
+            "R11 x R2: 34% of 80,080 children in care (2020), i.e. every child whose return was not explored",
+            realised=True),
+        "return_rate_per_year": ParamSpec(
+            0.0, 12.0, 1.0, "per year",
+            "added return-home hazard of a supported child (scaled by worker time)",
+            "assumption: a supported, safe return home within about a year", realised=True),
+        "reentry_reduction": ParamSpec(
+            0.0, 1.0, 0.5, "share",
+            "relative cut in the re-entry hazard after a supported return home",
+            "assumption", realised=True),
+    }
+
+    def act(self, model, ramp: float, realised: float) -> None:
+        pol = model.policy
+        pol.reunification_capacity_children += realised * self.value("capacity_children")
+        pol.reunification_rate_per_year += realised * self.value("return_rate_per_year")
+        pol.reentry_reduction = 1 - (1 - pol.reentry_reduction) * (1 - realised * self.value("reentry_reduction"))
+
+
+class GreatPlaceToCallHome(PolicyLever):
+    """Sufficient family homes: more fostering households recruited, fewer leaving.
+
+    The report recommends a national programme to attract and retain enough foster carers to
+    meet demand; it gives no rate, so the full opportunity is an assumption.
+    """
+
+    TYPE = "great_place_to_call_home"
+    TITLE = "A great place to call home"
+    PARAMETERS = {
+        "recruitment_multiplier": ParamSpec(
+            0.5, 5.0, 1.5, "x baseline",
+            "multiplier on fostering households recruited per year, at full strength",
+            "assumption: national recruitment programme (report recommendation)", realised=True),
+        "attrition_multiplier": ParamSpec(
+            0.1, 2.0, 0.75, "x baseline",
+            "multiplier on fostering households leaving per year, at full strength",
+            "assumption: better support and retention of carers", realised=True),
+    }
+
+    def act(self, model, ramp: float, realised: float) -> None:
+        pol = model.policy
+        pol.foster_recruitment_multiplier *= 1 + realised * (self.value("recruitment_multiplier") - 1)
+        pol.foster_attrition_multiplier *= 1 + realised * (self.value("attrition_multiplier") - 1)
+
+
+class RightCare(PolicyLever):
+    """For those in care, the right care: step-down from children's homes to families.
+
+    A child in a children's home asks to step down at a higher hazard; the move happens only
+    if a foster place is free (the queue is not bypassed).
+    """
+
+    TYPE = "right_care"
+    TITLE = "The right care"
+    PARAMETERS = {
+        "step_down_rate_per_year": ParamSpec(
+            0.0, 12.0, 0.5, "per year",
+            "added hazard that a child in a children's home asks to step down to a family",
+            "assumption: a child who could live in a family steps down within about two years",
+            realised=True),
+    }
+
+    def act(self, model, ramp: float, realised: float) -> None:
+        model.policy.extra_step_down_rate_per_year += realised * self.value("step_down_rate_per_year")
+
+
+class PractitionerTime(PolicyLever):
+    """Less recording and fewer meetings: more of social workers' hours spent directly.
+
+    `direct_time_increase` is the relative rise of direct hours (R9: +25%); with a baseline
+    direct share d it releases increase x d / (1 - d) of the non-direct hours. Direct time then
+    scales the time-dependent effects of sim/model.py (edge support, reunification).
+    """
+
+    TYPE = "practitioner_time"
+    TITLE = "Practitioner time"
+    PARAMETERS = {
+        "direct_time_increase": ParamSpec(
+            0.0, 3.0, 0.25, "share",
+            "relative increase of social workers' direct hours with children and families",
+            "R9: +25% (about 150,000 hours a week)"),
+    }
+
+    def released_share(self, model) -> float:
+        d = model.params.direct_share
+        return math.inf if d >= 1 else self.value("direct_time_increase") * d / (1 - d)
+
+    def check_model(self, model) -> None:
+        if self.released_share(model) > 1:
+            raise LeverError(f"{self.TYPE}: direct_time_increase = {self.value('direct_time_increase')!r} "
+                             f"needs more than every non-direct hour (direct_share {model.params.direct_share:g})")
+
+    def act(self, model, ramp: float, realised: float) -> None:
+        model.policy.admin_time_released += ramp * self.released_share(model)
+
+
+class Investment(PolicyLever):
+    """Ongoing edge-of-care investment (R7: GBP 205m a year) that buys support places.
+
+    Places = money / (weekly cost of support x weeks a year), the weekly cost grown like the
+    model's family costs, so a full year of full places spends the money once, in
+    `spend_edge_of_care_gbp`. Places not taken (no eligible family) are not spent.
+    """
+
+    TYPE = "investment"
+    TITLE = "Edge-of-care investment"
+    PARAMETERS = {
+        "gbp_per_year": ParamSpec(
+            0.0, 1e10, 205e6, "GBP a year (cash)",
+            "edge-of-care spending, buying support places at edge_weekly_cost_gbp",
+            "R7: GBP 205m a year of ongoing investment"),
+    }
+
+    def check_model(self, model) -> None:
+        if self.value("gbp_per_year") > 0 and model.params.edge_weekly_cost_gbp <= 0:
+            raise LeverError(f"{self.TYPE}: gbp_per_year = {self.value('gbp_per_year')!r} buys nothing: "
+                             "the model's edge_weekly_cost_gbp is 0")
+
+    def places(self, model) -> float:
+        """Families the money supports at once this month (England scale, before the ramp)."""
+        _, family_index = model.costs.indices(model.year)
+        weekly = model.params.edge_weekly_cost_gbp * family_index
+        return self.value("gbp_per_year") / (weekly * WEEKS_PER_YEAR) if weekly > 0 else 0.0
+
+    def act(self, model, ramp: float, realised: float) -> None:
+        model.policy.extra_edge_capacity_families += ramp * self.places(model)
+
+
+LEVERS: dict[str, type[PolicyLever]] = {cls.TYPE: cls for cls in (
+    KeepingFamiliesTogether, SupportingChildrenHome, GreatPlaceToCallHome, RightCare, PractitionerTime,
+    Investment)}
+
+
+def lever_from_dict(table: dict, share_realised: float = 1.0) -> PolicyLever:
+    """Build and check a lever from a scenario file's table (`type` names the lever)."""
+    if not isinstance(table, dict):
+        raise LeverError(f"lever = {table!r} is not a table")
+    args = dict(table)
+    kind = args.pop("type", None)
+    if "share_realised" in args:
+        raise LeverError(f"{kind}: share_realised = {args['share_realised']!r} belongs to the scenario, not a lever")
+    if kind not in LEVERS:
+        known = ", ".join(LEVERS)
+        raise LeverError(f"type = {kind!r} is not a known lever (known: {known})")
+    lever = LEVERS[kind](share_realised=share_realised, **args)
+    lever.check()
+    return lever
