@@ -15,6 +15,7 @@ from collections.abc import Sequence
 import mesa
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from agents.children import Child, ChildTable, Family, FamilyTable, LegalStatus, Need
 from agents.providers import EXPANDS_ON_DEMAND, CareProvider, ProviderKind, ProviderTable
@@ -34,6 +35,8 @@ IN_HOUSE_SERVICES = 152  # local authorities in England, each with an in-house f
 AGENCIES = 300  # independent fostering agencies (assumption)
 SEMI_PROVIDERS = 150  # supported-accommodation providers at the start (assumption)
 SEMI_PLACES_PER_PROVIDER_ADDED = 6  # places a supported-accommodation provider adds at once
+# UASC arrive aged 14 to 17: 14 years plus 47 months x Beta(3, 1.2), mostly 16-17 (assumption)
+UASC_FIRST_AGE_MONTHS, UASC_AGE_SPAN_MONTHS, UASC_AGE_BETA = 168, 47, (3.0, 1.2)
 
 
 class Route:
@@ -384,8 +387,11 @@ class CareModel(mesa.Model):
         c.legal_status[rows[young]] = LegalStatus.PLACEMENT_ORDER
         c.reunifiable[rows] = gen.random(n) < p.reunifiable_share
         older = np.flatnonzero((ages >= 168) & np.isin(states, [State.FOSTER_AGENCY, State.SEMI_INDEPENDENT]))
-        n_uasc = min(int(round(p.uasc_in_care_2015 * s)), older.size)
-        c.uasc[rows[gen.choice(older, size=n_uasc, replace=False)]] = True
+        n_uasc = min(int(round(self._uasc_steady_stock() * s)), older.size)
+        uasc = rows[gen.choice(older, size=n_uasc, replace=False)]
+        c.uasc[uasc] = True
+        c.age_months[uasc], c.months_in_care[uasc] = self._uasc_steady_ages(n_uasc, gen)
+        c.months_in_state[uasc] = np.minimum(c.months_in_state[uasc], c.months_in_care[uasc])
         for kind in (ProviderKind.KINSHIP, ProviderKind.FOSTER_IN_HOUSE, ProviderKind.FOSTER_AGENCY,
                      ProviderKind.HOME_LA, ProviderKind.HOME_PRIVATE, ProviderKind.SEMI_INDEPENDENT):
             placed = rows[states == kind]
@@ -417,6 +423,38 @@ class CareModel(mesa.Model):
         self.reference_direct_hours_per_case = float(np.mean(self._direct_per_case[self.children.worker[self.active_rows]]))
         self.allocate_workers()  # again, to compute the time effects against that reference
         self.support_families()
+
+    def _uasc_steady_stock(self) -> float:
+        """UASC in care in steady state at the 2015 arrival rate (England scale).
+
+        Arrivals per month x expected months in care: each stays until 18, or until leaving at
+        16-17 at its hazard; ages at arrival from their distribution's quantiles (no draws).
+        """
+        p = self.params
+        ages = UASC_FIRST_AGE_MONTHS + stats.beta.ppf((np.arange(200) + 0.5) / 200, *UASC_AGE_BETA) * UASC_AGE_SPAN_MONTHS
+        before_16 = np.clip(192 - ages, 0, None)
+        after_16 = ADULT_MONTHS - np.maximum(ages, 192)
+        r = p.left_16_17_rate_per_year / 12
+        stay = before_16 + (after_16 if r == 0 else -np.expm1(-r * after_16) / r)
+        return p.uasc_entries_per_year / 12 * float(stay.mean())
+
+    def _uasc_steady_ages(self, n: int, gen) -> tuple[np.ndarray, np.ndarray]:
+        """Ages and months in care of `n` UASC drawn from the steady-state stock.
+
+        A stock holds arrivals (age a0) still in care d months later, with density proportional
+        to the arrival density times the chance of still being in care: drawn by rejection.
+        """
+        r = self.params.left_16_17_rate_per_year / 12
+        ages, months = [np.zeros(0)], [np.zeros(0)]
+        while sum(a.size for a in ages) < n:
+            a0 = UASC_FIRST_AGE_MONTHS + gen.beta(*UASC_AGE_BETA, 4 * n + 64) * UASC_AGE_SPAN_MONTHS
+            d = gen.random(a0.size) * (ADULT_MONTHS - a0)
+            still_in_care = np.exp(-r * np.maximum(a0 + d - np.maximum(a0, 192), 0))
+            weight = (ADULT_MONTHS - a0) * still_in_care / (ADULT_MONTHS - UASC_FIRST_AGE_MONTHS)
+            keep = gen.random(a0.size) < weight
+            ages.append((a0 + d)[keep])
+            months.append(d[keep])
+        return (np.concatenate(ages)[:n].astype(np.int16), np.concatenate(months)[:n].astype(np.int16))
 
     def _initial_durations(self, ages: np.ndarray, gen) -> np.ndarray:
         """Months in care of the 2015 stock, drawn from the survival curve of the exit hazards."""
@@ -544,7 +582,7 @@ class CareModel(mesa.Model):
             self.families.domestic_abuse[fams] = False
             self.families.substance_misuse[fams] = False
             self.families.mental_health[fams] = False
-            ages = (168 + gen.beta(3.0, 1.2, n_uasc) * 47).astype(np.int16)
+            ages = (UASC_FIRST_AGE_MONTHS + gen.beta(*UASC_AGE_BETA, n_uasc) * UASC_AGE_SPAN_MONTHS).astype(np.int16)
             rows = self._add_children(n_uasc, State.CHILD_IN_NEED, ages, fams, np.zeros(n_uasc, np.int8))
             self.children.uasc[rows] = True
             self.journeys.add(rows, self.month, np.full(n_uasc, int(State.CLOSED)), np.int8(State.CHILD_IN_NEED),

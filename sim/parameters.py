@@ -119,7 +119,6 @@ class Params:
     placed_for_adoption_share_2015: float = p(0.0, 1.0, "share placed for adoption", "free; C, 2019 mix scaled; adoptions 5,360 (2015, A)", free=True)
     section_20_share_2015: float = p(0.0, 1.0, "share of entrants accommodated under section 20, 2015", "B, section 20 peaked at 28%")
     section_20_share_2020: float = p(0.0, 1.0, "share of entrants accommodated under section 20, 2020 and after", "A, 17% in 2020")
-    uasc_in_care_2015: float = p(0.0, 2e4, "unaccompanied asylum-seeking children in care at 31 March 2015", "assumption")
 
     # --- money (weekly unit costs at 2020 prices, growing at a rate per year) ---
     kinship_weekly_cost_gbp: float = p(0.0, 5e3, "kinship foster placement", "assumption (allowances and support)")

@@ -71,7 +71,7 @@ def test_exits_match_the_hazard_statistically():
     m = small_model(seed=6, scale=0.05, **NO_FLOWS, **NO_MOVES, return_home_rate_per_year=r,
                     return_home_early_multiplier=1.0, exit_trend_per_year=0.0,
                     placed_with_parents_discharge_rate_per_year=r, adoption_order_rate_per_year=r,
-                    special_guardianship_rate_per_year=0.0, left_16_17_rate_per_year=0.0, uasc_in_care_2015=0.0)
+                    special_guardianship_rate_per_year=0.0, left_16_17_rate_per_year=0.0)
     n = int(IS_IN_CARE[m.children.state[m.active_rows]].sum())
     m.step()
     exits = (m.current["new_exits"] - m.current["new_aged_out"]) * m.scale
