@@ -110,7 +110,8 @@ class CareModel(mesa.Model):
         self.families = FamilyTable(capacity=int(300_000 * self.scale) + 64)
         self.workers = WorkerTable(capacity=int(40_000 * self.scale) + 64)
         self.providers = ProviderTable(capacity=int(20_000 * self.scale) + 64)
-        self.active_rows = np.zeros(0, dtype=np.int64)
+        self._active_rows = np.zeros(0, dtype=np.int64)
+        self._pending_rows: list[np.ndarray] = []
         self._views: dict[tuple[str, int], mesa.Agent] = {}
         self._flows = dict.fromkeys(_counter_names(), 0)
         self._direct_per_case = np.zeros(0)
@@ -230,8 +231,22 @@ class CareModel(mesa.Model):
         c.family[rows] = families
         c.need[rows] = need
         c.on_plan[rows] = state in (State.CHILD_PROTECTION, State.EDGE_OF_CARE)
-        self.active_rows = np.concatenate([self.active_rows, rows])
+        self._pending_rows.append(rows)
         return rows
+
+    @property
+    def active_rows(self) -> np.ndarray:
+        """Rows of the children still in the simulation, ascending (new rows join on first read)."""
+        if self._pending_rows:
+            self._active_rows = np.concatenate([self._active_rows, *self._pending_rows])
+            self._pending_rows = []
+        return self._active_rows
+
+    @active_rows.setter
+    def active_rows(self, rows: np.ndarray) -> None:
+        if self._pending_rows:
+            raise RuntimeError("set active_rows only from a value read after the last addition")
+        self._active_rows = rows
 
     def _draw_family_risks(self, count: int, gen: np.random.Generator) -> dict[str, np.ndarray]:
         p = self.params
@@ -630,29 +645,40 @@ class CareModel(mesa.Model):
             return
         c = self.children
         frm = c.state[rows]
-        to = np.broadcast_to(np.asarray(to, dtype=np.int8), rows.shape)
-        if not ALLOWED[frm, to].all():
-            bad = np.flatnonzero(~ALLOWED[frm, to])[0]
-            raise RuntimeError(f"disallowed move {State(frm[bad]).name} -> {State(to[bad]).name} ({reason.name})")
+        if np.ndim(to) == 0:  # one target state (most calls): scalar lookups
+            to = np.int8(to)
+            allowed, now_in = ALLOWED[:, to][frm], IS_IN_CARE[to]  # a numpy bool: ~ negates it
+        else:
+            to = np.asarray(to, dtype=np.int8)
+            allowed, now_in = ALLOWED[frm, to], IS_IN_CARE[to]
+        if not allowed.all():
+            bad = np.flatnonzero(~allowed)[0]
+            target = to if np.ndim(to) == 0 else to[bad]
+            raise RuntimeError(f"disallowed move {State(frm[bad]).name} -> {State(target).name} ({reason.name})")
         self.journeys.add(rows, self.month, frm, to, reason)
         held = c.provider[rows]
         has = held >= 0
         if has.any():
             np.subtract.at(self.providers.occupied, held[has], 1)
             c.provider[rows[has]] = -1
-        was_in, now_in = IS_IN_CARE[frm], IS_IN_CARE[to]
-        entering = rows[~was_in & now_in]
-        if entering.size:
-            c.n_entries[entering] += 1
-            c.months_in_care[entering] = 0
-            c.on_plan[entering] = False
-            self._flows["new_entries"] += entering.size
-            self._flows["new_reentries"] += int((frm[~was_in & now_in] == State.RETURNED_HOME).sum())
+        was_in = IS_IN_CARE[frm]
+        entering = ~was_in & now_in
+        if entering.any():
+            new = rows[entering]
+            c.n_entries[new] += 1
+            c.months_in_care[new] = 0
+            c.on_plan[new] = False
+            self._flows["new_entries"] += new.size
+            self._flows["new_reentries"] += int((frm[entering] == State.RETURNED_HOME).sum())
         leaving = was_in & ~now_in
         if leaving.any():
             self._flows["new_exits"] += int(leaving.sum())
             c.legal_status[rows[leaving]] = LegalStatus.NONE
-        c.n_placements[rows[now_in]] += 1
+        if np.ndim(now_in) == 0:
+            if now_in:
+                c.n_placements[rows] += 1
+        else:
+            c.n_placements[rows[now_in]] += 1
         c.state[rows] = to
         c.months_in_state[rows] = 0
 
