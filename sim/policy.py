@@ -24,7 +24,6 @@ class PolicyState:
     foster_attrition_multiplier: float = 1.0
     extra_step_down_rate_per_year: float = 0.0  # added residential-to-family hazard when a place is free
     admin_time_released: float = 0.0  # share of non-direct hours turned into direct work
-    extra_edge_spend_gbp_per_year: float = 0.0  # investment counted beside the support delivered
 
 
 class Lever:
