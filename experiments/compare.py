@@ -100,10 +100,12 @@ def _manifest(scenarios: list[Scenario], seeds: list[int], args, pset) -> dict:
         "params_version": str(pset.meta.get("version", "unknown")),
         "params_sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
         "params_draws": len(pset.draws),  # posterior draws; 0: every replication uses the point estimate
+        "parameter_uncertainty": bool(pset.draws) and not args.point_estimate,
     }
 
 
-_COMPARED = ("scenarios", "seeds", "scale", "end_year", "params_version", "params_sha256")
+_COMPARED = ("scenarios", "seeds", "scale", "end_year", "params_version", "params_sha256",
+             "parameter_uncertainty")
 
 
 def prepare_dir(out: Path, manifest: dict) -> set[tuple[str, int]]:
@@ -207,7 +209,7 @@ def main(args) -> int:
         print(f"caresim compare: resuming, {total - len(todo)} of {total} runs already in {store}",
               file=sys.stderr, flush=True)
     tasks = [Task(key=f"{args.out.name}/{s.name}/seed={seed}", fn=run_task,
-                  kwargs={"scenario": s.to_dict(), "params": pset.for_replication(seed), "seed": seed,
+                  kwargs={"scenario": s.to_dict(), "params": pset.for_replication(seed, uncertainty=not args.point_estimate), "seed": seed,
                           "scale": args.scale, "end_year": args.end_year})
              for seed, s in todo]
     run_tasks(tasks, lambda task, frame: write_run(store, frame), workers=args.workers,

@@ -51,6 +51,8 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scale", type=scale_value, default=1.0,
                         help="share of England simulated, results scaled back up (default 1 = every child)")
     parser.add_argument("--params", type=Path, default=None, help="parameter file (default: the shipped calibration)")
+    parser.add_argument("--point-estimate", action="store_true",
+                        help="every replication uses the calibrated point estimate (no parameter uncertainty)")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -108,7 +110,7 @@ def main(args) -> int:
             print(f"replication {i + 1}/{args.replications} ...", file=sys.stderr, flush=True)
         seed = replication_seed(args.seed, i)
         # calibration: each replication uses the posterior draw of its seed (parameter uncertainty)
-        tables.append(run_replication(draws.for_replication(seed), seed=seed, scale=args.scale,
+        tables.append(run_replication(draws.for_replication(seed, uncertainty=not args.point_estimate), seed=seed, scale=args.scale,
                                       end_year=args.end_year, levers=levers))
     summary = summarise(tables, scenario=scenario, seed=args.seed)
     table = mean_table(tables)

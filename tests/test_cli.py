@@ -76,3 +76,18 @@ def test_malformed_parameter_file_is_refused_with_file_field_and_value(tmp_path,
     bad.write_text("[parameters\nx = ")
     out = caresim("run", "--params", str(bad))
     assert out.returncode == 2 and "not valid TOML" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_point_estimate_runs_every_replication_on_the_calibrated_point():
+    from sim.parameters import ParameterSet
+    from sim.run import run_replication
+
+    out = caresim("run", "--scale", "0.02", "--end-year", "2017", "--seed", "3", "--point-estimate", "--json",
+                  check=True)
+    doc = json.loads(out.stdout)
+    pset = ParameterSet.load()
+    assert pset.draws, "the shipped file carries posterior draws"
+    expected = run_replication(pset.point, seed=3, scale=0.02, end_year=2017)
+    assert doc["children_in_care"][-1] == round(float(expected["n_in_care"].iloc[-1]), 2)
+    drawn = run_replication(pset.for_replication(3), seed=3, scale=0.02, end_year=2017)
+    assert not drawn["n_in_care"].equals(expected["n_in_care"])
