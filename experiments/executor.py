@@ -129,15 +129,11 @@ def _client(workers: int, scheduler: str | None, connect_timeout: float):
 
     The returned client closes its LocalCluster (if it made one) when closed.
     """
-    import dask
     from distributed import Client, LocalCluster
 
     if scheduler is None:
-        # Dask's nanny sets MALLOC_TRIM_THRESHOLD_=65536 in its workers, which turns off glibc's
-        # adaptive thresholds and made each replication ~40% slower (PERFORMANCE.md): unset it.
-        with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}):
-            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                   dashboard_address="127.0.0.1:0")
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+                               dashboard_address="127.0.0.1:0")
         try:
             client = Client(cluster)
         except BaseException:

@@ -20,6 +20,7 @@ from scipy import stats
 from agents.children import Child, ChildTable, Family, FamilyTable, LegalStatus, Need
 from agents.providers import EXPANDS_ON_DEMAND, CareProvider, ProviderKind, ProviderTable
 from agents.workers import SocialWorker, WorkerTable
+from sim import allocator
 from sim.costs import Costs
 from sim.parameters import CARE_AGE_BANDS, REFERRAL_AGE_BANDS, Params, load_params, monthly_probability
 from sim.policy import Lever, PolicyState
@@ -95,6 +96,7 @@ class CareModel(mesa.Model):
                  levers: Sequence[Lever] = (), journeys: bool = True):
         if not (isinstance(scale, (int, float)) and 0 < scale <= 1):
             raise ValueError(f"scale must be in (0, 1], got {scale!r}")
+        allocator.tune()  # short-lived arrays each month: keep freed memory for reuse
         super().__init__(seed=seed)
         self.params = params if params is not None else load_params()
         self.seed = int(seed)

@@ -11,7 +11,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -19,13 +18,6 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 START_TIMEOUT_S = 60.0
-# Dask's nanny sets MALLOC_TRIM_THRESHOLD_=65536 in its workers; unset, as the README advises
-NANNY_CONFIG = """\
-distributed:
-  nanny:
-    pre-spawn-environ:
-      MALLOC_TRIM_THRESHOLD_: null
-"""
 
 
 @dataclass
@@ -55,10 +47,6 @@ def loopback_cluster(n_workers: int = 2, *, nanny: bool = False, scheduler_env: 
     env["PYTHONPATH"] = os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     dask_cli = [sys.executable, "-m", "dask"]
     procs: list[subprocess.Popen] = []
-    config_dir = tempfile.TemporaryDirectory()
-    if nanny:  # the README's advice for nannies: keep glibc's adaptive malloc thresholds
-        Path(config_dir.name, "caresim-dask.yaml").write_text(NANNY_CONFIG)
-        env["DASK_CONFIG"] = config_dir.name
     try:
         scheduler = _start(dask_cli + ["scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard",
                                        "--idle-timeout", "600"], {**env, **(scheduler_env or {})}, procs)
@@ -74,7 +62,6 @@ def loopback_cluster(n_workers: int = 2, *, nanny: bool = False, scheduler_env: 
     finally:
         for proc in reversed(procs):
             _kill_group(proc)
-        config_dir.cleanup()
 
 
 def _start(cmd: list[str], env: dict, procs: list) -> subprocess.Popen:

@@ -4,7 +4,6 @@ Replications are small (scale 0.02, 2015 -> 2017) so the file runs in well under
 """
 from __future__ import annotations
 
-import os
 
 import pandas as pd
 import pytest
@@ -27,11 +26,6 @@ def fail_on_seed(seed: int, bad_seed: int) -> int:
     if seed == bad_seed:
         raise ValueError(f"seed {seed} is\nbad")
     return seed
-
-
-def environment_variable(name: str) -> str | None:
-    """Task function: an environment variable of the process that runs it."""
-    return os.environ.get(name)
 
 
 def collect(tasks, **kwargs) -> dict:
@@ -118,9 +112,3 @@ def test_task_error_on_local_workers_names_the_key():
     tasks = [Task(f"s/seed={s}", fail_on_seed, dict(seed=s, bad_seed=3)) for s in range(1, 5)]
     with pytest.raises(TaskError, match=r"'s/seed=3' failed: ValueError: seed 3 is bad"):
         collect(tasks, workers=2)
-
-
-def test_local_workers_keep_glibc_malloc_defaults():
-    # Dask's nanny would set MALLOC_TRIM_THRESHOLD_=65536: replications ran ~40% slower with it
-    tasks = [Task(f"env/{i}", environment_variable, dict(name="MALLOC_TRIM_THRESHOLD_")) for i in range(2)]
-    assert set(collect(tasks, workers=2).values()) == {os.environ.get("MALLOC_TRIM_THRESHOLD_")}  # as here
