@@ -39,12 +39,13 @@ from experiments.executor import Task, run_tasks  # noqa: E402
 from sim.run import replication_seed, run_replication  # noqa: E402
 
 
-def replication_and_rss(**kwargs) -> tuple[pd.DataFrame, int]:
-    """A replication, and the resident memory (bytes) of the process that ran it."""
+def replication_and_rss(**kwargs) -> tuple[pd.DataFrame, int, float, float]:
+    """A replication; the resident memory (bytes) of the process that ran it; its wall and CPU seconds."""
     import psutil
 
+    wall, cpu = time.perf_counter(), time.thread_time()
     table = run_replication(**kwargs)
-    return table, psutil.Process().memory_info().rss
+    return table, psutil.Process().memory_info().rss, time.perf_counter() - wall, time.thread_time() - cpu
 
 
 def tasks_for(n: int, scale: float, end_year: int, base_seed: int = 1) -> list[Task]:
@@ -53,19 +54,27 @@ def tasks_for(n: int, scale: float, end_year: int, base_seed: int = 1) -> list[T
 
 
 def timed(tasks: list[Task], **executor) -> tuple[float, dict, dict]:
-    """Wall seconds, tables by task key, the largest worker memory seen (MiB), seconds to the first result."""
+    """Wall seconds, tables by task key, and: the largest worker memory seen (MiB), seconds to the
+    first result, and the mean wall and CPU seconds of one replication inside its task (their
+    difference is time the task waited for a core)."""
     tables: dict = {}
     rss: list[int] = []
     first: list[float] = []
+    task_wall: list[float] = []
+    task_cpu: list[float] = []
 
     def on_result(task, result):
-        tables[task.key], r = result
+        tables[task.key], r, wall, cpu = result
         rss.append(r)
+        task_wall.append(wall)
+        task_cpu.append(cpu)
         first.append(first[0] if first else time.perf_counter() - t0)
 
     t0 = time.perf_counter()
     run_tasks(tasks, on_result, progress=False, **executor)
-    return time.perf_counter() - t0, tables, {"max_rss_mib": max(rss) / 2**20, "first_result_s": first[0]}
+    return time.perf_counter() - t0, tables, {"max_rss_mib": max(rss) / 2**20, "first_result_s": first[0],
+                                              "task_wall_s": sum(task_wall) / len(task_wall),
+                                              "task_cpu_s": sum(task_cpu) / len(task_cpu)}
 
 
 def memory_profile(n: int, scale: float) -> list[tuple[int, float]]:
@@ -109,9 +118,10 @@ def main() -> int:
         identical = tables.keys() == reference.keys() and all(
             tables[key].equals(reference[key]) and tables[key].attrs == reference[key].attrs for key in reference)
         rows[mode] = dict(seconds=round(seconds, 2), runs_per_min=round(60 * args.replications / seconds, 2),
-                          identical_to_first_mode=identical, **{n: round(v, 1) for n, v in extra.items()})
+                          identical_to_first_mode=identical, **{n: round(v, 2) for n, v in extra.items()})
         print(f"{mode:>8}: {seconds:7.1f} s  {rows[mode]['runs_per_min']:6.2f} replications/min  "
-              f"first result after {extra['first_result_s']:.1f} s  max worker RSS {extra['max_rss_mib']:.0f} MiB  "
+              f"first result after {extra['first_result_s']:.1f} s  replication {extra['task_wall_s']:.2f} s "
+              f"(CPU {extra['task_cpu_s']:.2f} s)  max worker RSS {extra['max_rss_mib']:.0f} MiB  "
               f"identical={identical}", flush=True)
     if "serial" in rows:
         for mode in [m for m in rows if m != "serial"]:

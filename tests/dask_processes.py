@@ -45,6 +45,7 @@ def loopback_cluster(n_workers: int = 2, *, nanny: bool = False, scheduler_env: 
     address = f"tcp://127.0.0.1:{port}"
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    env["DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED"] = "False"  # as the README advises for workers
     dask_cli = [sys.executable, "-m", "dask"]
     procs: list[subprocess.Popen] = []
     try:

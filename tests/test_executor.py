@@ -4,7 +4,6 @@ Replications are small (scale 0.02, 2015 -> 2017) so the file runs in well under
 """
 from __future__ import annotations
 
-
 import pandas as pd
 import pytest
 
