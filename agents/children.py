@@ -42,7 +42,7 @@ class ChildTable(Table):
         "legal_status": (np.int8, int(LegalStatus.NONE)),
         "provider": (np.int32, -1),  # placement provider row while in a provider's place
         "months_in_state": (np.int16, 0),
-        "months_in_care": (np.int16, 0),  # length of the current care episode
+        "months_in_care": (np.int16, 0),  # months since the current (or last) care episode began
         "n_entries": (np.int16, 0),  # care episodes begun
         "n_placements": (np.int16, 0),  # placements begun, all episodes
         "family": (np.int32, -1),

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.states import IS_IN_CARE, N_STATES, State
+from sim.states import N_STATES, State
 
 WEEKS_PER_MONTH = 52.1775 / 12
 PRICE_BASE_YEAR = 2020.75  # middle of financial year 2020-21
@@ -74,7 +74,7 @@ class Costs:
         weekly_by_state = np.bincount(states, weights=price_factors, minlength=N_STATES) * self.state_prices(year)
         month_by_state = weekly_by_state * WEEKS_PER_MONTH / scale
         spend = {name: float(month_by_state[list(sts)].sum()) for name, sts in PLACEMENT_SPEND.items()}
-        n_in_care = int(IS_IN_CARE[states].sum())
+        n_in_care = states.size
         spend["spend_care_overhead_gbp"] = n_in_care * p.care_overhead_weekly_cost_gbp * fam * WEEKS_PER_MONTH / scale
         spend["spend_children_in_care_gbp"] = sum(spend.values())
         spend["spend_edge_of_care_gbp"] = n_supported_families * p.edge_weekly_cost_gbp * fam * WEEKS_PER_MONTH / scale

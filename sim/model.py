@@ -11,6 +11,7 @@ from __future__ import annotations
 import gc
 import math
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import mesa
 import numpy as np
@@ -25,7 +26,7 @@ from sim.costs import Costs
 from sim.parameters import CARE_AGE_BANDS, REFERRAL_AGE_BANDS, Params, load_params, monthly_probability
 from sim.policy import Lever, PolicyState
 from sim.records import JourneyLog, yearly_table
-from sim.states import (ALLOWED, CHILDRENS_HOMES, FOSTER, IS_ACTIVE, IS_AT_HOME, IS_FOSTER, IS_IN_CARE,
+from sim.states import (ALLOWED, CHILDRENS_HOMES, FOSTER, IS_ACTIVE, IS_AT_HOME, IS_IN_CARE,
                         IS_RESIDENTIAL, N_STATES, OTHER_CARE, RESIDENTIAL, Reason, State)
 from sim.streams import Streams
 
@@ -47,6 +48,21 @@ class Route:
     FOSTER = 1  # in-house or agency foster care
     RESIDENTIAL = 2  # a children's home
     SEMI = 3  # semi-independent or supported accommodation
+
+
+class AtHome(NamedTuple):
+    """The children at home this month, grouped by family (rows in `active_rows` order)."""
+
+    rows: np.ndarray
+    family: np.ndarray  # family id of each child
+    hazard: np.ndarray  # yearly care-entry hazard of each child, before edge-of-care support
+    starts: np.ndarray  # index in `rows` of each family's first child
+    families: np.ndarray  # id of each family
+    sizes: np.ndarray  # children of each family here
+
+    def per_child(self, family_values: np.ndarray) -> np.ndarray:
+        """A value per family spread to its children."""
+        return np.repeat(family_values, self.sizes)
 
 
 def _counter_names() -> list[str]:
@@ -612,10 +628,13 @@ class CareModel(mesa.Model):
         rows = self.active_rows
         workers = c.worker[rows]
         active_workers = np.flatnonzero(w.active[: w.n])
-        counts = np.bincount(workers[workers >= 0], minlength=w.n).astype(np.float64)
+        counts = np.bincount(workers[workers >= 0], minlength=w.n)
         unallocated = rows[workers < 0]
         if unallocated.size:
-            order = active_workers[np.argsort(counts[active_workers], kind="stable")]
+            # caseloads are small integers: numpy's stable sort of 16-bit keys is a radix sort
+            keys = counts[active_workers]
+            keys = keys.astype(np.int16) if keys.max(initial=0) < 2**15 else keys
+            order = active_workers[np.argsort(keys, kind="stable")]
             chosen = order[np.arange(unallocated.size) % order.size]
             c.worker[unallocated] = chosen
             counts += np.bincount(chosen, minlength=w.n)
@@ -641,8 +660,8 @@ class CareModel(mesa.Model):
         rows = self.active_rows[IS_AT_HOME[self.children.state[self.active_rows]]]
         return rows[~self.children.uasc[rows]]
 
-    def _move(self, rows: np.ndarray, to, reason: Reason) -> None:
-        """Move `rows` to state(s) `to`: the one place where a child's state changes."""
+    def _move(self, rows: np.ndarray, to, reason: Reason | np.ndarray) -> None:
+        """Move `rows` to state(s) `to` for reason(s) `reason`: the one place where a child's state changes."""
         if rows.size == 0:
             return
         c = self.children
@@ -656,7 +675,8 @@ class CareModel(mesa.Model):
         if not allowed.all():
             bad = np.flatnonzero(~allowed)[0]
             target = to if np.ndim(to) == 0 else to[bad]
-            raise RuntimeError(f"disallowed move {State(frm[bad]).name} -> {State(target).name} ({reason.name})")
+            why = Reason(int(reason if np.ndim(reason) == 0 else reason[bad])).name
+            raise RuntimeError(f"disallowed move {State(frm[bad]).name} -> {State(target).name} ({why})")
         self.journeys.add(rows, self.month, frm, to, reason)
         held = c.provider[rows]
         has = held >= 0
@@ -706,10 +726,9 @@ class CareModel(mesa.Model):
         closing = (in_need | (edge & ~plan)) & (u >= p_esc) & (u < p_esc + p_close)
         self._move(rows[closing], State.CLOSED, Reason.CASE_CLOSED)
 
-    def _entry_hazard(self, rows: np.ndarray) -> np.ndarray:
-        """Yearly care-entry hazard of each at-home child, before edge-of-care support."""
+    def _entry_hazard(self, rows: np.ndarray, fam: np.ndarray) -> np.ndarray:
+        """Yearly care-entry hazard of each at-home child (`fam`: their families), before support."""
         c, f = self.children, self.families
-        fam = c.family[rows]
         n_risks = (f.domestic_abuse[fam].astype(np.int8) + f.substance_misuse[fam] + f.mental_health[fam])
         return self._hazard_values(c.on_plan[rows], n_risks, c.need[rows], c.age_months[rows])
 
@@ -721,11 +740,6 @@ class CareModel(mesa.Model):
         multiplier[age_months < 12] *= p.infant_entry_multiplier
         return base * (p.risk_factor_multiplier ** np.arange(4))[n_risks] * multiplier
 
-    @staticmethod
-    def _family_groups(fam: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Start index and id of each family in `fam`, which is sorted (see `family_max`)."""
-        starts = np.flatnonzero(np.concatenate([[True], fam[1:] != fam[:-1]])) if fam.size else np.zeros(0, np.int64)
-        return starts, fam[starts]
 
     @staticmethod
     def family_max(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
@@ -737,21 +751,24 @@ class CareModel(mesa.Model):
         """
         return np.maximum.reduceat(values, starts) if starts.size else values[:0]
 
-    def _home_with_hazards(self, rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """At-home rows (grouped by family), their entry hazards, family starts and ids."""
+    def _home_with_hazards(self, rows: np.ndarray | None = None) -> AtHome:
+        """The at-home children (`rows`, else all), grouped by family, with their entry hazards."""
         rows = self._at_home_rows() if rows is None else rows
-        starts, fam_ids = self._family_groups(self.children.family[rows])
-        return rows, self._entry_hazard(rows), starts, fam_ids
+        fam = self.children.family[rows]
+        # rows ascend and family ids never decrease along rows: a family's children are adjacent
+        starts = np.flatnonzero(np.concatenate([[True], fam[1:] != fam[:-1]])) if fam.size else np.zeros(0, np.int64)
+        return AtHome(rows, fam, self._entry_hazard(rows, fam), starts, fam[starts], np.diff(starts, append=rows.size))
 
     def support_families(self, home=None) -> None:
         """Edge-of-care support: episodes end; free places go to the families at highest risk."""
         p, c, f = self.params, self.children, self.families
-        rows, hazard, starts, fam_ids = home if home is not None else self._home_with_hazards()
+        home = home if home is not None else self._home_with_hazards()
+        rows, hazard, starts, fam_ids = home.rows, home.hazard, home.starts, home.families
         in_edge = c.state[rows] == State.EDGE_OF_CARE
         support_until = f.support_until[fam_ids]
         fam_in_edge = np.logical_or.reduceat(in_edge, starts) if starts.size else in_edge[:0]
         fam_ended = fam_in_edge & (support_until < self.month)
-        ended_rows = rows[in_edge & np.repeat(fam_ended, np.diff(np.append(starts, rows.size)))]
+        ended_rows = rows[in_edge & home.per_child(fam_ended)]
         self._move(ended_rows, np.where(c.on_plan[ended_rows], State.CHILD_PROTECTION, State.CHILD_IN_NEED),
                    Reason.SUPPORT_ENDED)
         capacity = (p.edge_capacity_families + self.policy.extra_edge_capacity_families) * self.scale
@@ -773,7 +790,7 @@ class CareModel(mesa.Model):
         f.support_until[fam_ids[chosen]] = self.month + int(p.edge_support_months) - 1
         chosen_mask = np.zeros(fam_ids.size, dtype=bool)
         chosen_mask[chosen] = True
-        start = rows[np.repeat(chosen_mask, np.diff(np.append(starts, rows.size)))]
+        start = rows[home.per_child(chosen_mask)]
         self._move(start, State.EDGE_OF_CARE, Reason.SUPPORT_STARTED)
         self._n_supported += chosen.size
         self._flows["new_edge_support_families"] += chosen.size
@@ -790,14 +807,17 @@ class CareModel(mesa.Model):
         `match_placements` later in the same month.
         """
         p, c, f = self.params, self.children, self.families
-        rows, hazard, starts, fam_ids = home if home is not None else self._home_with_hazards()
-        hazard = hazard.copy()
-        supported = (c.state[rows] == State.EDGE_OF_CARE) & f.avoidable[c.family[rows]]
-        if supported.any():
+        home = home if home is not None else self._home_with_hazards()
+        rows, hazard = home.rows, home.hazard
+        supported = np.flatnonzero(c.state[rows] == State.EDGE_OF_CARE)
+        supported = supported[f.avoidable[home.family[supported]]]
+        if supported.size:
+            hazard = hazard.copy()
             hazard[supported] *= 1 - self._edge_effectiveness(rows[supported])
-        fam_prob = self.family_max(monthly_probability(hazard), starts)
-        fam_enters = self.streams["entries"].uniform(fam_ids, self.month) < fam_prob
-        from_home = rows[np.repeat(fam_enters, np.diff(np.append(starts, rows.size)))]
+        # the family enters if any child's hazard fires: the largest hazard decides
+        fam_prob = monthly_probability(self.family_max(hazard, home.starts))
+        fam_enters = self.streams["entries"].uniform(home.families, self.month) < fam_prob
+        from_home = rows[home.per_child(fam_enters)]
         back = self.active_rows[c.state[self.active_rows] == State.RETURNED_HOME] if returned is None else returned
         reentry = p.reentry_rate_per_year * np.where(c.reunification_support[back], 1 - self.policy.reentry_reduction, 1.0)
         back = back[self.streams["reentry"].uniform(back, self.month) < monthly_probability(reentry)]
@@ -887,7 +907,9 @@ class CareModel(mesa.Model):
         in_placement = {s: p.return_home_rate_per_year * trend for s in FOSTER + RESIDENTIAL + (State.OTHER_PLACEMENT,)}
         early = np.where(t_care < 6, p.return_home_early_multiplier, 1.0)
         # a worker with more direct time per child explores and supports a return home more
-        home = self._lookup(in_placement)[state] * early * ~uasc * self.time_effect(rows)
+        home = self._lookup(in_placement)[state] * early
+        home[uasc] = 0.0
+        home *= self.time_effect(rows)
         home += self._lookup({State.PLACED_WITH_PARENTS: p.placed_with_parents_discharge_rate_per_year})[state]
         backed = np.flatnonzero(c.reunification_support[rows])
         if backed.size:
@@ -897,7 +919,9 @@ class CareModel(mesa.Model):
                              State.FOSTER_IN_HOUSE: sgo_rate, State.FOSTER_AGENCY: sgo_rate})[state]
                * ((age < 192) & (t_care >= 6) & ~uasc))
         adopt = self._lookup({State.PLACED_FOR_ADOPTION: p.adoption_order_rate_per_year})[state]
-        older = (age >= 192) * (p.left_16_17_rate_per_year * trend) * (state != State.PLACED_FOR_ADOPTION)
+        older_rate = p.left_16_17_rate_per_year * trend
+        older = self._lookup({st: older_rate for st in State if IS_IN_CARE[st] and st != State.PLACED_FOR_ADOPTION})[state]
+        older *= age >= 192
         out, which = self._competing(rows, [home, sgo, adopt, older], "exits")
         targets = [(State.RETURNED_HOME, Reason.RETURNED_HOME, "new_returned_home"),
                    (State.SPECIAL_GUARDIANSHIP, Reason.SPECIAL_GUARDIANSHIP, "new_special_guardianship"),
@@ -917,15 +941,15 @@ class CareModel(mesa.Model):
         """
         p, c = self.params, self.children
         state, age = c.state[rows], c.age_months[rows]
-        foster = IS_FOSTER[state]
         adoption_rate = p.placed_for_adoption_rate_per_year * self._trend(p.adoption_trend_per_year)
-        to_adoption = (self._lookup({State.FOSTER_IN_HOUSE: adoption_rate, State.FOSTER_AGENCY: adoption_rate})[state]
+        to_adoption = (self._lookup(dict.fromkeys((State.FOSTER_IN_HOUSE, State.FOSTER_AGENCY), adoption_rate))[state]
                        * ((age < 60) & (c.months_in_care[rows] >= 6) & ~c.uasc[rows]))
-        with_parents = foster * (c.legal_status[rows] == LegalStatus.CARE_ORDER) * p.placed_with_parents_rate_per_year
-        breakdown = foster * p.foster_breakdown_rate_per_year
+        with_parents = (self._lookup(dict.fromkeys(FOSTER, p.placed_with_parents_rate_per_year))[state]
+                        * (c.legal_status[rows] == LegalStatus.CARE_ORDER))
+        breakdown = self._lookup(dict.fromkeys(FOSTER, p.foster_breakdown_rate_per_year))[state]
         home_rate = p.step_down_rate_per_year + self.policy.extra_step_down_rate_per_year
-        step_down = self._lookup({State.HOME_LA: home_rate, State.HOME_PRIVATE: home_rate})[state]
-        to_semi = np.isin(state, CHILDRENS_HOMES) * (age >= 192) * p.to_semi_independent_rate_per_year
+        step_down = self._lookup(dict.fromkeys(CHILDRENS_HOMES, home_rate))[state]
+        to_semi = self._lookup(dict.fromkeys(CHILDRENS_HOMES, p.to_semi_independent_rate_per_year))[state] * (age >= 192)
         mv, which = self._competing(rows, [to_adoption, with_parents, breakdown, step_down, to_semi], "moves")
         adopt = mv[which == 0]
         c.legal_status[adopt] = LegalStatus.PLACEMENT_ORDER
@@ -984,41 +1008,33 @@ class CareModel(mesa.Model):
         placed = self._take_places(rows, kind, gen)
         if placed.size:
             provider = c.provider[placed].copy()
-            for reason in np.unique(reasons[: placed.size]):
-                sel = reasons[: placed.size] == reason
-                c.provider[placed[sel]] = -1  # _move releases held places; re-attach after
-                self._move(placed[sel], int(kind), Reason(int(reason)))
-                c.provider[placed[sel]] = provider[sel]
+            c.provider[placed] = -1  # _move releases held places; re-attach after
+            self._move(placed, int(kind), reasons[: placed.size])
+            c.provider[placed] = provider
         return rows[placed.size:]
 
     def _place_foster(self, rows, reasons, gen, release=None):
-        """In-house or agency foster care by preference; returns children with no foster place."""
+        """In-house or agency foster care by preference, else the other; returns the children
+        with no foster place (those preferring in-house first) and their reasons."""
         if rows.size == 0:
             return rows, reasons
         u = self.streams["placement"].uniform(rows, self.month, salt=3)
         prefer_in_house = u < self.params.in_house_preference
         if release is not None:  # step-downs keep their home place until a foster place is found
-            c = self.children
-            c.provider[rows] = -1
-        left_rows, left_reasons = [], []
-        for first, second, sel in ((ProviderKind.FOSTER_IN_HOUSE, ProviderKind.FOSTER_AGENCY, prefer_in_house),
-                                   (ProviderKind.FOSTER_AGENCY, ProviderKind.FOSTER_IN_HOUSE, ~prefer_in_house)):
-            rest = self._place(rows[sel], first, reasons[sel], gen)
-            left_rows.append(rest)
-            left_reasons.append(reasons[sel][rows[sel].size - rest.size:])
-        rows2 = np.concatenate(left_rows)
-        reasons2 = np.concatenate(left_reasons)
-        first_choice = np.isin(rows2, rows[prefer_in_house])
-        rest_a = self._place(rows2[first_choice], ProviderKind.FOSTER_AGENCY, reasons2[first_choice], gen)
-        rest_b = self._place(rows2[~first_choice], ProviderKind.FOSTER_IN_HOUSE, reasons2[~first_choice], gen)
-        left = np.concatenate([rest_a, rest_b])
-        left_reason = np.concatenate([reasons2[first_choice][rows2[first_choice].size - rest_a.size:],
-                                      reasons2[~first_choice][rows2[~first_choice].size - rest_b.size:]])
+            self.children.provider[rows] = -1
+        unplaced = np.ones(rows.size, dtype=bool)
+        choices = ((prefer_in_house, ProviderKind.FOSTER_IN_HOUSE, ProviderKind.FOSTER_AGENCY),
+                   (~prefer_in_house, ProviderKind.FOSTER_AGENCY, ProviderKind.FOSTER_IN_HOUSE))
+        for k in (1, 2):  # first choices, then second choices
+            for group, *kinds in choices:
+                idx = np.flatnonzero(group & unplaced)
+                rest = self._place(rows[idx], kinds[k - 1], reasons[idx], gen)
+                unplaced[idx[: idx.size - rest.size]] = False  # _place fills from the front
+        left = np.concatenate([np.flatnonzero(group & unplaced) for group, *_ in choices])
         if release is not None:
-            keep = np.isin(rows, left)
-            self.children.provider[rows[keep]] = release[keep]
-            np.subtract.at(self.providers.occupied, release[~keep][release[~keep] >= 0], 1)
-        return left, left_reason
+            self.children.provider[rows[unplaced]] = release[unplaced]
+            np.subtract.at(self.providers.occupied, release[~unplaced][release[~unplaced] >= 0], 1)
+        return rows[left], reasons[left]
 
     def _place_home(self, rows, reasons, gen) -> None:
         u = self.streams["placement"].uniform(rows, self.month, salt=4)
@@ -1032,21 +1048,20 @@ class CareModel(mesa.Model):
         """Everyone is a month older; 18th birthdays; returned-home monitoring ends."""
         c = self.children
         # contiguous slices are cheaper than gathering the active rows; a child who has left
-        # keeps ageing (age now) and counting months since leaving
-        c.age_months[: c.n] += 1
-        c.months_in_state[: c.n] += 1
+        # keeps ageing and counting months (since leaving, since the last care episode began)
+        for counter in (c.age_months, c.months_in_state, c.months_in_care):
+            counter[: c.n] += 1
         rows = self.active_rows
-        state = c.state[rows]
-        in_care = IS_IN_CARE[state]
-        c.months_in_care[rows[in_care]] += 1
-        adult = c.age_months[rows] >= ADULT_MONTHS
-        aged_out = rows[adult & in_care]
+        adult = rows[c.age_months[rows] >= ADULT_MONTHS]
+        adult_state = c.state[adult]
+        aged_out = adult[IS_IN_CARE[adult_state]]
         self._move(aged_out, State.AGED_OUT, Reason.EIGHTEENTH_BIRTHDAY)
         self._flows["new_aged_out"] += aged_out.size
-        self._move(rows[adult & IS_AT_HOME[state]], State.CLOSED, Reason.CASE_CLOSED)
-        returned = state == State.RETURNED_HOME
-        done = returned & (adult | (c.months_in_state[rows] >= self.params.monitoring_months))
-        self._move(rows[done], State.CLOSED, Reason.MONITORING_ENDED)
+        self._move(adult[IS_AT_HOME[adult_state]], State.CLOSED, Reason.CASE_CLOSED)
+        returned = rows[c.state[rows] == State.RETURNED_HOME]
+        done = returned[(c.age_months[returned] >= ADULT_MONTHS)
+                        | (c.months_in_state[returned] >= self.params.monitoring_months)]
+        self._move(done, State.CLOSED, Reason.MONITORING_ENDED)
 
     def supply_places(self) -> None:
         """Foster households are recruited and leave (only from free places); empty homes close."""
@@ -1090,7 +1105,10 @@ class CareModel(mesa.Model):
         rec["n_residential"] = counts[IS_RESIDENTIAL].sum() / s
         rec["n_childrens_homes"] = counts[list(CHILDRENS_HOMES)].sum() / s
         rec["n_other_care"] = counts[list(OTHER_CARE)].sum() / s
-        rec["n_cp_plans"] = int(c.on_plan[rows[IS_AT_HOME[states]]].sum()) / s
+        # on a plan: every child on a child protection plan, and supported children whose family
+        # came to support from a plan (children in need are never on one: an invariant test)
+        edge = rows[states == State.EDGE_OF_CARE]
+        rec["n_cp_plans"] = int(counts[State.CHILD_PROTECTION] + c.on_plan[edge].sum()) / s
         in_care = IS_IN_CARE[states]
         care_rows = rows[in_care]
         rec["n_uasc_in_care"] = int(c.uasc[care_rows].sum()) / s

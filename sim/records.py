@@ -20,12 +20,13 @@ class JourneyLog:
         self.enabled = enabled
         self._chunks: list[tuple[np.ndarray, ...]] = []
 
-    def add(self, rows: np.ndarray, month: int, frm: np.ndarray, to: np.ndarray, reason: Reason):
+    def add(self, rows: np.ndarray, month: int, frm: np.ndarray, to, reason):
+        """Log moves of `rows` from `frm` to `to` for `reason` (each a value per row, or one for all)."""
         if not self.enabled or rows.size == 0:
             return
         self._chunks.append((rows.astype(np.int32), np.full(rows.size, month, np.int16),
                              frm.astype(np.int8), np.broadcast_to(to, rows.shape).astype(np.int8),
-                             np.full(rows.size, int(reason), np.int8)))
+                             np.broadcast_to(reason, rows.shape).astype(np.int8)))
 
     def __len__(self) -> int:
         return sum(c[0].size for c in self._chunks)

@@ -42,6 +42,9 @@ def check_invariants(m, cumulative):
     assert np.all(c.provider[:n][with_provider] >= 0)
     assert np.array_equal(prov.kind[c.provider[:n][with_provider]], state[with_provider])
     assert np.all(c.provider[:n][~with_provider] == -1)
+    # every child on a protection plan is on a plan, no child in need is (the plan count relies on it)
+    assert np.all(c.on_plan[:n][state == State.CHILD_PROTECTION])
+    assert not np.any(c.on_plan[:n][state == State.CHILD_IN_NEED])
     # family ids never decrease along rows (the per-family reductions rely on it)
     assert np.all(np.diff(c.family[:n]) >= 0)
 
