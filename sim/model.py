@@ -733,12 +733,22 @@ class CareModel(mesa.Model):
         return self._hazard_values(c.on_plan[rows], n_risks, c.need[rows], c.age_months[rows])
 
     def _hazard_values(self, on_plan, n_risks, need, age_months) -> np.ndarray:
-        """Care-entry hazard per year: base rate (plan or not) x risk factors x need x infancy."""
+        """Care-entry hazard per year: base rate (plan or not) x risk factors x need x infancy.
+
+        Each factor takes two or four values, so the hazard is read from a table of their
+        32 combinations, indexed by (plan, risks, need, infant).
+        """
         p = self.params
-        base = np.where(on_plan, p.care_entry_rate_cp_per_year, p.care_entry_rate_at_risk_per_year)
-        multiplier = np.array([1.0, p.high_need_multiplier])[need]
-        multiplier[age_months < 12] *= p.infant_entry_multiplier
-        return base * (p.risk_factor_multiplier ** np.arange(4))[n_risks] * multiplier
+        base = np.array([p.care_entry_rate_at_risk_per_year, p.care_entry_rate_cp_per_year])[:, None, None, None]
+        risks = (p.risk_factor_multiplier ** np.arange(4))[None, :, None, None]
+        need_factor = np.array([1.0, p.high_need_multiplier])[None, None, :, None]
+        infancy = np.array([1.0, p.infant_entry_multiplier])[None, None, None, :]
+        table = (base * risks * (need_factor * infancy)).ravel()
+        code = on_plan.astype(np.int8) * 16
+        code += n_risks.astype(np.int8) * 4
+        code += need.astype(np.int8) * 2
+        code += age_months < 12
+        return table[code]
 
 
     @staticmethod
@@ -779,14 +789,17 @@ class CareModel(mesa.Model):
         eligible = support_until < 0  # one episode per family
         if not eligible.any():
             return
-        cand = np.flatnonzero(eligible)
-        if cand.size > free:
-            # highest hazard first, ties in random order: hazards take few distinct values, far
-            # more than 1e-6 apart relatively, so the tie-break cannot reorder different hazards
-            tie = self.streams["edge"].uniform(fam_ids[cand], self.month)
-            key = -self.family_max(hazard, starts)[cand] * (1 + 1e-6 * tie)
-            cand = cand[np.argpartition(key, free - 1)[:free]]
-        chosen = cand
+        chosen = np.flatnonzero(eligible)
+        if chosen.size > free:
+            # highest family hazard first; among families at the last hazard admitted, a random
+            # draw decides (hazards take few distinct values, so such ties are common)
+            fam_hazard = self.family_max(hazard, starts)[chosen]
+            cut = np.partition(fam_hazard, fam_hazard.size - free)[fam_hazard.size - free]
+            at_cut = chosen[fam_hazard == cut]
+            chosen = chosen[fam_hazard > cut]
+            k = free - chosen.size  # 1 <= k <= at_cut.size, by the partition
+            tie = self.streams["edge"].uniform(fam_ids[at_cut], self.month)
+            chosen = np.concatenate([chosen, at_cut[np.argpartition(-tie, k - 1)[:k]]])
         f.support_until[fam_ids[chosen]] = self.month + int(p.edge_support_months) - 1
         chosen_mask = np.zeros(fam_ids.size, dtype=bool)
         chosen_mask[chosen] = True
@@ -1128,8 +1141,8 @@ class CareModel(mesa.Model):
         rec["mean_caseload"] = float(w.caseload[: w.n][w.active[: w.n]].mean())
         n_cp = rec["n_cp_plans"] + rec["n_in_care"]
         rec["direct_hours_per_child_in_care_or_on_plan"] = rec["direct_hours_per_week"] / max(n_cp, 1e-9)
-        prov_rows = c.provider[care_rows]
-        factors = np.where(prov_rows >= 0, prov.price_factor[np.maximum(prov_rows, 0)], 1.0)
+        # a child with no provider (-1) reads the appended 1.0: the kind's price as it is
+        factors = np.append(prov.price_factor[:n], 1.0)[c.provider[care_rows]]
         spend = self.costs.month_spend(self.year, states[in_care], factors, self._n_supported,
                                        rec["n_social_workers"] * s, s)
         if self.month == 0:

@@ -26,12 +26,13 @@ _TO_UNIT = 2.0 ** -53
 
 
 def _mix(x: np.ndarray) -> np.ndarray:
-    """splitmix64's finaliser: a bijective avalanche on uint64 (in place)."""
-    x ^= x >> np.uint64(30)
-    x *= _M1
-    x ^= x >> np.uint64(27)
-    x *= _M2
-    x ^= x >> np.uint64(31)
+    """splitmix64's finaliser: a bijective avalanche on uint64 (in place, one scratch array)."""
+    shifted = np.empty_like(x)
+    for shift, multiplier in ((30, _M1), (27, _M2), (31, None)):
+        np.right_shift(x, np.uint64(shift), out=shifted)
+        x ^= shifted
+        if multiplier is not None:
+            x *= multiplier
     return x
 
 
@@ -55,10 +56,14 @@ class Stream:
     def uniform(self, ids: np.ndarray, month: int, salt: int = 0) -> np.ndarray:
         """One U[0,1) draw per id for this month, independent of every other id's draw."""
         with np.errstate(over="ignore"):
-            x = ids.astype(np.uint64) * _GOLDEN
+            x = ids.astype(np.uint64)
+            x *= _GOLDEN
             x += self.key + np.uint64(month) * _MONTH + np.uint64(salt) * _SALT
             x = _mix(x)
-        return (x >> np.uint64(11)).astype(np.float64) * _TO_UNIT
+        x >>= np.uint64(11)
+        u = x.astype(np.float64)
+        u *= _TO_UNIT
+        return u
 
 
 class Streams:
