@@ -1,6 +1,7 @@
 """Throughput of a many-replication experiment: serial vs K local workers vs a K-worker cluster.
 
-Runs the same replications (default 10, full scale, 2015 -> 2025) three ways through
+Runs the same replications (default 40, full scale, 2015 -> 2025: a many-replication experiment,
+20 per worker on 2 workers, so that start-up is a small part of it) three ways through
 `experiments.executor.run_tasks`:
 - serial: in this process (`workers=1`);
 - local: a Dask LocalCluster of K worker processes (`workers=K`); its start-up is timed, as a
@@ -16,7 +17,7 @@ ONE cluster worker (with its nanny, as `dask worker` starts by default) and prin
 memory along the way: flat if models are released
 (Mesa 3.3.1 keeps every model alive through Agent._ids unless `model.release()` is called).
 
-    python benchmarks/bench_parallel.py [--replications 10] [--scale 1.0] [--end-year 2025]
+    python benchmarks/bench_parallel.py [--replications 40] [--scale 1.0] [--end-year 2025]
                                         [--workers 2] [--modes serial,local,cluster] [--memory 40]
 """
 from __future__ import annotations
@@ -88,7 +89,7 @@ def memory_profile(n: int, scale: float) -> list[tuple[int, float]]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--replications", type=int, default=10)
+    parser.add_argument("--replications", type=int, default=40)
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--end-year", type=int, default=2025)
     parser.add_argument("--workers", type=int, default=2)
