@@ -26,8 +26,8 @@ from sim.costs import Costs
 from sim.parameters import CARE_AGE_BANDS, REFERRAL_AGE_BANDS, Params, load_params, monthly_probability
 from sim.policy import Lever, PolicyState
 from sim.records import JourneyLog, yearly_table
-from sim.states import (ALLOWED, CHILDRENS_HOMES, FOSTER, IS_ACTIVE, IS_AT_HOME, IS_IN_CARE,
-                        IS_RESIDENTIAL, N_STATES, OTHER_CARE, RESIDENTIAL, Reason, State)
+from sim.states import (ALLOWED, CHILDRENS_HOMES, FOSTER, IS_ACTIVE, IS_AT_HOME, IS_CHILDRENS_HOME, IS_IN_CARE,
+                        IS_NON_KIN_FOSTER, IS_RESIDENTIAL, N_STATES, OTHER_CARE, RESIDENTIAL, Reason, State)
 from sim.streams import Streams
 
 START_YEAR = 2015  # the run starts at 31 March of this year
@@ -1081,7 +1081,7 @@ class CareModel(mesa.Model):
         p, prov = self.params, self.providers
         gen = self.streams["supply"].generator
         n = prov.n
-        fostering = np.flatnonzero(np.isin(prov.kind[:n], [ProviderKind.FOSTER_IN_HOUSE, ProviderKind.FOSTER_AGENCY]))
+        fostering = np.flatnonzero(IS_NON_KIN_FOSTER[prov.kind[:n]])
         h = prov.households[fostering]
         recruited = gen.poisson(h * p.foster_recruitment_rate_per_year * self.policy.foster_recruitment_multiplier / 12)
         p_leave = monthly_probability(p.foster_attrition_rate_per_year * self.policy.foster_attrition_multiplier)
@@ -1126,11 +1126,11 @@ class CareModel(mesa.Model):
         care_rows = rows[in_care]
         rec["n_uasc_in_care"] = int(c.uasc[care_rows].sum()) / s
         n = prov.n
-        fostering = np.isin(prov.kind[:n], [ProviderKind.FOSTER_IN_HOUSE, ProviderKind.FOSTER_AGENCY])
+        fostering = IS_NON_KIN_FOSTER[prov.kind[:n]]
         rec["n_foster_households"] = float(prov.households[:n][fostering].sum()) / s
         rec["n_foster_places"] = float(prov.places[:n][fostering].sum()) / s
         rec["n_foster_places_free"] = float((prov.places[:n] - prov.occupied[:n])[fostering].sum()) / s
-        homes = np.isin(prov.kind[:n], [ProviderKind.HOME_LA, ProviderKind.HOME_PRIVATE]) & prov.open[:n]
+        homes = IS_CHILDRENS_HOME[prov.kind[:n]] & prov.open[:n]
         rec["n_childrens_homes_open"] = int(homes.sum()) / s
         rec["n_home_places"] = float(prov.places[:n][homes].sum()) / s
         rec["n_edge_families"] = self._n_supported / s
