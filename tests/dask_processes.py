@@ -16,6 +16,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from experiments.executor import quiet_worker_environment
+
 REPO = Path(__file__).resolve().parent.parent
 START_TIMEOUT_S = 60.0
 
@@ -45,7 +47,7 @@ def loopback_cluster(n_workers: int = 2, *, nanny: bool = False, scheduler_env: 
     address = f"tcp://127.0.0.1:{port}"
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-    env["DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED"] = "False"  # as the README advises for workers
+    env.update(quiet_worker_environment())  # as the README advises for workers
     dask_cli = [sys.executable, "-m", "dask"]
     procs: list[subprocess.Popen] = []
     try:

@@ -4,11 +4,15 @@ Replications are small (scale 0.02, 2015 -> 2017) so the file runs in well under
 """
 from __future__ import annotations
 
+from pathlib import Path
+
+import dask.config
 import pandas as pd
 import pytest
 
 from experiments.cli import UserError
-from experiments.executor import IN_FLIGHT_PER_THREAD, Task, TaskError, run_tasks
+from experiments.executor import (IN_FLIGHT_PER_THREAD, QUIET_WORKERS, Task, TaskError, quiet_worker_environment,
+                                  run_tasks)
 from sim.run import replication_seed, run_replication
 from tests.dask_processes import free_port
 
@@ -111,3 +115,12 @@ def test_task_error_on_local_workers_names_the_key():
     tasks = [Task(f"s/seed={s}", fail_on_seed, dict(seed=s, bad_seed=3)) for s in range(1, 5)]
     with pytest.raises(TaskError, match=r"'s/seed=3' failed: ValueError: seed 3 is bad"):
         collect(tasks, workers=2)
+
+
+def test_the_readme_gives_the_quiet_worker_settings_as_environment_variables():
+    env = quiet_worker_environment()
+    flat = pd.json_normalize(dask.config.collect_env(env), sep=".").iloc[0].to_dict()
+    assert {k.replace("_", "-"): str(v) for k, v in flat.items()} == {k: str(v) for k, v in QUIET_WORKERS.items()}
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    for name, value in env.items():
+        assert f"export {name}={value}" in readme
