@@ -8,6 +8,7 @@ costs are the sum of their parts and equal a recount from the children's placeme
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
@@ -110,3 +111,15 @@ def test_states_cover_the_groups_once():
 
     assert sorted(FOSTER + RESIDENTIAL + OTHER_CARE) == sorted(IN_CARE)
     assert State.CLOSED not in IN_CARE
+
+
+def test_a_disallowed_move_is_refused_naming_the_states_and_the_reason():
+    m = small_model(seed=3, scale=0.01)
+    c = m.children
+    fostered = m.active_rows[c.state[m.active_rows] == State.FOSTER_IN_HOUSE][:3]
+    before = c.state[fostered].copy()
+    reasons = np.array([Reason.PLACEMENT_MOVE, Reason.ESCALATION, Reason.ESCALATION])
+    with pytest.raises(RuntimeError, match=r"disallowed move FOSTER_IN_HOUSE -> CHILD_PROTECTION \(PLACEMENT_MOVE\)"):
+        m._move(fostered, State.CHILD_PROTECTION, reasons)  # a reason per child, as matching passes them
+    assert np.array_equal(c.state[fostered], before)  # nothing moved
+    m.release()
