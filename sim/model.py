@@ -750,7 +750,6 @@ class CareModel(mesa.Model):
         code += age_months < 12
         return table[code]
 
-
     @staticmethod
     def family_max(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
         """Maximum of `values` over each family's children.
