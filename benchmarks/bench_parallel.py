@@ -2,7 +2,7 @@
 
 Runs the same replications (default 40, full scale, 2015 -> 2025: a many-replication experiment,
 20 per worker on 2 workers, so that start-up is a small part of it) three ways through
-`experiments.executor.run_tasks`:
+`runner.executor.run_tasks`:
 - serial: in this process (`workers=1`);
 - local: a Dask LocalCluster of K worker processes (`workers=K`); its start-up is timed, as a
   user of `caresim compare --workers K` pays it;
@@ -36,7 +36,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))  # the project, installed or not, and the test suite's cluster helper
 from tests.dask_processes import loopback_cluster  # noqa: E402
 
-from experiments.executor import Task, run_tasks  # noqa: E402
+from runner.executor import Task, run_tasks  # noqa: E402
 from sim.run import replication_seed, run_replication  # noqa: E402
 
 

@@ -12,8 +12,8 @@ import sys
 import time
 from pathlib import Path
 
-from experiments.cli import UserError
-from experiments.run_command import positive_int, scale_value
+from runner.errors import UserError
+from runner.options import positive_int, scale_value
 
 QUICK = {"scale": 0.05, "replications": 2, "max_evaluations": 4, "draws": 50, "proposals": 16,
          "report_replications": 10, "report_scale": 0.05}

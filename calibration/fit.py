@@ -50,7 +50,7 @@ import tomli_w
 from scipy.optimize import least_squares
 
 from calibration.targets import Target, data_digest, needed_columns
-from experiments.executor import Task, run_tasks
+from runner.executor import Task, run_tasks
 from sim.parameters import ParameterError, Params
 from sim.run import replication_seed, run_replication
 

@@ -18,7 +18,7 @@ import pandas as pd  # noqa: E402
 
 from calibration.fit import result_table, simulate  # noqa: E402
 from calibration.targets import DERIVED, Target, needed_columns  # noqa: E402
-from experiments.executor import Task, run_tasks  # noqa: E402
+from runner.executor import Task, run_tasks  # noqa: E402
 from sim.parameters import ParameterSet  # noqa: E402
 from sim.run import replication_seed  # noqa: E402
 

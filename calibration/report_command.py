@@ -5,8 +5,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from experiments.cli import UserError
-from experiments.run_command import positive_int, scale_value
+from runner.errors import UserError
+from runner.options import positive_int, scale_value
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

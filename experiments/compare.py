@@ -31,8 +31,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from experiments.cli import UserError
-from experiments.run_command import add_run_options, positive_int
+from runner.errors import UserError
+from experiments.run_command import add_run_options
+from runner.options import positive_int
 from experiments.scenarios import Scenario, load_scenario, parse_scenario
 
 BASELINE = "baseline"
@@ -185,7 +186,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args) -> int:
-    from experiments.executor import Task, run_tasks
+    from runner.executor import Task, run_tasks
     from sim.parameters import ParameterSet
     from sim.run import replication_seed
 

@@ -17,7 +17,7 @@ import tempfile
 import warnings
 from pathlib import Path
 
-from experiments.cli import UserError
+from runner.errors import UserError
 
 APP = "experiments.dashboard"
 # the npm packages that the page template of solara 1.64.1 loads (solara.html.j2)

@@ -6,42 +6,9 @@ import json
 import sys
 from pathlib import Path
 
-from experiments.cli import UserError
-from sim.model import START_YEAR
+from runner.errors import UserError
+from runner.options import end_year_value, positive_int, scale_value
 from sim.run import CONTRACT, mean_table, replication_seed, run_replication, summarise
-
-MAX_END_YEAR = 2050
-
-
-def positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a number of at least 1, got {value}")
-    return value
-
-
-def scale_value(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not 0 < value <= 1:
-        raise argparse.ArgumentTypeError(f"scale must be above 0 and at most 1, got {value}")
-    return value
-
-
-def end_year_value(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a year, got {text!r}") from None
-    if not START_YEAR < value <= MAX_END_YEAR:
-        raise argparse.ArgumentTypeError(f"end year must be after {START_YEAR} and at most {MAX_END_YEAR}, got {value}")
-    return value
-
 
 def add_run_options(parser: argparse.ArgumentParser) -> None:
     """Options shared by `run` and `compare`."""

@@ -28,7 +28,7 @@ from types import SimpleNamespace
 
 import tomli_w
 
-from experiments.cli import UserError
+from runner.errors import UserError
 from sim.levers import SHARE_REALISED, LeverError, PolicyLever, lever_from_dict
 
 TOP_KEYS = ("name", "description", "share_realised", "levers")

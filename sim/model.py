@@ -23,6 +23,7 @@ from agents.providers import EXPANDS_ON_DEMAND, CareProvider, ProviderKind, Prov
 from agents.workers import SocialWorker, WorkerTable
 from sim import allocator
 from sim.costs import Costs
+from sim.dates import START_DATE_YEARS, START_YEAR
 from sim.parameters import CARE_AGE_BANDS, REFERRAL_AGE_BANDS, Params, load_params, monthly_probability
 from sim.policy import Lever, PolicyState
 from sim.records import JourneyLog, yearly_table
@@ -30,8 +31,6 @@ from sim.states import (ALLOWED, CHILDRENS_HOMES, FOSTER, IS_ACTIVE, IS_AT_HOME,
                         IS_NON_KIN_FOSTER, IS_RESIDENTIAL, N_STATES, OTHER_CARE, RESIDENTIAL, Reason, State)
 from sim.streams import Streams
 
-START_YEAR = 2015  # the run starts at 31 March of this year
-START_DATE_YEARS = START_YEAR + 0.25  # 31 March as a fractional year
 ADULT_MONTHS = 18 * 12
 IN_HOUSE_SERVICES = 152  # local authorities in England, each with an in-house fostering service
 AGENCIES = 300  # independent fostering agencies (assumption)

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from experiments.executor import quiet_worker_environment
+from runner.executor import quiet_worker_environment
 
 REPO = Path(__file__).resolve().parent.parent
 START_TIMEOUT_S = 60.0

@@ -18,9 +18,8 @@ import pytest
 from experiments.compare import read_runs
 
 REPO = Path(__file__).resolve().parents[1]
-# what the `caresim` console script runs (`python -m experiments.cli` would load the module twice;
-# experiments.cli needs importlib.util imported, which the console script's loader does)
-CARESIM = [sys.executable, "-c", "import importlib.util, sys; from experiments.cli import main; sys.exit(main())"]
+# what the `caresim` console script runs
+CARESIM = [sys.executable, "-c", "import sys; from experiments.cli import main; sys.exit(main())"]
 ARGS = ["compare", "optimised-low", "--replications", "4", "--seed", "5", "--scale", "0.02", "--end-year", "2018",
         "--no-progress"]
 N_RUNS = 8  # 2 scenarios (the baseline is added) x 4 seeds

@@ -44,8 +44,7 @@ def caresim_command() -> list[str]:
     script = Path(sys.executable).parent / "caresim"
     if script.exists():
         return [str(script)]
-    # importlib.util first: experiments/cli.py uses it without importing it
-    return [sys.executable, "-c", "import importlib.util, sys; from experiments.cli import main; sys.exit(main())"]
+    return [sys.executable, "-c", "import sys; from experiments.cli import main; sys.exit(main())"]
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ import pytest
 from distributed import Client
 
 from tests.dask_processes import loopback_cluster
-from experiments.executor import Task, TaskError, run_tasks
+from runner.executor import Task, TaskError, run_tasks
 from sim.run import replication_seed, run_replication
 from tests.test_executor import SMALL, assert_same_tables, collect, replication_tasks
 

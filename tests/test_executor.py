@@ -10,8 +10,8 @@ import dask.config
 import pandas as pd
 import pytest
 
-from experiments.cli import UserError
-from experiments.executor import (IN_FLIGHT_PER_THREAD, QUIET_WORKERS, Task, TaskError, quiet_worker_environment,
+from runner.errors import UserError
+from runner.executor import (IN_FLIGHT_PER_THREAD, QUIET_WORKERS, Task, TaskError, quiet_worker_environment,
                                   run_tasks)
 from sim.run import replication_seed, run_replication
 from tests.dask_processes import free_port

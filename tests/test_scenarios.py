@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from experiments.cli import UserError
+from runner.errors import UserError
 from experiments.scenarios import ScenarioError, load_scenario, parse_scenario, scenario_dir, scenario_names
 from sim.levers import LEVERS
 
@@ -97,7 +97,7 @@ def test_unknown_name_lists_the_shipped_scenarios():
 
 
 # what the `caresim` console script runs (`python -m experiments.cli` would load the module twice)
-CARESIM = [sys.executable, "-c", "import importlib.util, sys; from experiments.cli import main; sys.exit(main())"]
+CARESIM = [sys.executable, "-c", "import sys; from experiments.cli import main; sys.exit(main())"]
 
 
 def caresim(*args: str) -> subprocess.CompletedProcess:

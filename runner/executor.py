@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from experiments.cli import UserError
+from runner.errors import UserError
 
 # Tasks in flight per worker thread. One: a task submitted beyond the free threads is assigned
 # to a busy worker at once (each replication is its own task group, so Dask's scheduler-side

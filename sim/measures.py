@@ -1,0 +1,129 @@
+"""Every output of the model, declared once (Starsim's `Result`): name, kind, unit, aggregation.
+
+The recorder writes these columns month by month; the yearly table, the JSON contract of
+`caresim run --json`, the experiment store, the summaries, the calibration targets and the
+dashboard all read this table rather than keeping lists of their own.
+
+Kinds and how they aggregate:
+
+* ``stock`` - children, places, providers or workers at a month end; a year takes its value at
+  31 March (``over_year = "end"``).
+* ``flow`` - events in a month (``new_*``); a year sums its twelve months.
+* ``money`` - spend in a month (``spend_*_gbp``); a year sums its months (a financial year).
+* ``hours`` - hours a week at a month end; a year takes 31 March.
+* ``ratio`` - a per-unit figure (caseload, hours per child): it does not grow with the
+  population, so it is never scaled; a year takes 31 March unless ``over_year`` says "mean".
+* ``work`` - child-months simulated: the unit of work of benchmarks (summed, never scaled).
+
+`scaled` says whether a measure grows with the population simulated: a run at `scale` s records
+unscaled counts and `to_england` multiplies exactly these columns by 1/s, in one place.
+Replications aggregate every measure by mean and percentiles (experiments' summaries); authorities
+of a region add up the `scaled` measures.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sim.states import State, IS_ACTIVE
+
+
+@dataclass(frozen=True)
+class Measure:
+    """One output column.
+
+    Attributes:
+        name: column of the monthly and yearly tables.
+        kind: stock, flow, money, hours, ratio or work (module docstring).
+        unit: unit of a value, for people.
+        label: short description, for tables and charts.
+        contract: its key in the JSON contract of `caresim run --json`, if it is there.
+        over_year: how twelve months make a year: "end" (31 March), "sum" or "mean".
+    """
+
+    name: str
+    kind: str
+    unit: str
+    label: str
+    contract: str | None = None
+    over_year: str = ""
+
+    def __post_init__(self):
+        if not self.over_year:
+            object.__setattr__(self, "over_year", "sum" if self.kind in ("flow", "money", "work") else "end")
+
+    @property
+    def scaled(self) -> bool:
+        """Grows with the population simulated (scaled back up to England)."""
+        return self.kind in ("stock", "flow", "money", "hours")
+
+
+def _stock(name, label, contract=None, unit="children"):
+    return Measure(name, "stock", unit, label, contract)
+
+
+def _flow(name, label, contract=None, unit="children a year"):
+    return Measure(name, "flow", unit, label, contract)
+
+
+def _money(name, label, contract=None):
+    return Measure(name, "money", "GBP a year", label, contract)
+
+
+_STATE_STOCKS = [_stock(f"n_{s.name.lower()}", f"children: {s.name.lower().replace('_', ' ')}")
+                 for s in State if IS_ACTIVE[s]]
+
+MEASURES: tuple[Measure, ...] = (
+    *_STATE_STOCKS,
+    _stock("n_in_care", "children in care", "children_in_care"),
+    _stock("n_foster", "in foster care (incl. kinship)", "foster"),
+    _stock("n_residential", "in children's homes and semi-independent living", "residential"),
+    _stock("n_childrens_homes", "in children's homes", "childrens_homes"),
+    _stock("n_other_care", "placed with parents, for adoption, other", "other"),
+    _stock("n_cp_plans", "children on a child protection plan"),
+    _stock("n_uasc_in_care", "unaccompanied asylum-seeking children in care"),
+    _stock("n_foster_households", "approved fostering households (non-kinship)", "foster_households", "households"),
+    _stock("n_foster_places", "foster places (non-kinship)", unit="places"),
+    _stock("n_foster_places_free", "foster places free", unit="places"),
+    _stock("n_childrens_homes_open", "children's homes open", unit="homes"),
+    _stock("n_home_places", "children's home places", unit="places"),
+    _stock("n_edge_families", "families in edge-of-care support", unit="families"),
+    _stock("n_social_workers", "social workers (FTE)", unit="FTE"),
+    Measure("direct_hours_per_week", "hours", "hours a week", "social workers' direct hours with children and families",
+            "direct_hours_per_week"),
+    Measure("mean_caseload", "ratio", "cases per FTE", "average caseload per social worker"),
+    Measure("direct_hours_per_child_in_care_or_on_plan", "ratio", "hours a week",
+            "direct hours per child in care or on a plan"),
+    _money("spend_foster_gbp", "spend on foster placements"),
+    _money("spend_childrens_homes_gbp", "spend on children's home placements"),
+    _money("spend_semi_independent_gbp", "spend on semi-independent placements"),
+    _money("spend_other_placements_gbp", "spend on other placements"),
+    _money("spend_care_overhead_gbp", "per-child overhead of children in care"),
+    _money("spend_children_in_care_gbp", "spend on children in care", "spend_gbp"),
+    _money("spend_edge_of_care_gbp", "spend on edge-of-care support"),
+    _money("spend_social_work_gbp", "spend on social workers"),
+    _flow("new_entries", "children entering care", "entries"),
+    _flow("new_exits", "children leaving care", "exits"),
+    _flow("new_reentries", "children re-entering care after a return home"),
+    _flow("new_returned_home", "children returning home"),
+    _flow("new_special_guardianship", "special guardianship orders"),
+    _flow("new_adoptions", "adoptions"),
+    _flow("new_aged_out", "children leaving care at 18"),
+    _flow("new_left_16_17", "children leaving care at 16-17"),
+    _flow("new_cp_plans", "child protection plans started"),
+    _flow("new_referrals", "children referred at risk of care"),
+    _flow("new_edge_support_families", "families starting edge-of-care support", unit="families a year"),
+    _flow("new_residential_no_foster", "children placed in a home for want of a foster place"),
+    _flow("new_placement_moves", "placement moves"),
+    _flow("new_step_downs", "step-downs from children's homes to foster care"),
+    _flow("new_uasc_entries", "unaccompanied asylum-seeking children entering care"),
+    _flow("new_reunification_support", "children starting reunification support"),
+    _flow("new_homes_opened", "children's homes opened", unit="homes a year"),
+    _flow("new_homes_closed", "children's homes closed", unit="homes a year"),
+    _flow("new_foster_households_recruited", "fostering households recruited", unit="households a year"),
+    _flow("new_foster_households_left", "fostering households leaving", unit="households a year"),
+    Measure("child_months", "work", "child-months", "child-months simulated"),
+)
+
+BY_NAME: dict[str, Measure] = {m.name: m for m in MEASURES}
+CONTRACT: dict[str, str] = {m.contract: m.name for m in MEASURES if m.contract}  # JSON key -> column
+SCALED: tuple[str, ...] = tuple(m.name for m in MEASURES if m.scaled)
