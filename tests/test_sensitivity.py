@@ -176,3 +176,38 @@ def test_row_keys_are_exact_and_order_free():
 def test_a_missing_or_non_finite_output_is_one_line_naming_the_task():
     with pytest.raises(UserError, match="no output 'z'"):
         sobol_indices(ishigami_problem(), ["x1"], Evaluation(ishigami, ("y", "z")), RunOptions(), base_samples=8)
+
+
+# Sobol' G-function over 25 inputs (Saltelli et al. 2008, sect. 3.6): f = prod (|4 x_i - 2| + a_i) / (1 + a_i),
+# x_i uniform on [0, 1]; input i's partial variance is V_i = 1 / (3 (1 + a_i)^2), so a small a_i matters most.
+G_WEIGHTS = [0.0, 0.3, 0.6, 1.0, 1.5, 2.0, 3.0, 4.0] + [9.0, 15.0, 20.0, 30.0, 50.0, 99.0] * 2 + [99.0] * 5
+
+
+def g_function(inputs: dict[str, float], seed: int) -> dict[str, float]:
+    value = 1.0
+    for i, weight in enumerate(G_WEIGHTS):
+        value *= (abs(4 * inputs[f"g{i}"] - 2) + weight) / (1 + weight)
+    return {"g": value}
+
+
+def test_twenty_five_inputs_screened_then_the_top_eight_recovered_analytically():
+    problem = Problem(tuple(Input(f"g{i}", 0.0, 1.0) for i in range(len(G_WEIGHTS))))
+    assert len(problem.inputs) == 25
+    result = run_sensitivity(problem, Evaluation(g_function, ("g",)), RunOptions(), trajectories=20, top_k=8,
+                             base_samples=1024, seed=2)
+    assert result.rows["morris"] == 20 * 27 and result.rows["sobol"] == 1024 * 11
+    assert sorted(result.top) == [f"g{i}" for i in range(8)]  # the eight smallest weights
+    mu_star = result.indices[(result.indices["method"] == "morris") & (result.indices["index"] == "mu_star")]
+    assert mu_star.sort_values("value").iloc[0]["input"] == DUMMY
+    # with the other 17 at nominal (x = 0.5, where |4x - 2| = 0) they are constant factors, so the top
+    # eight's indices are those of an 8-input G-function: S1_i = V_i / (prod(1 + V_j) - 1)
+    partial = [1 / (3 * (1 + weight) ** 2) for weight in G_WEIGHTS[:8]]
+    total_variance = np.prod([1 + v for v in partial]) - 1
+    sobol = result.indices[result.indices["method"] == "sobol"].set_index(["input", "index"])
+    for i, v in enumerate(partial):
+        first = v / total_variance
+        total = v * np.prod([1 + w for j, w in enumerate(partial) if j != i]) / total_variance
+        for index, truth in (("S1", first), ("ST", total)):
+            value, lo, hi = sobol.loc[(f"g{i}", index), ["value", "lo", "hi"]]
+            assert lo - INTERVAL_TOLERANCE <= truth <= hi + INTERVAL_TOLERANCE, (i, index, value, lo, hi, truth)
+    assert all(check.passed for check in dummy_checks(result.indices))
