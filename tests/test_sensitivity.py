@@ -211,3 +211,14 @@ def test_twenty_five_inputs_screened_then_the_top_eight_recovered_analytically()
             value, lo, hi = sobol.loc[(f"g{i}", index), ["value", "lo", "hi"]]
             assert lo - INTERVAL_TOLERANCE <= truth <= hi + INTERVAL_TOLERANCE, (i, index, value, lo, hi, truth)
     assert all(check.passed for check in dummy_checks(result.indices))
+
+
+@pytest.mark.slow
+def test_rows_run_on_local_dask_workers_give_the_serial_indices(tmp_path):
+    evaluation = Evaluation(ishigami, ("y",))
+    arguments = dict(trajectories=10, top_k=3, base_samples=128, seed=4)
+    on_workers = run_sensitivity(ishigami_problem(), evaluation,
+                                 RunOptions(workers=2, store=DesignStore(tmp_path, evaluation.describe())), **arguments)
+    serial = run_sensitivity(ishigami_problem(), evaluation, RunOptions(), **arguments)
+    pd.testing.assert_frame_equal(on_workers.indices, serial.indices)
+    assert len(DesignStore(tmp_path, evaluation.describe())) == on_workers.rows["evaluated"]
