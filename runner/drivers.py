@@ -66,6 +66,11 @@ MEASURES = {m.name: m for m in (
 )}
 
 
+# Care outcomes the model projects: a drivers file may not set them (nothing after 2020 is fitted to them).
+CARE_OUTCOMES = ("children_in_care", "n_in_care", "entries", "exits", "residential", "foster", "spend",
+                 "adoptions", "care_leavers")
+
+
 class DriversError(UserError):
     """A drivers file that cannot be used: one line naming the file, row, column and value."""
 
@@ -215,6 +220,8 @@ def _parse_row(path: Path, line: int, record: dict[str, str | None]) -> tuple[Ob
         return DriversError(f"{path}, row {line}, column {column!r}: {why}, got {value!r}")
 
     measure = (record.get("measure") or "").strip()
+    if measure in CARE_OUTCOMES:
+        raise fail("measure", measure, "a care outcome is what the model projects, not a driver it is pushed by")
     if measure not in MEASURES:
         raise fail("measure", measure, f"expected one of {', '.join(MEASURES)}")
     spec = MEASURES[measure]

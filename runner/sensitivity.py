@@ -98,6 +98,14 @@ class Problem:
         if not names:
             raise UserError("a sensitivity problem needs at least one input")
 
+    @classmethod
+    def from_ranges(cls, ranges: Mapping[str, tuple[float, float]], nominal: Mapping[str, float] | None = None,
+                    log: Sequence[str] = ()) -> Problem:
+        """A problem from {name: (low, high)} (a prior's range, as parameter metadata gives it)."""
+        nominal = nominal or {}
+        return cls(tuple(Input(name, float(low), float(high), nominal.get(name), name in log)
+                         for name, (low, high) in ranges.items()))
+
     @property
     def names(self) -> list[str]:
         return [item.name for item in self.inputs]

@@ -72,6 +72,7 @@ def test_an_unknown_measure_asked_of_the_object_is_a_user_error(shipped):
 
 @pytest.mark.parametrize("rows, message", [
     ("2021,referals,597700,,,,\n", r"row 2, column 'measure': expected one of referrals, .*got 'referals'"),
+    ("2022,children_in_care,82170,,,,\n", r"row 2, column 'measure': a care outcome is what the model projects"),
     ("2021,referrals,lots,,,,\n", r"row 2, column 'value': expected a number, got 'lots'"),
     ("2021,referrals,,,,,\n", r"row 2, column 'value': expected a finite number, got ''"),
     ("2021,referrals,-5,,,,\n", r"row 2, column 'value': expected a referrals value of at least 0, got '-5'"),

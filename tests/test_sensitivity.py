@@ -125,6 +125,13 @@ def test_bad_problems_are_refused_in_one_line():
         Input("a", 0, 1, log=True)
 
 
+def test_a_problem_reads_prior_ranges():
+    problem = Problem.from_ranges({"rate": (0.01, 1.0), "share": (0.2, 0.6)}, nominal={"share": 0.3}, log=["rate"])
+    assert problem.nominal() == pytest.approx({"rate": 0.1, "share": 0.3})
+    rows = problem.to_rows(np.array([[1.0]]), ["share"])
+    assert rows == [{"rate": pytest.approx(0.1), "share": 0.6}]  # the other input stays nominal
+
+
 def test_log_inputs_spread_evenly_in_log_space():
     rate = Input("rate", 0.01, 1.0, log=True)
     assert np.allclose(rate.from_unit(np.array([0.0, 0.5, 1.0])), [0.01, 0.1, 1.0])
