@@ -120,6 +120,6 @@ def test_a_disallowed_move_is_refused_naming_the_states_and_the_reason():
     before = c.state[fostered].copy()
     reasons = np.array([Reason.PLACEMENT_MOVE, Reason.ESCALATION, Reason.ESCALATION])
     with pytest.raises(RuntimeError, match=r"disallowed move FOSTER_IN_HOUSE -> CHILD_PROTECTION \(PLACEMENT_MOVE\)"):
-        m._move(fostered, State.CHILD_PROTECTION, reasons)  # a reason per child, as matching passes them
+        m.transitions.move(fostered, State.CHILD_PROTECTION, reasons)  # a reason per child, as matching passes them
     assert np.array_equal(c.state[fostered], before)  # nothing moved
     m.release()
