@@ -39,7 +39,7 @@ def build(model) -> int:
     _open_providers(m, counts, gen)
     rows, states = _children_in_care(m, counts, gen)
     for kind in ProviderKind:
-        m.ledger.take_places(rows[states == kind], kind, gen)
+        m.ledger.take_places(rows[states == kind], kind)
     m.journeys.add(rows, 0, np.full(rows.size, int(State.CLOSED)), states, Reason.INITIAL)
     _children_at_home(m, n_care, gen)
     # the reference direct time per case is the 2015 mean: the time effect is 1 at the start
@@ -77,7 +77,6 @@ def _open_providers(m, counts: dict[State, int], gen) -> None:
     p, s, market = m.params, m.scale, m.market
     market.open_fostering(ProviderKind.FOSTER_IN_HOUSE, IN_HOUSE_SERVICES, counts[State.FOSTER_IN_HOUSE], gen)
     market.open_fostering(ProviderKind.FOSTER_AGENCY, AGENCIES, counts[State.FOSTER_AGENCY], gen)
-    market.open_providers(ProviderKind.KINSHIP, max(1, round(IN_HOUSE_SERVICES * s)), counts[State.KINSHIP], gen)
     market.open_providers(ProviderKind.SEMI_INDEPENDENT, max(1, round(SEMI_PROVIDERS * s)),
                           counts[State.SEMI_INDEPENDENT], gen)
     for kind, state in ((ProviderKind.HOME_LA, State.HOME_LA), (ProviderKind.HOME_PRIVATE, State.HOME_PRIVATE)):

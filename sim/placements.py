@@ -38,26 +38,60 @@ class PlacementLedger:
         self.providers = model.providers
 
     # ------------------------------------------------------------------ the ledger
-    def take_places(self, rows: np.ndarray, kind: ProviderKind, gen) -> np.ndarray:
-        """Place `rows` with providers of `kind` that have a free place; returns those placed (a prefix)."""
+    def take_places(self, rows: np.ndarray, kind: ProviderKind) -> np.ndarray:
+        """Place `rows` with providers of `kind` that have a free place; returns those placed (a prefix).
+
+        A kinship placement is with the child's family's own carer (made on first need), so it
+        never depends on anyone else. Other children take free places in `rows` order, each
+        aiming at a free place by its own counter-based draw (child, month, kind), the next free
+        place when two aim at one: no sequential draw whose size would change with the levers.
+        """
         if rows.size == 0:
             return rows
-        prov = self.providers
-        of_kind = np.flatnonzero((prov.kind[: prov.n] == kind) & prov.open[: prov.n])
-        free = prov.free_places()[of_kind]
+        if kind == ProviderKind.KINSHIP:
+            return self._with_kinship_carers(rows)
+        prov, market = self.providers, self.model.market
+        of_kind = market.rows_of_kind(kind)
+        of_kind = of_kind[prov.open[of_kind]]
+        free = prov.places[of_kind] - prov.occupied[of_kind]
         if kind in EXPANDS_ON_DEMAND and free.sum() < rows.size:
-            self.model.market.expand(kind, rows.size - int(free.sum()), gen)
-            of_kind = np.flatnonzero((prov.kind[: prov.n] == kind) & prov.open[: prov.n])
-            free = prov.free_places()[of_kind]
-        slots = np.repeat(of_kind, free)
-        take = min(rows.size, slots.size)
+            market.expand(kind, rows.size - int(free.sum()))
+            of_kind = market.rows_of_kind(kind)
+            of_kind = of_kind[prov.open[of_kind]]
+            free = prov.places[of_kind] - prov.occupied[of_kind]
+        last_place = np.cumsum(free)  # free places numbered provider by provider
+        n_free = int(last_place[-1]) if last_place.size else 0
+        take = min(rows.size, n_free)
         if take == 0:
             return rows[:0]
-        chosen = slots[gen.permutation(slots.size)[:take]] if take < slots.size else gen.permutation(slots)
         placed = rows[:take]
-        np.add.at(prov.occupied, chosen, 1)
+        u = self.model.streams["places"].uniform(placed, self.model.month, salt=int(kind))
+        order = np.argsort(u, kind="stable")
+        aim = (u[order] * n_free).astype(np.int64)  # ascending
+        # the k-th aim takes the first place at or after it not taken by an earlier aim; places
+        # at the end are kept for the aims after it, so every child gets a distinct free place
+        k = np.arange(take)
+        place = k + np.maximum.accumulate(aim - k)
+        place = np.minimum(place, n_free - take + k)
+        provider_index = np.searchsorted(last_place, place, side="right")
+        prov.occupied[of_kind] += np.bincount(provider_index, minlength=of_kind.size).astype(prov.occupied.dtype)
+        chosen = np.empty(take, dtype=np.int64)
+        chosen[order] = of_kind[provider_index]
         self.children.provider[placed] = chosen
         return placed
+
+    def _with_kinship_carers(self, rows: np.ndarray) -> np.ndarray:
+        """Every child of `rows` goes to its family's kinship carer (made for families without one)."""
+        prov, f = self.providers, self.model.families
+        family = self.children.family[rows]
+        carer = f.kinship_carer[family]
+        if (carer < 0).any():
+            self.model.market.kinship_carers(np.unique(family[carer < 0]))
+            carer = f.kinship_carer[family]
+        np.add.at(prov.occupied, carer, 1)
+        prov.places[carer] = np.maximum(prov.places[carer], prov.occupied[carer])
+        self.children.provider[rows] = carer
+        return rows
 
     def release(self, rows: np.ndarray) -> None:
         """Free the places held by `rows` (children without one are left alone)."""
@@ -72,28 +106,27 @@ class PlacementLedger:
     def match(self, rows: np.ndarray, routes: np.ndarray, step_downs: np.ndarray) -> None:
         """Every child needing a placement gets the best available type with a free place (module docstring)."""
         c, m = self.children, self.model
-        gen = m.streams["placement"].generator
         order = np.argsort(m.streams["placement"].uniform(rows, m.month, salt=2), kind="stable")
         rows, routes = rows[order], routes[order]
         reason = np.where(IS_IN_CARE[c.state[rows]], Reason.PLACEMENT_MOVE, Reason.ENTERED_CARE)
-        self._place(rows[routes == Route.FAMILY], ProviderKind.KINSHIP, reason[routes == Route.FAMILY], gen)
-        self._place(rows[routes == Route.SEMI], ProviderKind.SEMI_INDEPENDENT, reason[routes == Route.SEMI], gen)
+        self._place(rows[routes == Route.FAMILY], ProviderKind.KINSHIP, reason[routes == Route.FAMILY])
+        self._place(rows[routes == Route.SEMI], ProviderKind.SEMI_INDEPENDENT, reason[routes == Route.SEMI])
         fos = routes == Route.FOSTER
-        left = self._place_foster(rows[fos], reason[fos], gen)[0]
+        left = self._place_foster(rows[fos], reason[fos])[0]
         left, left_reason = rows[fos][left], reason[fos][left]
         m.flows["new_residential_no_foster"] += left.size
         res = routes == Route.RESIDENTIAL
-        self._place_home(np.concatenate([rows[res], left]), np.concatenate([reason[res], left_reason]), gen)
+        self._place_home(np.concatenate([rows[res], left]), np.concatenate([reason[res], left_reason]))
         if step_downs.size:
-            kept = self._step_down(step_downs, gen)
+            kept = self._step_down(step_downs)
             m.flows["new_step_downs"] += step_downs.size - kept.size
 
-    def _place(self, rows: np.ndarray, kind: ProviderKind, reasons: np.ndarray, gen) -> np.ndarray:
+    def _place(self, rows: np.ndarray, kind: ProviderKind, reasons: np.ndarray) -> np.ndarray:
         """Place rows with providers of `kind`; returns those without a free place (not moved)."""
         if rows.size == 0:
             return rows
         c = self.children
-        placed = self.take_places(rows, kind, gen)
+        placed = self.take_places(rows, kind)
         if placed.size:
             provider = c.provider[placed].copy()
             c.provider[placed] = -1  # the move releases held places; re-attach after
@@ -101,7 +134,7 @@ class PlacementLedger:
             c.provider[placed] = provider
         return rows[placed.size:]
 
-    def _place_foster(self, rows, reasons, gen) -> tuple[np.ndarray, np.ndarray]:
+    def _place_foster(self, rows, reasons) -> tuple[np.ndarray, np.ndarray]:
         """In-house or agency foster care by preference, else the other; returns the indices in
         `rows` of the children with no foster place (those preferring in-house first), and
         whether each row is unplaced."""
@@ -115,27 +148,27 @@ class PlacementLedger:
         for k in (1, 2):  # first choices, then second choices
             for group, *kinds in choices:
                 idx = np.flatnonzero(group & unplaced)
-                rest = self._place(rows[idx], kinds[k - 1], reasons[idx], gen)
+                rest = self._place(rows[idx], kinds[k - 1], reasons[idx])
                 unplaced[idx[: idx.size - rest.size]] = False  # _place fills from the front
         left = np.concatenate([np.flatnonzero(group & unplaced) for group, *_ in choices])
         return left, unplaced
 
-    def _step_down(self, rows: np.ndarray, gen) -> np.ndarray:
+    def _step_down(self, rows: np.ndarray) -> np.ndarray:
         """Children in homes move to foster care if a place is free; they keep their home place
         until one is found. Returns those kept in their home."""
         c, prov = self.children, self.providers
         home_place = c.provider[rows].copy()
         c.provider[rows] = -1  # detached while matched; re-attached or released below
-        left, unplaced = self._place_foster(rows, np.full(rows.size, Reason.STEP_DOWN), gen)
+        left, unplaced = self._place_foster(rows, np.full(rows.size, Reason.STEP_DOWN))
         c.provider[rows[unplaced]] = home_place[unplaced]
         left_home = home_place[~unplaced]
         np.subtract.at(prov.occupied, left_home[left_home >= 0], 1)
         return rows[left]
 
-    def _place_home(self, rows, reasons, gen) -> None:
+    def _place_home(self, rows, reasons) -> None:
         u = self.model.streams["placement"].uniform(rows, self.model.month, salt=4)
         la_first = u < self.params.la_home_preference
-        rest = self._place(rows[la_first], ProviderKind.HOME_LA, reasons[la_first], gen)
+        rest = self._place(rows[la_first], ProviderKind.HOME_LA, reasons[la_first])
         rest_reasons = reasons[la_first][rows[la_first].size - rest.size:]
         self._place(np.concatenate([rows[~la_first], rest]), ProviderKind.HOME_PRIVATE,
-                    np.concatenate([reasons[~la_first], rest_reasons]), gen)
+                    np.concatenate([reasons[~la_first], rest_reasons]))
