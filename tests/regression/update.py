@@ -1,5 +1,6 @@
 """Regenerate the seeded regression baseline, deliberately, after a change that is meant to
-alter results. Usage: python tests/regression/update.py (then commit the JSON with the reason).
+alter results. Usage, from the repository root: python tests/regression/update.py (then commit
+the JSON with the reason). It imports the model of the checkout it lives in.
 
 This is regression, not validation: it only says "the output has not changed by accident".
 It pins the WHOLE yearly table (every column, every year) of two runs: the baseline, and the
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from pathlib import Path
 
 HERE = Path(__file__).parent
@@ -43,5 +45,6 @@ def regression_output() -> dict:
 
 
 if __name__ == "__main__":
+    sys.path.insert(0, str(HERE.parents[1]))  # this checkout's model, not an installed copy
     BASELINE.write_text(json.dumps(regression_output(), indent=1) + "\n")
     print(f"wrote {BASELINE}")
