@@ -131,16 +131,3 @@ def competing(stream, rows: np.ndarray, month: int, hazards: list[np.ndarray]) -
         which += pos >= cum
     return rows[fires], which
 
-
-def initial_exit_rate(params, months_in_care: np.ndarray) -> np.ndarray:
-    """Yearly exit rate by months in care, for the time in care of the 2015 stock.
-
-    Return home (higher early in an episode) plus, after the first months, special
-    guardianship (x2: kinship's higher rate, an assumption) and a tenth of the placement-for-
-    adoption rate (the share of the stock young enough, an assumption).
-    """
-    p = params
-    d = months_in_care
-    return (p.return_home_rate_per_year * np.where(d < EARLY_EPISODE_MONTHS, p.return_home_early_multiplier, 1.0)
-            + np.where(d >= EARLY_EPISODE_MONTHS,
-                       p.special_guardianship_rate_per_year * 2 + p.placed_for_adoption_rate_per_year * 0.1, 0))

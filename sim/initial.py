@@ -108,7 +108,7 @@ def _children_in_care(m, counts: dict[State, int], gen) -> tuple[np.ndarray, np.
     need = np.where(homes_mask, Need.HIGH, (gen.random(n) < p.high_need_share)).astype(np.int8)
     rows = m.people.add_children(n, State.CHILD_IN_NEED, ages, fams, need)
     c.state[rows] = states
-    c.months_in_care[rows] = _initial_durations(p, ages, gen)
+    c.months_in_care[rows] = _initial_durations(p, ages, states, gen)
     c.months_in_state[rows] = (gen.random(n) * (c.months_in_care[rows] + 1)).astype(np.int16)
     c.n_entries[rows] = 1
     c.n_placements[rows] = 1
@@ -188,10 +188,28 @@ def _uasc_steady_ages(p, n: int, gen) -> tuple[np.ndarray, np.ndarray]:
     return (np.concatenate(ages)[:n].astype(np.int16), np.concatenate(months)[:n].astype(np.int16))
 
 
-def _initial_durations(p, ages: np.ndarray, gen) -> np.ndarray:
-    """Months in care of the 2015 stock, drawn from the survival curve of the exit hazards."""
+def _initial_durations(p, ages: np.ndarray, states: np.ndarray, gen) -> np.ndarray:
+    """Months in care of the 2015 stock, from the survival curve of the model's own exit hazards.
+
+    A stock in steady state holds a spell of d months in proportion to the chance of surviving
+    d months in care, so d is drawn from the normalised survival curve of the monthly exit
+    hazards (sim/hazards.py) of the child's placement type, under or over 16 (no lever and no
+    trend at the start; the worker-time effect is 1 then by construction), and capped at age.
+    """
     d = np.arange(ADULT_MONTHS)
-    survival = np.exp(-np.concatenate([[0.0], np.cumsum(hazards.initial_exit_rate(p, d) / 12)[:-1]]))
-    cdf = np.cumsum(survival) / survival.sum()
-    u = gen.random(ages.size) * cdf[np.minimum(ages, ADULT_MONTHS - 1)]
-    return np.minimum(np.searchsorted(cdf, u), ages).astype(np.int16)
+    u = gen.random(ages.size)
+    months = np.zeros(ages.size, dtype=np.int16)
+    over_16 = ages >= AGE_16_MONTHS
+    for state in np.unique(states):
+        for older in (False, True):
+            sel = np.flatnonzero((states == state) & (over_16 == older))
+            if sel.size == 0:
+                continue
+            exits = hazards.exit_hazards(p, 0.0, np.full(d.size, state), np.full(d.size, AGE_16_MONTHS - 1 + older),
+                                         d, np.zeros(d.size, dtype=bool), np.ones(d.size), np.zeros(0, dtype=np.int64),
+                                         0.0)
+            survival = np.exp(-np.concatenate([[0.0], np.cumsum(sum(exits) / 12)[:-1]]))
+            cdf = np.cumsum(survival) / survival.sum()
+            drawn = np.searchsorted(cdf, u[sel] * cdf[np.minimum(ages[sel], ADULT_MONTHS - 1)])
+            months[sel] = np.minimum(drawn, ages[sel])
+    return months
