@@ -162,7 +162,8 @@ class FrontEdge:
         fam_prob = monthly_probability(hazards.family_max(hazard, home.starts))
         fam_enters = self.streams["entries"].uniform(home.families, m.month) < fam_prob
         from_home = rows[home.per_child(fam_enters)]
-        reentry = p.reentry_rate_per_year * np.where(c.reunification_support[returned], 1 - policy.reentry_reduction, 1.0)
+        supported_home = c.reunification_support[returned]
+        reentry = p.reentry_rate_per_year * np.where(supported_home, 1 - policy.reentry_reduction, 1.0)
         back = returned[self.streams["reentry"].uniform(returned, m.month) < monthly_probability(reentry)]
         entrants = np.concatenate([from_home, back, uasc_arrivals])
         routes = self._entry_routes(entrants)
@@ -172,7 +173,8 @@ class FrontEdge:
         s20 = p.section_20_share_2015 + (p.section_20_share_2020 - p.section_20_share_2015) * min(
             m.month / 12 / SECTION_20_TREND_YEARS, 1)
         c.legal_status[entrants] = np.where(u < s20, LegalStatus.SECTION_20, LegalStatus.CARE_ORDER)
-        c.reunifiable[entrants] = (self.streams["legal"].uniform(entrants, m.month, salt=1) < p.reunifiable_share) & ~c.uasc[entrants]
+        reunifiable = self.streams["legal"].uniform(entrants, m.month, salt=1) < p.reunifiable_share
+        c.reunifiable[entrants] = reunifiable & ~c.uasc[entrants]
         c.reunification_support[entrants] = False
         return entrants, routes
 

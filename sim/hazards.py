@@ -106,7 +106,8 @@ def move_hazards(params, years: float, state, age, months_in_care, uasc, care_or
     breakdown = by_state(dict.fromkeys(FOSTER, p.foster_breakdown_rate_per_year))[state]
     home_rate = p.step_down_rate_per_year + extra_step_down_rate
     step_down = by_state(dict.fromkeys(CHILDRENS_HOMES, home_rate))[state]
-    to_semi = by_state(dict.fromkeys(CHILDRENS_HOMES, p.to_semi_independent_rate_per_year))[state] * (age >= AGE_16_MONTHS)
+    to_semi = by_state(dict.fromkeys(CHILDRENS_HOMES, p.to_semi_independent_rate_per_year))[state]
+    to_semi *= age >= AGE_16_MONTHS
     return [to_adoption, with_parents, breakdown, step_down, to_semi]
 
 

@@ -122,8 +122,8 @@ class ProviderMarket:
         recruited = poisson_quantile(supply.uniform(self.identity(fostering), month, salt=0),
                                      h * p.foster_recruitment_rate_per_year * policy.foster_recruitment_multiplier / 12)
         p_leave = monthly_probability(p.foster_attrition_rate_per_year * policy.foster_attrition_multiplier)
-        leaving = binomial_quantile(supply.uniform(self.identity(fostering), month, salt=1), np.round(h).astype(np.int64),
-                                    min(float(p_leave), 1.0))
+        leaving = binomial_quantile(supply.uniform(self.identity(fostering), month, salt=1),
+                                    np.round(h).astype(np.int64), min(float(p_leave), 1.0))
         free_households = np.floor((prov.places[fostering] - prov.occupied[fostering]) / p.places_per_foster_household)
         leaving = np.minimum(leaving, np.maximum(free_households, 0))
         prov.households[fostering] = h + recruited - leaving
@@ -136,6 +136,7 @@ class ProviderMarket:
         empty = prov.occupied[homes] == 0
         prov.months_empty[homes] = np.where(empty, prov.months_empty[homes] + 1, 0)
         stale = homes[(prov.months_empty[homes] >= STALE_HOME_MONTHS)]
-        close = stale[supply.uniform(self.identity(stale), month, salt=2) < monthly_probability(p.home_closure_rate_per_year)]
+        p_close = monthly_probability(p.home_closure_rate_per_year)
+        close = stale[supply.uniform(self.identity(stale), month, salt=2) < p_close]
         prov.open[close] = False
         flows["new_homes_closed"] += close.size

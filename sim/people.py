@@ -136,7 +136,8 @@ class People:
         p = self.params
         n = child_fam.size
         on_plan = np.full(n, state == State.CHILD_PROTECTION)
-        n_risks = (risks["domestic_abuse"].astype(np.int8) + risks["substance_misuse"] + risks["mental_health"])[child_fam]
+        n_risks = (risks["domestic_abuse"].astype(np.int8) + risks["substance_misuse"]
+                   + risks["mental_health"])[child_fam]
         # months of exposure: a referral faces the hazards in its own month too; the infant
         # multiplier applies only to the months a child was under one
         exposed = (fam_ago[child_fam] + 1).astype(float)
