@@ -2,7 +2,7 @@
 
 Every child who is in care, on a child protection plan, in edge-of-care support, assessed at
 risk of care, or recently returned home is a row of `ChildTable`; every family a row of
-`FamilyTable`. The model updates the rows on arrays each month (see sim/model.py). A
+`FamilyTable`. The model updates the rows on arrays each month (the components of sim/model.py). A
 `Child` or `Family` is a Mesa agent that reads and writes one row: the model makes them on
 request (`model.child(row)`), so that hundreds of thousands of children do not each cost a
 Python object per month (measured in ../shared/PERFORMANCE.md: 20x faster).
@@ -62,6 +62,7 @@ class FamilyTable(Table):
         "mental_health": (bool, False),
         "avoidable": (bool, False),  # care could be avoided with the right support
         "support_until": (np.int32, -1),  # last month of edge-of-care support, -1 if none
+        "kinship_carer": (np.int32, -1),  # provider row of the family's kinship carer, once it has one
     }
 
 

@@ -27,9 +27,10 @@ class ProviderKind(IntEnum):
     SEMI_INDEPENDENT = int(State.SEMI_INDEPENDENT)
 
 
-# Kinds whose places the market adds as children need them (a kinship placement is a family's
-# own carers; private homes and supported accommodation expanded with demand over the period).
-EXPANDS_ON_DEMAND = (ProviderKind.KINSHIP, ProviderKind.HOME_PRIVATE, ProviderKind.SEMI_INDEPENDENT)
+# Kinds whose places the market adds as children need them (private homes and supported
+# accommodation expanded with demand over the period). A kinship placement is always with the
+# family's own carer: one provider per family, made when its first child is placed there.
+EXPANDS_ON_DEMAND = (ProviderKind.HOME_PRIVATE, ProviderKind.SEMI_INDEPENDENT)
 
 
 class ProviderTable(Table):
@@ -41,6 +42,8 @@ class ProviderTable(Table):
         "price_factor": (np.float64, 1.0),  # this provider's price relative to its kind's mean
         "open": (bool, True),
         "months_empty": (np.int16, 0),
+        "serial": (np.int32, -1),  # its identity among providers of its kind (kinship carers: the family)
+        "family": (np.int32, -1),  # kinship carers: the family whose carer this is
     }
 
     def free_places(self) -> np.ndarray:

@@ -2,7 +2,7 @@
 
 A worker's direct hours per case decide how much time each of their children and families
 gets, which in turn scales the chance that edge-of-care support keeps a family together and
-that a child in care is supported home (see `time_effect` in sim/model.py). Workers are Mesa
+that a child in care is supported home (see sim/workforce.py). Workers are Mesa
 agents (a few tens of thousands, made once); their numbers live in `WorkerTable` so that the
 model can compute every caseload with one `bincount` a month.
 """

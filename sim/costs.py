@@ -64,19 +64,19 @@ class Costs:
         return self.state_prices(model.year)[prov.kind[provider_rows]] * prov.price_factor[provider_rows]
 
     def month_spend(self, year: float, states: np.ndarray, price_factors: np.ndarray,
-                    n_supported_families: float, n_workers: float, scale: float) -> dict[str, float]:
-        """Spend of one month, by part, scaled back up to England.
+                    n_supported_families: float, n_workers: float) -> dict[str, float]:
+        """Spend of one month, by part, for the children, families and workers simulated (unscaled).
 
         `states` and `price_factors` are those of the children in care this month.
         """
         p = self.params
         _, fam = self.indices(year)
         weekly_by_state = np.bincount(states, weights=price_factors, minlength=N_STATES) * self.state_prices(year)
-        month_by_state = weekly_by_state * WEEKS_PER_MONTH / scale
+        month_by_state = weekly_by_state * WEEKS_PER_MONTH
         spend = {name: float(month_by_state[list(sts)].sum()) for name, sts in PLACEMENT_SPEND.items()}
         n_in_care = states.size
-        spend["spend_care_overhead_gbp"] = n_in_care * p.care_overhead_weekly_cost_gbp * fam * WEEKS_PER_MONTH / scale
+        spend["spend_care_overhead_gbp"] = n_in_care * p.care_overhead_weekly_cost_gbp * fam * WEEKS_PER_MONTH
         spend["spend_children_in_care_gbp"] = sum(spend.values())
-        spend["spend_edge_of_care_gbp"] = n_supported_families * p.edge_weekly_cost_gbp * fam * WEEKS_PER_MONTH / scale
-        spend["spend_social_work_gbp"] = n_workers * p.social_worker_annual_cost_gbp * fam / 12 / scale
+        spend["spend_edge_of_care_gbp"] = n_supported_families * p.edge_weekly_cost_gbp * fam * WEEKS_PER_MONTH
+        spend["spend_social_work_gbp"] = n_workers * p.social_worker_annual_cost_gbp * fam / 12
         return spend

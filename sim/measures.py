@@ -22,7 +22,11 @@ of a region add up the `scaled` measures.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
 
 from sim.states import State, IS_ACTIVE
 
@@ -127,3 +131,45 @@ MEASURES: tuple[Measure, ...] = (
 BY_NAME: dict[str, Measure] = {m.name: m for m in MEASURES}
 CONTRACT: dict[str, str] = {m.contract: m.name for m in MEASURES if m.contract}  # JSON key -> column
 SCALED: tuple[str, ...] = tuple(m.name for m in MEASURES if m.scaled)
+
+CALENDAR: tuple[str, ...] = ("month", "year", "month_of_year")  # when a record is: not measures
+
+
+def to_england(values, scale: float):
+    """Scale the `scaled` measures of a record (a mapping) or a table (a DataFrame) by 1/`scale`.
+
+    The recorder records the children, places and money simulated; this is the one place
+    where they become England figures. Other columns are returned unchanged.
+    """
+    if isinstance(values, pd.DataFrame):
+        out = values.copy()
+        for col in out.columns:
+            if col in BY_NAME and BY_NAME[col].scaled:
+                out[col] = out[col] / scale
+        return out
+    if isinstance(values, Mapping):
+        return {k: (v / scale if k in BY_NAME and BY_NAME[k].scaled else v) for k, v in values.items()}
+    raise TypeError(f"to_england takes a mapping or a DataFrame, not {type(values).__name__}")
+
+
+def yearly(monthly: pd.DataFrame) -> pd.DataFrame:
+    """Twelve months to a year ending 31 March, each column by its measure's `over_year`.
+
+    `monthly` is indexed by month number (0 = 31 March 2015) with `year` and `month_of_year`
+    columns. "end" takes 31 March; "sum" and "mean" take the 12 months ending then, so the
+    first year (which has no months before 31 March 2015) is missing (NaN) for them.
+    """
+    march = monthly[monthly["month_of_year"] == 3]
+    year_of_month = (monthly.index + 11) // 12  # months 1-12 make year 1 (to 31 March 2016)
+    out = {}
+    for col in monthly.columns:
+        if col in CALENDAR:
+            continue
+        over_year = BY_NAME[col].over_year
+        if over_year == "end":
+            out[col] = march[col].to_numpy()
+            continue
+        grouped = monthly[col].groupby(year_of_month)
+        per_year = grouped.sum(min_count=1) if over_year == "sum" else grouped.mean()
+        out[col] = [np.nan if m == 0 else per_year.get(m // 12, np.nan) for m in march.index]
+    return pd.DataFrame(out, index=pd.Index(march["year"].to_numpy(), name="year"))

@@ -1,10 +1,5 @@
-"""What a run records: the journey log of transitions, monthly series, and the yearly table.
-
-Stocks are named `n_<what>` and read at the end of a month; flows are named `new_<event>`
-and summed over the month; money is `spend_<what>_gbp`, summed over the month. The yearly
-table reads stocks at 31 March and sums flows and spend over the year ending then (the
-financial year), as the DfE and the report count them.
-"""
+"""The journey log: one row per transition of a child (the monthly and yearly tables are
+built by sim/recorder.py from the measures of sim/measures.py)."""
 from __future__ import annotations
 
 import numpy as np
@@ -49,28 +44,3 @@ class JourneyLog:
     def of_child(self, row: int) -> pd.DataFrame:
         df = self.to_frame()
         return df[df["child"] == row].reset_index(drop=True)
-
-
-def is_flow(name: str) -> bool:
-    return name.startswith("new_") or name.startswith("spend_") or name == "child_months"
-
-
-def yearly_table(monthly: pd.DataFrame) -> pd.DataFrame:
-    """Stocks at 31 March, flows and spend summed over the 12 months ending then.
-
-    `monthly` is indexed by month number (0 = 31 March 2015) with a `year` and `month_of_year`
-    column. The first year's flows are missing (NaN): the run starts at its 31 March.
-    """
-    march = monthly[monthly["month_of_year"] == 3]
-    out = {}
-    for col in monthly.columns:
-        if col in ("year", "month_of_year"):
-            continue
-        if is_flow(col):
-            sums = monthly[col].groupby((monthly.index + 11) // 12).sum(min_count=1)
-            vals = [np.nan if m == 0 else sums.get(m // 12, np.nan) for m in march.index]
-            out[col] = vals
-        else:
-            out[col] = march[col].to_numpy()
-    table = pd.DataFrame(out, index=pd.Index(march["year"].to_numpy(), name="year"))
-    return table

@@ -9,7 +9,10 @@ numpy's or `random`'s global state:
   therefore leaves everyone else's draws alone, and scenario-minus-baseline differences are the
   lever's effect, not reshuffled noise (Starsim's idea of per-agent streams).
 * `Stream.generator` is a numpy Generator seeded from (seed, stream name) for aggregate draws
-  (how many referrals arrive this month), whose sizes do not depend on the levers.
+  (how many referrals arrive this month) and the 2015 stock, whose sizes do not depend on the
+  levers. Everything a lever can change is drawn counter-based: a provider's draws are keyed by
+  its identity (kind, serial number), a place's by (provider, place number); Poisson and
+  binomial counts invert one uniform each (`poisson_quantile`, `binomial_quantile`).
 """
 from __future__ import annotations
 
@@ -78,3 +81,45 @@ class Streams:
         if s is None:
             s = self._streams[name] = Stream(self.seed, name)
         return s
+
+
+def poisson_quantile(u: np.ndarray, lam: np.ndarray) -> np.ndarray:
+    """Poisson(`lam`) draws by inversion of one uniform each (counter-based draws stay paired).
+
+    Adds the probability mass term by term until it passes `u`; a few terms for the small
+    means the model uses.
+    """
+    lam = np.broadcast_to(np.asarray(lam, dtype=float), u.shape)
+    pmf = np.exp(-lam)
+    cdf = pmf.copy()
+    k = np.zeros(u.shape, dtype=np.int64)
+    limit = int(np.max(lam, initial=0.0) + 12 * np.sqrt(np.max(lam, initial=0.0)) + 30)
+    for j in range(1, limit):
+        more = u >= cdf
+        if not more.any():
+            break
+        k += more
+        pmf = pmf * lam / j
+        cdf += pmf
+    return k
+
+
+def binomial_quantile(u: np.ndarray, n: np.ndarray, p: float) -> np.ndarray:
+    """Binomial(`n`, `p`) draws by inversion of one uniform each (see `poisson_quantile`)."""
+    n = np.asarray(n, dtype=np.int64)
+    if p <= 0:
+        return np.zeros(u.shape, dtype=np.int64)
+    if p >= 1:
+        return n.copy()
+    pmf = (1 - p) ** n.astype(float)
+    cdf = pmf.copy()
+    k = np.zeros(u.shape, dtype=np.int64)
+    odds = p / (1 - p)
+    for j in range(1, int(n.max(initial=0)) + 1):
+        more = (u >= cdf) & (j <= n)
+        if not more.any():
+            break
+        k += more
+        pmf = pmf * np.maximum(n - j + 1, 0) / j * odds
+        cdf += pmf
+    return k

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import mesa
+import numpy as np
 
 from agents.children import Child, Family
 from agents.providers import CareProvider, ProviderKind
@@ -56,6 +57,22 @@ def test_sibling_groups_are_referred_together():
 def test_providers_and_workers_exist_as_mesa_agents_from_the_start():
     m = small_model(seed=1)
     kinds = {a.kind for a in m.agents_by_type[CareProvider]}
-    assert set(ProviderKind) <= kinds
+    assert set(ProviderKind) - {ProviderKind.KINSHIP} <= kinds  # kinship carers: made on request
     assert len(m.agents_by_type[SocialWorker]) == m.workers.n
+    m.release()
+
+
+def test_a_kinship_carer_is_the_familys_own_provider_and_an_agent_on_request():
+    m = small_model(seed=4)
+    m.run_until(2017)
+    c, prov = m.children, m.providers
+    kin = m.active_rows[c.state[m.active_rows] == State.KINSHIP]
+    assert kin.size > 0
+    carers = c.provider[kin]
+    assert np.array_equal(prov.family[carers], c.family[kin])  # each child is with its own family's carer
+    assert np.array_equal(m.families.kinship_carer[c.family[kin]], carers)
+    assert np.unique(carers).size == np.unique(c.family[kin]).size  # siblings share one carer
+    carer = m.child(int(kin[0])).placement
+    assert isinstance(carer, CareProvider) and carer.kind == ProviderKind.KINSHIP
+    assert carer in m.agents_by_type[CareProvider]
     m.release()

@@ -2,7 +2,8 @@
 
 Every child is in exactly one state and the active set is exactly the children in an active
 state; entered - left = present for care; occupancy equals the children placed and never
-exceeds places; only allowed transitions happen; a child's last logged state is its state;
+exceeds places (the placements ledger is the only code that changes it); a kinship carer
+serves only its own family; only allowed transitions happen; a child's last logged state is its state;
 costs are the sum of their parts and equal a recount from the children's placements.
 """
 from __future__ import annotations
@@ -43,6 +44,9 @@ def check_invariants(m, cumulative):
     assert np.all(c.provider[:n][with_provider] >= 0)
     assert np.array_equal(prov.kind[c.provider[:n][with_provider]], state[with_provider])
     assert np.all(c.provider[:n][~with_provider] == -1)
+    # a kinship carer is its family's own: it serves only that family's children
+    kin = state == State.KINSHIP
+    assert np.array_equal(prov.family[c.provider[:n][kin]], c.family[:n][kin])
     # every child on a protection plan is on a plan, no child in need is (the plan count relies on it)
     assert np.all(c.on_plan[:n][state == State.CHILD_PROTECTION])
     assert not np.any(c.on_plan[:n][state == State.CHILD_IN_NEED])
@@ -120,6 +124,6 @@ def test_a_disallowed_move_is_refused_naming_the_states_and_the_reason():
     before = c.state[fostered].copy()
     reasons = np.array([Reason.PLACEMENT_MOVE, Reason.ESCALATION, Reason.ESCALATION])
     with pytest.raises(RuntimeError, match=r"disallowed move FOSTER_IN_HOUSE -> CHILD_PROTECTION \(PLACEMENT_MOVE\)"):
-        m._move(fostered, State.CHILD_PROTECTION, reasons)  # a reason per child, as matching passes them
+        m.transitions.move(fostered, State.CHILD_PROTECTION, reasons)  # a reason per child, as matching passes them
     assert np.array_equal(c.state[fostered], before)  # nothing moved
     m.release()

@@ -1,0 +1,194 @@
+"""The front edge, at home: referrals, child protection, edge-of-care support, entry to care.
+
+Families are referred onto a child protection plan or assessed at risk of care (sibling
+groups together) and unaccompanied asylum-seeking children (UASC) arrive; plans end and
+at-risk cases close or escalate; edge-of-care support goes to the families at highest risk;
+a family's children come into care together, and children who went home may come back.
+Each phase takes what it needs as arguments and returns what a later phase uses.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from agents.children import LegalStatus, Need
+from sim import hazards
+from sim.ages import AGE_11_MONTHS, AGE_14_MONTHS, AGE_16_MONTHS
+from sim.parameters import monthly_probability
+from sim.placements import Route
+from sim.states import Reason, State
+
+# UASC arrive aged 14 to 17: 14 years plus 47 months x Beta(3, 1.2), mostly 16-17 (assumption)
+UASC_FIRST_AGE_MONTHS, UASC_AGE_SPAN_MONTHS, UASC_AGE_BETA = AGE_14_MONTHS, 47, (3.0, 1.2)
+SECTION_20_TREND_YEARS = 5  # section 20's share moves from its 2015 to its 2020 value over five years
+
+
+class AtHome(NamedTuple):
+    """The children at home this month, grouped by family (rows in `active_rows` order)."""
+
+    rows: np.ndarray
+    family: np.ndarray  # family id of each child
+    hazard: np.ndarray  # yearly care-entry hazard of each child, before edge-of-care support
+    starts: np.ndarray  # index in `rows` of each family's first child
+    families: np.ndarray  # id of each family
+    sizes: np.ndarray  # children of each family here
+
+    def per_child(self, family_values: np.ndarray) -> np.ndarray:
+        """A value per family spread to its children."""
+        return np.repeat(family_values, self.sizes)
+
+
+class FrontEdge:
+    """Referral, protection, edge-of-care support and entry to care of a model."""
+
+    def __init__(self, model):
+        self.model = model
+        self.params = model.params
+        self.children = model.children
+        self.families = model.families
+        self.streams = model.streams
+
+    def _trend(self, rate: float) -> float:
+        return hazards.trend(rate, self.model.month / 12)
+
+    def refer(self) -> np.ndarray:
+        """New children at risk: referrals onto plans and at-risk assessments; returns UASC arrivals."""
+        p, m = self.params, self.model
+        gen = self.streams["referrals"].generator
+        demand = self._trend(p.referral_trend_per_year) * m.scale / 12
+        cp = m.people.referred_sibling_groups(p.cp_starts_per_year * demand, State.CHILD_PROTECTION, gen)
+        risk = m.people.referred_sibling_groups(p.at_risk_referrals_per_year * demand, State.CHILD_IN_NEED, gen)
+        m.flows["new_cp_plans"] += cp.size
+        m.flows["new_referrals"] += cp.size + risk.size
+        n_uasc = int(gen.poisson(p.uasc_entries_per_year * self._trend(p.uasc_trend_per_year) * m.scale / 12))
+        if not n_uasc:
+            return np.zeros(0, dtype=np.int64)
+        fams = m.people.add_families(n_uasc, gen)
+        for risk_name in ("avoidable", "domestic_abuse", "substance_misuse", "mental_health"):
+            getattr(self.families, risk_name)[fams] = False
+        ages = (UASC_FIRST_AGE_MONTHS + gen.beta(*UASC_AGE_BETA, n_uasc) * UASC_AGE_SPAN_MONTHS).astype(np.int16)
+        rows = m.people.add_children(n_uasc, State.CHILD_IN_NEED, ages, fams, np.zeros(n_uasc, np.int8))
+        self.children.uasc[rows] = True
+        m.journeys.add(rows, m.month, np.full(n_uasc, int(State.CLOSED)), np.int8(State.CHILD_IN_NEED), Reason.REFERRAL)
+        return rows
+
+    def protect(self, rows: np.ndarray) -> None:
+        """Plans end and at-risk cases close or escalate, a family's children together."""
+        p, c, m = self.params, self.children, self.model
+        state = c.state[rows]
+        u = self.streams["protection"].uniform(c.family[rows], m.month)
+        # support does not hold a case open: a supported family's plan ends or its case closes as
+        # it would unsupported (else support, by keeping families at risk longer, raises entries)
+        edge = state == State.EDGE_OF_CARE
+        plan = (state == State.CHILD_PROTECTION) | (edge & c.on_plan[rows])
+        cp = rows[plan & (u < monthly_probability(p.cp_plan_end_rate_per_year))]
+        c.on_plan[cp] = False
+        m.transitions.move(cp, State.CLOSED, Reason.PLAN_ENDED)
+        in_need = state == State.CHILD_IN_NEED
+        p_esc = monthly_probability(p.at_risk_escalation_rate_per_year)
+        p_close = monthly_probability(p.at_risk_closure_rate_per_year)
+        escalate = rows[in_need & (u < p_esc)]
+        c.on_plan[escalate] = True
+        m.transitions.move(escalate, State.CHILD_PROTECTION, Reason.ESCALATION)
+        m.flows["new_cp_plans"] += escalate.size
+        closing = (in_need | (edge & ~plan)) & (u >= p_esc) & (u < p_esc + p_close)
+        m.transitions.move(rows[closing], State.CLOSED, Reason.CASE_CLOSED)
+
+    def at_home(self, rows: np.ndarray) -> AtHome:
+        """The at-home children `rows` (ascending), grouped by family, with their entry hazards."""
+        c, f = self.children, self.families
+        fam = c.family[rows]
+        # rows ascend and family ids never decrease along rows: a family's children are adjacent
+        starts = np.flatnonzero(np.concatenate([[True], fam[1:] != fam[:-1]])) if fam.size else np.zeros(0, np.int64)
+        n_risks = (f.domestic_abuse[fam].astype(np.int8) + f.substance_misuse[fam] + f.mental_health[fam])
+        hazard = hazards.entry_hazard(self.params, c.on_plan[rows], n_risks, c.need[rows], c.age_months[rows])
+        return AtHome(rows, fam, hazard, starts, fam[starts], np.diff(starts, append=rows.size))
+
+    def support_families(self, home: AtHome, extra_capacity_families: float) -> int:
+        """Edge-of-care support: episodes end; free places go to the families at highest risk.
+
+        Returns the number of families in support at the end of the phase.
+        """
+        p, c, f, m = self.params, self.children, self.families, self.model
+        rows, hazard, starts, fam_ids = home.rows, home.hazard, home.starts, home.families
+        in_edge = c.state[rows] == State.EDGE_OF_CARE
+        support_until = f.support_until[fam_ids]
+        fam_in_edge = np.logical_or.reduceat(in_edge, starts) if starts.size else in_edge[:0]
+        fam_ended = fam_in_edge & (support_until < m.month)
+        ended_rows = rows[in_edge & home.per_child(fam_ended)]
+        m.transitions.move(ended_rows, np.where(c.on_plan[ended_rows], State.CHILD_PROTECTION, State.CHILD_IN_NEED),
+                           Reason.SUPPORT_ENDED)
+        capacity = (p.edge_capacity_families + extra_capacity_families) * m.scale
+        n_supported = int((fam_in_edge & ~fam_ended).sum())
+        free = int(capacity) - n_supported
+        eligible = support_until < 0  # one episode per family
+        if free <= 0 or not eligible.any():
+            return n_supported
+        chosen = np.flatnonzero(eligible)
+        if chosen.size > free:
+            # highest family hazard first; among families at the last hazard admitted, a random
+            # draw decides (hazards take few distinct values, so such ties are common)
+            fam_hazard = hazards.family_max(hazard, starts)[chosen]
+            cut = np.partition(fam_hazard, fam_hazard.size - free)[fam_hazard.size - free]
+            at_cut = chosen[fam_hazard == cut]
+            chosen = chosen[fam_hazard > cut]
+            k = free - chosen.size  # 1 <= k <= at_cut.size, by the partition
+            tie = self.streams["edge"].uniform(fam_ids[at_cut], m.month)
+            chosen = np.concatenate([chosen, at_cut[np.argpartition(-tie, k - 1)[:k]]])
+        f.support_until[fam_ids[chosen]] = m.month + int(p.edge_support_months) - 1
+        chosen_mask = np.zeros(fam_ids.size, dtype=bool)
+        chosen_mask[chosen] = True
+        m.transitions.move(rows[home.per_child(chosen_mask)], State.EDGE_OF_CARE, Reason.SUPPORT_STARTED)
+        m.flows["new_edge_support_families"] += chosen.size
+        return n_supported + chosen.size
+
+    def enter_care(self, home: AtHome, returned: np.ndarray, uasc_arrivals: np.ndarray, policy,
+                   time) -> tuple[np.ndarray, np.ndarray]:
+        """Care entries this month: families at home (together), returned-home children, UASC.
+
+        Returns the entrants and the placement route each needs; they are placed later in the
+        same month. `time` is this month's `WorkerTime` (direct time scales support's effect).
+        """
+        p, c, f, m = self.params, self.children, self.families, self.model
+        rows, hazard = home.rows, home.hazard
+        supported = np.flatnonzero(c.state[rows] == State.EDGE_OF_CARE)
+        supported = supported[f.avoidable[home.family[supported]]]
+        if supported.size:
+            hazard = hazard.copy()
+            eff = (p.edge_effectiveness + policy.edge_effectiveness_uplift) * time.of(c, rows[supported])
+            hazard[supported] *= 1 - np.clip(eff, 0.0, 1.0)
+        # the family enters if any child's hazard fires: the largest hazard decides
+        fam_prob = monthly_probability(hazards.family_max(hazard, home.starts))
+        fam_enters = self.streams["entries"].uniform(home.families, m.month) < fam_prob
+        from_home = rows[home.per_child(fam_enters)]
+        supported_home = c.reunification_support[returned]
+        reentry = p.reentry_rate_per_year * np.where(supported_home, 1 - policy.reentry_reduction, 1.0)
+        back = returned[self.streams["reentry"].uniform(returned, m.month) < monthly_probability(reentry)]
+        entrants = np.concatenate([from_home, back, uasc_arrivals])
+        routes = self._entry_routes(entrants)
+        m.flows["new_uasc_entries"] += uasc_arrivals.size
+        # legal status and reunification prospects are set at entry
+        u = self.streams["legal"].uniform(entrants, m.month)
+        s20 = p.section_20_share_2015 + (p.section_20_share_2020 - p.section_20_share_2015) * min(
+            m.month / 12 / SECTION_20_TREND_YEARS, 1)
+        c.legal_status[entrants] = np.where(u < s20, LegalStatus.SECTION_20, LegalStatus.CARE_ORDER)
+        reunifiable = self.streams["legal"].uniform(entrants, m.month, salt=1) < p.reunifiable_share
+        c.reunifiable[entrants] = reunifiable & ~c.uasc[entrants]
+        c.reunification_support[entrants] = False
+        return entrants, routes
+
+    def _entry_routes(self, rows: np.ndarray) -> np.ndarray:
+        """The placement route of each entrant: family, foster, a children's home or semi-independence."""
+        p, c = self.params, self.children
+        u = self.streams["placement"].uniform(rows, self.model.month)
+        age, high, uasc = c.age_months[rows], c.need[rows] == Need.HIGH, c.uasc[rows]
+        residential_need = min(p.residential_need_rate * self._trend(p.residential_need_trend_per_year), 1.0)
+        route = np.where(u < p.kinship_share_at_entry, Route.FAMILY, Route.FOSTER)
+        semi = (age >= AGE_16_MONTHS) & (u < p.semi_independent_share_16plus)
+        route = np.where(semi, Route.SEMI, route)
+        res = (age >= AGE_11_MONTHS) & high & (u < residential_need)
+        route = np.where(res & ~semi, Route.RESIDENTIAL, route)
+        route = np.where(uasc & ~semi, Route.FOSTER, route)
+        return route.astype(np.int8)
+

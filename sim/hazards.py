@@ -1,0 +1,134 @@
+"""Every hazard of the model, defined once: care entry, exits from care, placement moves.
+
+A hazard is a yearly rate; a month's probability is `monthly_probability(rate)`. The same
+definitions serve the monthly step and the 2015 stock (the at-home stock survives the entry
+hazard; the in-care stock's time in care follows the exit hazards), so the two cannot drift
+apart. Rates and their sources are in sim/parameters.py.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from sim.ages import AGE_1_MONTHS, AGE_5_MONTHS, AGE_16_MONTHS, EARLY_EPISODE_MONTHS
+from sim.parameters import monthly_probability
+from sim.states import CHILDRENS_HOMES, FOSTER, IN_CARE, N_STATES, RESIDENTIAL, State
+
+RETURN_HOME_STATES = FOSTER + RESIDENTIAL + (State.OTHER_PLACEMENT,)  # the placed-with-parents return is a discharge
+LEAVING_16_17_STATES = tuple(s for s in IN_CARE if s != State.PLACED_FOR_ADOPTION)
+EXITS = ("returned_home", "special_guardianship", "adoption", "left_16_17")  # order of `exit_hazards`
+MOVES = ("placed_for_adoption", "placed_with_parents", "breakdown", "step_down", "to_semi_independent")
+
+
+def by_state(values: dict) -> np.ndarray:
+    """A table indexed by state (0 for states not named)."""
+    lut = np.zeros(N_STATES)
+    for state, value in values.items():
+        lut[state] = value
+    return lut
+
+
+def trend(rate_per_year: float, years: float) -> float:
+    """Growth factor of a yearly trend after `years`."""
+    return (1 + rate_per_year) ** years
+
+
+def entry_hazard(params, on_plan, n_risks, need, age_months) -> np.ndarray:
+    """Care-entry hazard per year: base rate (plan or not) x risk factors x need x infancy.
+
+    Each factor takes two or four values, so the hazard is read from a table of their
+    32 combinations, indexed by (plan, risks, need, infant).
+    """
+    p = params
+    base = np.array([p.care_entry_rate_at_risk_per_year, p.care_entry_rate_cp_per_year])[:, None, None, None]
+    risks = (p.risk_factor_multiplier ** np.arange(4))[None, :, None, None]
+    need_factor = np.array([1.0, p.high_need_multiplier])[None, None, :, None]
+    infancy = np.array([1.0, p.infant_entry_multiplier])[None, None, None, :]
+    table = (base * risks * (need_factor * infancy)).ravel()
+    code = on_plan.astype(np.int8) * 16
+    code += n_risks.astype(np.int8) * 4
+    code += need.astype(np.int8) * 2
+    code += age_months < AGE_1_MONTHS
+    return table[code]
+
+
+def family_max(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Maximum of `values` over each family's children (`starts`: each family's first index).
+
+    Siblings are created together and families in creation order, so family ids never
+    decrease along rows; rows in `active_rows` order are therefore grouped by family, and
+    a `reduceat` replaces a sort.
+    """
+    return np.maximum.reduceat(values, starts) if starts.size else values[:0]
+
+
+def exit_hazards(params, years: float, state, age, months_in_care, uasc, time_effect, supported,
+                 reunification_rate: float) -> list[np.ndarray]:
+    """Yearly exit hazards of children in care, in the order of `EXITS`.
+
+    Return home (higher in the first months of an episode, scaled by the worker's direct
+    time, plus the reunification support's added rate; placed-with-parents orders are
+    discharged), special guardianship (fostered children under 16, mostly kinship), adoption
+    (from a placement for adoption), leaving at 16-17. `supported` indexes the children
+    receiving reunification support.
+    """
+    p = params
+    exit_trend = trend(p.exit_trend_per_year, years)
+    early = np.where(months_in_care < EARLY_EPISODE_MONTHS, p.return_home_early_multiplier, 1.0)
+    home = by_state(dict.fromkeys(RETURN_HOME_STATES, p.return_home_rate_per_year * exit_trend))[state] * early
+    home[uasc] = 0.0
+    home *= time_effect  # a worker with more direct time per child explores and supports a return home more
+    home += by_state({State.PLACED_WITH_PARENTS: p.placed_with_parents_discharge_rate_per_year})[state]
+    if supported.size:
+        home[supported] += reunification_rate * time_effect[supported]
+    sgo_rate = p.special_guardianship_rate_per_year * exit_trend
+    sgo = (by_state({State.KINSHIP: sgo_rate * p.kinship_guardianship_multiplier,
+                     State.FOSTER_IN_HOUSE: sgo_rate, State.FOSTER_AGENCY: sgo_rate})[state]
+           * ((age < AGE_16_MONTHS) & (months_in_care >= EARLY_EPISODE_MONTHS) & ~uasc))
+    adopt = by_state({State.PLACED_FOR_ADOPTION: p.adoption_order_rate_per_year})[state]
+    older = by_state(dict.fromkeys(LEAVING_16_17_STATES, p.left_16_17_rate_per_year * exit_trend))[state]
+    older *= age >= AGE_16_MONTHS
+    return [home, sgo, adopt, older]
+
+
+def move_hazards(params, years: float, state, age, months_in_care, uasc, care_order,
+                 extra_step_down_rate: float) -> list[np.ndarray]:
+    """Yearly hazards of placement changes, in the order of `MOVES`.
+
+    Placement for adoption (young fostered children), placed with parents (care order),
+    foster breakdown, step-down from a children's home to a family (baseline plus a lever's
+    extra rate), and a move from a home to semi-independent living at 16+.
+    """
+    p = params
+    adoption_rate = p.placed_for_adoption_rate_per_year * trend(p.adoption_trend_per_year, years)
+    to_adoption = (by_state(dict.fromkeys((State.FOSTER_IN_HOUSE, State.FOSTER_AGENCY), adoption_rate))[state]
+                   * ((age < AGE_5_MONTHS) & (months_in_care >= EARLY_EPISODE_MONTHS) & ~uasc))
+    with_parents = by_state(dict.fromkeys(FOSTER, p.placed_with_parents_rate_per_year))[state] * care_order
+    breakdown = by_state(dict.fromkeys(FOSTER, p.foster_breakdown_rate_per_year))[state]
+    home_rate = p.step_down_rate_per_year + extra_step_down_rate
+    step_down = by_state(dict.fromkeys(CHILDRENS_HOMES, home_rate))[state]
+    to_semi = by_state(dict.fromkeys(CHILDRENS_HOMES, p.to_semi_independent_rate_per_year))[state]
+    to_semi *= age >= AGE_16_MONTHS
+    return [to_adoption, with_parents, breakdown, step_down, to_semi]
+
+
+def competing(stream, rows: np.ndarray, month: int, hazards: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Which of several competing yearly hazards fires for each row this month.
+
+    One uniform per child decides whether any event happens (probability 1 - exp(-total/12))
+    and, by where it falls, which one (in proportion to the hazards). Returns the rows with
+    an event and the index of their event.
+    """
+    total = hazards[0].copy()
+    for h in hazards[1:]:
+        total += h
+    u = stream.uniform(rows, month)
+    p_any = monthly_probability(total)
+    fires = np.flatnonzero(u < p_any)
+    pos = u[fires] / p_any[fires] * total[fires]
+    which = np.zeros(fires.size, dtype=np.int8)
+    cum = np.zeros(fires.size)
+    for h in hazards[:-1]:
+        cum += h[fires]
+        which += pos >= cum
+    return rows[fires], which
+

@@ -1,0 +1,109 @@
+"""In care and the back edge: reunification support, exits, placement moves, birthdays.
+
+Children in care leave by competing hazards (sim/hazards.py: return home, special
+guardianship, adoption, leaving at 16-17); reunification support raises a reunifiable child's
+chance of going home; placements break down or change (placement for adoption, with parents,
+step-down, semi-independence); everyone ages a month, care ends at 18, and monitoring of a
+child who went home ends after its months.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from agents.children import LegalStatus
+from sim import hazards
+from sim.ages import ADULT_MONTHS, AGE_11_MONTHS
+from sim.placements import Route
+from sim.states import IS_AT_HOME, IS_IN_CARE, Reason, State
+
+EXIT_TARGETS = (  # in the order of hazards.EXITS: the state, the reason, the flow counted
+    (State.RETURNED_HOME, Reason.RETURNED_HOME, "new_returned_home"),
+    (State.SPECIAL_GUARDIANSHIP, Reason.SPECIAL_GUARDIANSHIP, "new_special_guardianship"),
+    (State.ADOPTED, Reason.ADOPTION, "new_adoptions"),
+    (State.LEFT_OTHER, Reason.LEFT_AGED_16_17, "new_left_16_17"),
+)
+
+
+class InCare:
+    """Reunification support, exits, placement moves and ageing of a model's children."""
+
+    def __init__(self, model):
+        self.model = model
+        self.params = model.params
+        self.children = model.children
+        self.streams = model.streams
+
+    def support_reunification(self, in_care: np.ndarray, capacity_children: float) -> None:
+        """Back-edge support: free places go to reunifiable children in care (random order)."""
+        m = self.model
+        capacity = int(capacity_children * m.scale)
+        if capacity <= 0:
+            return
+        c = self.children
+        used = int(c.reunification_support[in_care].sum())
+        free = capacity - used
+        if free <= 0:
+            return
+        cand = in_care[c.reunifiable[in_care] & ~c.reunification_support[in_care]
+                       & (c.state[in_care] != State.PLACED_FOR_ADOPTION)]
+        order = np.argsort(self.streams["reunification"].uniform(cand, m.month), kind="stable")
+        chosen = cand[order[:free]]
+        c.reunification_support[chosen] = True
+        m.flows["new_reunification_support"] += chosen.size
+
+    def leave_care(self, rows: np.ndarray, policy, time) -> None:
+        """Exits from care by competing hazards (by age, time in care and placement type)."""
+        c, m = self.children, self.model
+        exits = hazards.exit_hazards(self.params, m.month / 12, c.state[rows], c.age_months[rows],
+                                     c.months_in_care[rows], c.uasc[rows], time.of(c, rows),
+                                     np.flatnonzero(c.reunification_support[rows]), policy.reunification_rate_per_year)
+        out, which = hazards.competing(self.streams["exits"], rows, m.month, exits)
+        for k, (state_to, reason, flow) in enumerate(EXIT_TARGETS):
+            sel = out[which == k]
+            m.transitions.move(sel, state_to, reason)
+            m.flows[flow] += sel.size
+
+    def move_placements(self, rows: np.ndarray, policy) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Placement changes: breakdowns, adoption and with-parents moves, step-down requests.
+
+        Returns children who need a new placement (their place is released) with their route,
+        and children in children's homes asking to step down to a family (kept until a foster
+        place is found).
+        """
+        p, c, m = self.params, self.children, self.model
+        moves = hazards.move_hazards(p, m.month / 12, c.state[rows], c.age_months[rows], c.months_in_care[rows],
+                                     c.uasc[rows], c.legal_status[rows] == LegalStatus.CARE_ORDER,
+                                     policy.extra_step_down_rate_per_year)
+        mv, which = hazards.competing(self.streams["moves"], rows, m.month, moves)
+        adopt = mv[which == 0]
+        c.legal_status[adopt] = LegalStatus.PLACEMENT_ORDER
+        m.transitions.move(adopt, State.PLACED_FOR_ADOPTION, Reason.PLACEMENT_MOVE)
+        m.transitions.move(mv[which == 1], State.PLACED_WITH_PARENTS, Reason.PLACEMENT_MOVE)
+        broken = mv[which == 2]
+        older = c.age_months[broken] >= AGE_11_MONTHS
+        v = self.streams["moves"].uniform(broken, m.month, salt=1)
+        routes_broken = np.where(older & (v < p.breakdown_to_residential_share), Route.RESIDENTIAL, Route.FOSTER)
+        semi = mv[which == 4]
+        movers = np.concatenate([broken, semi])
+        routes = np.concatenate([routes_broken, np.full(semi.size, Route.SEMI)]).astype(np.int8)
+        m.ledger.release(movers)
+        m.flows["new_placement_moves"] += movers.size
+        return movers, routes, mv[which == 3]
+
+    def age(self, rows: np.ndarray) -> None:
+        """Everyone is a month older; 18th birthdays; returned-home monitoring ends (`rows`: active)."""
+        c, m = self.children, self.model
+        # contiguous slices are cheaper than gathering the active rows; a child who has left
+        # keeps ageing and counting months (since leaving, since the last care episode began)
+        for counter in (c.age_months, c.months_in_state, c.months_in_care):
+            counter[: c.n] += 1
+        adult = rows[c.age_months[rows] >= ADULT_MONTHS]
+        adult_state = c.state[adult]
+        aged_out = adult[IS_IN_CARE[adult_state]]
+        m.transitions.move(aged_out, State.AGED_OUT, Reason.EIGHTEENTH_BIRTHDAY)
+        m.flows["new_aged_out"] += aged_out.size
+        m.transitions.move(adult[IS_AT_HOME[adult_state]], State.CLOSED, Reason.CASE_CLOSED)
+        returned = rows[c.state[rows] == State.RETURNED_HOME]
+        done = returned[(c.age_months[returned] >= ADULT_MONTHS)
+                        | (c.months_in_state[returned] >= self.params.monitoring_months)]
+        m.transitions.move(done, State.CLOSED, Reason.MONITORING_ENDED)

@@ -1,0 +1,103 @@
+"""The month's record: every measure of sim/measures.py, counted for the children simulated.
+
+The recorder keeps the flows of the month (`Tally`, which the phases add to as events happen)
+and, at the month end, counts the stocks, the spend and the direct hours. It records
+UNSCALED figures (children simulated, not England); `monthly_table` and `yearly_table` turn
+them into England figures with `sim.measures.to_england`, the one place where scale applies.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from sim.dates import START_YEAR
+from sim.measures import MEASURES, to_england, yearly
+from sim.states import (CHILDRENS_HOMES, FOSTER, IS_ACTIVE, IS_CHILDRENS_HOME, IS_IN_CARE, IS_NON_KIN_FOSTER,
+                        IS_RESIDENTIAL, N_STATES, OTHER_CARE, State)
+
+FLOWS: tuple[str, ...] = tuple(m.name for m in MEASURES if m.kind == "flow")
+
+
+class Tally(dict):
+    """The flows of the month so far, by measure name (all declared flows, zero at the start)."""
+
+    def __init__(self):
+        super().__init__(dict.fromkeys(FLOWS, 0))
+
+    def reset(self) -> None:
+        for name in self:
+            self[name] = 0
+
+    def __setitem__(self, name: str, value) -> None:
+        if name not in FLOWS:
+            raise KeyError(f"{name!r} is not a declared flow of sim/measures.py")
+        super().__setitem__(name, value)
+
+
+class Recorder:
+    """Month records of a model; the monthly and yearly tables at England scale."""
+
+    def __init__(self, model):
+        self.model = model
+        self.flows = Tally()
+        self.records: list[dict[str, float]] = []  # one per month end, unscaled
+
+    @property
+    def current(self) -> dict[str, float]:
+        """The last month's record (unscaled)."""
+        return self.records[-1]
+
+    def record(self, states: np.ndarray, n_supported_families: int) -> None:
+        """Record the month just ended (`states`: those of the active children, in `active_rows` order)."""
+        m = self.model
+        c, prov, w = m.children, m.providers, m.workers
+        rows = m.active_rows
+        counts = np.bincount(states, minlength=N_STATES)
+        year, month0 = divmod(2 + m.month, 12)  # month 0 is March
+        rec: dict[str, float] = {"month": m.month, "year": START_YEAR + year, "month_of_year": month0 + 1}
+        for st in State:
+            if IS_ACTIVE[st]:  # terminal states are flows (new_*), not stocks
+                rec[f"n_{st.name.lower()}"] = counts[st]
+        rec["n_in_care"] = counts[IS_IN_CARE].sum()
+        rec["n_foster"] = counts[list(FOSTER)].sum()
+        rec["n_residential"] = counts[IS_RESIDENTIAL].sum()
+        rec["n_childrens_homes"] = counts[list(CHILDRENS_HOMES)].sum()
+        rec["n_other_care"] = counts[list(OTHER_CARE)].sum()
+        # on a plan: every child on a child protection plan, and supported children whose family
+        # came to support from a plan (children in need are never on one: an invariant test)
+        edge = rows[states == State.EDGE_OF_CARE]
+        rec["n_cp_plans"] = int(counts[State.CHILD_PROTECTION] + c.on_plan[edge].sum())
+        in_care = IS_IN_CARE[states]
+        care_rows = rows[in_care]
+        rec["n_uasc_in_care"] = int(c.uasc[care_rows].sum())
+        n = prov.n
+        fostering = IS_NON_KIN_FOSTER[prov.kind[:n]]
+        rec["n_foster_households"] = float(prov.households[:n][fostering].sum())
+        rec["n_foster_places"] = float(prov.places[:n][fostering].sum())
+        rec["n_foster_places_free"] = float((prov.places[:n] - prov.occupied[:n])[fostering].sum())
+        homes = IS_CHILDRENS_HOME[prov.kind[:n]] & prov.open[:n]
+        rec["n_childrens_homes_open"] = int(homes.sum())
+        rec["n_home_places"] = float(prov.places[:n][homes].sum())
+        rec["n_edge_families"] = n_supported_families
+        rec["n_social_workers"] = int(w.active[: w.n].sum())
+        rec["direct_hours_per_week"] = float(w.direct_hours().sum())
+        rec["mean_caseload"] = float(w.caseload[: w.n][w.active[: w.n]].mean())
+        n_cp = rec["n_cp_plans"] + rec["n_in_care"]
+        rec["direct_hours_per_child_in_care_or_on_plan"] = rec["direct_hours_per_week"] / max(n_cp, 1e-9)
+        # a child with no provider (-1) reads the appended 1.0: the kind's price as it is
+        factors = np.append(prov.price_factor[:n], 1.0)[c.provider[care_rows]]
+        spend = m.costs.month_spend(m.year, states[in_care], factors, n_supported_families, rec["n_social_workers"])
+        if m.month == 0:
+            spend = {k: 0.0 for k in spend}  # the state at 31 March 2015 carries no spend
+        rec.update(spend)
+        rec.update(self.flows)
+        rec["child_months"] = int(rows.size) if m.month > 0 else 0
+        self.records.append(rec)
+
+    def monthly_table(self) -> pd.DataFrame:
+        """One row per month-end (England scale), indexed by month."""
+        return to_england(pd.DataFrame(self.records).set_index("month"), self.model.scale)
+
+    def yearly_table(self) -> pd.DataFrame:
+        """Stocks at 31 March, flows and spend for the year ending then (England scale)."""
+        return yearly(self.monthly_table())
