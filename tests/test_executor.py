@@ -14,7 +14,7 @@ from runner.errors import UserError
 from runner.executor import (IN_FLIGHT_PER_THREAD, QUIET_WORKERS, Task, TaskError, quiet_worker_environment,
                                   run_tasks)
 from sim.run import replication_seed, run_replication
-from tests.dask_processes import free_port
+from runner.loopback import free_port
 
 SMALL = dict(scale=0.02, end_year=2017)
 
