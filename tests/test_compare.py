@@ -38,6 +38,7 @@ def whole(tmp_path_factory) -> Path:
     return out
 
 
+@pytest.mark.slow
 def test_killed_and_resumed_experiment_equals_an_uninterrupted_one(whole, tmp_path):
     out = tmp_path / "cut"
     store = out / "runs.parquet"
@@ -63,6 +64,7 @@ def test_killed_and_resumed_experiment_equals_an_uninterrupted_one(whole, tmp_pa
     pd.testing.assert_frame_equal(pd.read_csv(out / "summary.csv"), pd.read_csv(whole / "summary.csv"))
 
 
+@pytest.mark.slow
 def test_resume_into_a_folder_made_with_other_settings_is_refused(whole):
     before = sorted(p.name for p in (whole / "runs.parquet").iterdir())
     done = caresim(*[a if a != "0.02" else "0.03" for a in ARGS], "--out", str(whole))
@@ -72,6 +74,7 @@ def test_resume_into_a_folder_made_with_other_settings_is_refused(whole):
     assert sorted(p.name for p in (whole / "runs.parquet").iterdir()) == before  # nothing lost
 
 
+@pytest.mark.slow
 def test_rerun_of_a_finished_experiment_runs_nothing(whole):
     stamp = {p.name: p.stat().st_mtime_ns for p in (whole / "runs.parquet").iterdir()}
     done = caresim(*ARGS, "--out", str(whole))
@@ -79,6 +82,7 @@ def test_rerun_of_a_finished_experiment_runs_nothing(whole):
     assert {p.name: p.stat().st_mtime_ns for p in (whole / "runs.parquet").iterdir()} == stamp
 
 
+@pytest.mark.slow
 def test_store_has_every_output_per_scenario_seed_and_year(whole):
     runs = pd.read_parquet(whole / "runs.parquet")
     assert len(runs) == N_RUNS * 4
@@ -94,6 +98,7 @@ def csv_value(x: float) -> float:
     return float(f"{x:.6g}")
 
 
+@pytest.mark.slow
 def test_summary_savings_are_paired_by_seed_and_net_of_edge_spend(whole):
     runs = read_runs(whole)
     summary = pd.read_csv(whole / "summary.csv").set_index(["scenario", "year"])
@@ -109,6 +114,7 @@ def test_summary_savings_are_paired_by_seed_and_net_of_edge_spend(whole):
     assert summary.loc[("baseline", 2018), "savings_net_gbp_mean"] == 0
 
 
+@pytest.mark.slow
 def test_summary_is_the_mean_median_and_percentiles_of_the_stored_runs(whole):
     """Every statistic of every public measure, recomputed from the stored runs, year by year."""
     from sim.measures import CONTRACT
@@ -132,6 +138,7 @@ def test_summary_is_the_mean_median_and_percentiles_of_the_stored_runs(whole):
     assert final["children_in_care_p05"] < final["children_in_care_p95"]  # the seeds differ
 
 
+@pytest.mark.slow
 def test_report_and_charts_are_written(whole):
     report = (whole / "report.md").read_text()
     for rid in ("R3", "R4", "R5", "R6", "R8", "R9", "R12"):
@@ -149,6 +156,8 @@ def test_bad_scenario_and_repeated_scenario_exit_2(tmp_path):
         assert len(done.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.slow
+@pytest.mark.cluster
 def test_two_local_workers_give_the_same_store_as_one(whole, tmp_path):
     done = caresim(*ARGS, "--workers", "2", "--out", str(tmp_path / "parallel"))
     assert done.returncode == 0, done.stderr

@@ -135,6 +135,7 @@ def test_switching_a_lever_off_drops_its_pending_error():
     rc.close()
 
 
+@pytest.mark.slow
 def test_the_page_run_and_compare_show_the_same_figures_for_the_same_seeds(tmp_path, capsys):
     """The page, `caresim run --json` and `caresim compare` on one scenario file, same seeds and scale:
     the same runs and the same means, medians, percentiles and net saving, year by year."""

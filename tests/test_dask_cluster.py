@@ -19,6 +19,8 @@ from runner.executor import Task, TaskError, run_tasks
 from sim.run import replication_seed, run_replication
 from tests.test_executor import SMALL, assert_same_tables, collect, replication_tasks
 
+pytestmark = [pytest.mark.slow, pytest.mark.cluster]
+
 RUN_TIMEOUT_S = 120.0
 
 
