@@ -176,3 +176,11 @@ def test_the_page_run_and_compare_show_the_same_figures_for_the_same_seeds(tmp_p
         assert ran[f"{name}_p05"] == as_json(page[f"{name}_p05"]), name
         assert ran[f"{name}_p95"] == as_json(page[f"{name}_p95"]), name
     assert page[f"{SAVING}_mean"].iloc[-1] > 0  # optimised-low saves money by 2030: the comparison has content
+
+
+def test_the_page_shows_declared_measures():
+    """Every series on the page is an output declared in sim/measures.py."""
+    from sim.measures import BY_NAME, CONTRACT
+
+    assert set(d.SHOWN.values()) <= set(BY_NAME) and all(CONTRACT[k] == v for k, v in d.SHOWN.items())
+    assert set(d.SINGLE_RUN_COUNTS) | {"n_in_care"} <= set(BY_NAME)
