@@ -33,10 +33,10 @@ import pandas as pd
 from distributed import Client
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))  # the project, installed or not, and the test suite's cluster helper
-from tests.dask_processes import loopback_cluster  # noqa: E402
+sys.path.insert(0, str(REPO))  # the project, installed or not
 
 from runner.executor import Task, run_tasks  # noqa: E402
+from runner.loopback import loopback_cluster  # noqa: E402
 from sim.run import replication_seed, run_replication  # noqa: E402
 
 

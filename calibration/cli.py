@@ -61,14 +61,12 @@ def main(args) -> int:
     from calibration.fit import FitSettings, calibrate, progress_log, write_params_file
     from calibration.targets import DataError, data_digest, load_targets
     from sim.parameters import default_params_path, load_params
-    from sim.run import run_replication
 
     mode = QUICK if args.quick else FULL
     free = _free_names(args.free)
     base = load_params(args.params)
-    known = set(run_replication(base, seed=1, scale=0.01, end_year=2016).columns)
     try:
-        targets = load_targets(args.data, known_columns=known)
+        targets = load_targets(args.data)
         digest = data_digest(args.data)
     except DataError as exc:
         raise UserError(str(exc)) from None

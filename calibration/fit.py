@@ -11,7 +11,8 @@ Method (the README's calibration section says why):
   (z - 0.5) / 0.5 (mean at the centre of the prior range, sd half its width), so that
   directions the data cannot see stay proper rather than drift.
 * Each candidate is the mean of `replications` runs with the same seeds for every candidate
-  (common random numbers), so differences between candidates are not noise.
+  (common random numbers), so differences between candidates are not noise; they run through
+  the Monte Carlo runner every command uses (runner/montecarlo.py).
 * Optimiser: `scipy.optimize.least_squares` (trust-region reflective, bounds [0, 1]). Its
   Jacobian is forward differences with a fixed step of `DIFF_STEP` in z (5% of the prior
   range): large enough to see through the simulation's discreteness, and all the perturbed
@@ -50,9 +51,8 @@ import tomli_w
 from scipy.optimize import least_squares
 
 from calibration.targets import Target, data_digest, needed_columns
-from runner.executor import Task, run_tasks
+from runner.montecarlo import BASELINE_SCENARIO, ExecutorOptions, Replication, run_replications, seeds_of
 from sim.parameters import ParameterError, Params
-from sim.run import replication_seed, run_replication
 
 FORMAT_VERSION = "1"  # of the parameter file written here; [meta] version = FORMAT_VERSION + "+" + date
 DIFF_STEP = 0.05  # forward-difference step in the unit coordinate z (5% of the prior range)
@@ -134,9 +134,8 @@ class FitResult:
     residuals: dict[str, float] = field(default_factory=dict)
 
 
-def simulate(params: dict, seed: int, scale: float, end_year: int, columns: Sequence[str]) -> dict:
-    """One replication (a module-level task for the executor): the yearly values of `columns`."""
-    table = run_replication(Params(**params), seed=seed, scale=scale, end_year=end_year)
+def table_result(table: pd.DataFrame, columns: Sequence[str]) -> dict:
+    """The yearly values of `columns` of one replication, as the checkpoint file stores them."""
     return {"years": [int(y) for y in table.index],
             "columns": {c: [None if not np.isfinite(v) else float(v) for v in table[c].to_numpy(dtype=float)]
                         for c in columns}}
@@ -234,31 +233,29 @@ class Evaluator:
 
     # ---------------------------------------------------------------- simulation
     def seeds(self) -> list[int]:
-        return [replication_seed(self.settings.seed, i) for i in range(self.settings.replications)]
+        return seeds_of(self.settings.seed, self.settings.replications)
 
     def tables(self, zs: Sequence[np.ndarray], what: str = "") -> list[list[pd.DataFrame]]:
         """Yearly tables (one per replication) of each point, running what the cache lacks."""
         keys = [self.key(z) for z in zs]
         s = self.settings
-        todo = {}
+        todo: dict[str, Replication] = {}
         for k, z in zip(keys, zs):
             for seed in self.seeds():
                 if (k, seed) not in self.cache and f"{k}/{seed}" not in todo:
-                    todo[f"{k}/{seed}"] = Task(f"{k}/{seed}", simulate,
-                                               {"params": self.params_at(z).to_dict(), "seed": seed, "scale": s.scale,
-                                                "end_year": s.end_year, "columns": self.columns})
+                    todo[f"{k}/{seed}"] = Replication(f"{k}/{seed}", BASELINE_SCENARIO, seed, self.params_at(z))
         if todo:
             self.batches += 1
             self.log(f"batch {self.batches}: {what}{len(zs)} point(s) x {s.replications} replication(s), "
                      f"{len(todo)} to simulate ({time.monotonic() - self.started:.0f} s so far)")
 
-            def on_result(task: Task, result: dict) -> None:
-                k, seed = task.key.rsplit("/", 1)
-                self._store(k, int(seed), result)
+            def on_table(replication: Replication, table: pd.DataFrame) -> None:
+                k, seed = replication.key.rsplit("/", 1)
+                self._store(k, int(seed), table_result(table, self.columns))
                 self.simulations += 1
 
-            run_tasks(list(todo.values()), on_result, workers=self.workers, scheduler=self.scheduler,
-                      progress=False)
+            run_replications(list(todo.values()), on_table, scale=s.scale, end_year=s.end_year,
+                             executor=ExecutorOptions(self.workers, self.scheduler))
         return [[result_table(self.cache[(k, seed)]) for seed in self.seeds()] for k in keys]
 
     # ---------------------------------------------------------------- residuals

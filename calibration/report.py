@@ -16,18 +16,12 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from calibration.fit import result_table, simulate  # noqa: E402
-from calibration.targets import DERIVED, Target, needed_columns  # noqa: E402
-from runner.executor import Task, run_tasks  # noqa: E402
+from calibration.targets import DERIVED, Target  # noqa: E402
+from runner.montecarlo import BASELINE_SCENARIO, ExecutorOptions, plan, run_replications, seeds_of  # noqa: E402
 from sim.parameters import ParameterSet  # noqa: E402
-from sim.run import replication_seed  # noqa: E402
 
 REPORT_END_YEAR = 2025
 FIT_END = 2020  # last year of the calibration figures (2021/2024 rows are later supply figures)
-CHART_COLUMNS = ["n_in_care", "new_entries", "new_exits", "new_adoptions", "n_cp_plans", "n_foster", "n_residential",
-                 "n_placed_with_parents", "n_placed_for_adoption", "n_kinship", "n_foster_in_house", "n_foster_agency",
-                 "new_returned_home", "new_special_guardianship", "n_uasc_in_care", "n_foster_households",
-                 "spend_children_in_care_gbp", "n_social_workers", "mean_caseload", "direct_hours_per_week"]
 STYLE = {"fit": dict(marker="o", color="black", label="target (fitted)"),
          "initial": dict(marker="s", color="tab:blue", label="initial stock (set)"),
          "check": dict(marker="D", color="tab:gray", mfc="white", label="check (not fitted)"),
@@ -38,16 +32,12 @@ def run_baseline(params_path: Path | None, targets: list[Target], *, replication
                  workers: int = 1, scheduler: str | None = None, progress: bool = True) -> list[pd.DataFrame]:
     """Replications of the baseline 2015 -> 2025; replication i uses the posterior draw of its seed."""
     pset = ParameterSet.load(params_path)
-    columns = sorted(set(CHART_COLUMNS) | set(needed_columns(targets)))
-    tasks = [Task(f"report/{i}", simulate,
-                  {"params": pset.for_replication(replication_seed(seed, i)).to_dict(),
-                   "seed": replication_seed(seed, i), "scale": scale, "end_year": REPORT_END_YEAR,
-                   "columns": columns})
-             for i in range(replications)]
-    out: dict[str, pd.DataFrame] = {}
-    run_tasks(tasks, lambda task, result: out.__setitem__(task.key, result_table(result)), workers=workers,
-              scheduler=scheduler, progress=progress)
-    return [out[t.key] for t in tasks]
+    seeds = seeds_of(seed, replications)
+    out: dict[int, pd.DataFrame] = {}
+    run_replications(plan([BASELINE_SCENARIO], seeds, pset), lambda r, table: out.__setitem__(r.seed, table),
+                     scale=scale, end_year=REPORT_END_YEAR, key_prefix="report/",
+                     executor=ExecutorOptions(workers, scheduler, progress))
+    return [out[s] for s in seeds]
 
 
 def _series(tables: list[pd.DataFrame], measure: str) -> np.ndarray:

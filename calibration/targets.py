@@ -12,7 +12,9 @@
 The model's year Y row holds stocks at 31 March Y and flows for the year ending then; the run
 starts at 31 March 2015, so a figure is compared with the model's `model_year` row, which the
 file states (flows from before the run are compared with the first full year, 2016, with a
-wider tolerance). A `measure` is a column of the yearly table or one of `DERIVED` below.
+wider tolerance). A `measure` is an output declared in `sim.measures` (a column of the yearly
+table) or one of `DERIVED` below; a figure of kind stock is compared with a measure the model
+takes at 31 March, a flow or money figure with one it sums over the year.
 """
 from __future__ import annotations
 
@@ -27,12 +29,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sim.measures import BY_NAME
+
 USES = ("fit", "initial", "check", "oos", "unused")
 KINDS = ("stock", "flow", "share", "ratio", "money")
 TOLERANCE_UNITS = ("relative", "absolute")
 COLUMNS = ("year", "measure", "value", "unit", "kind", "use", "model_year", "tolerance", "tolerance_unit",
            "source", "grade", "note")
 GRADES = ("A", "B", "C", "D")
+# a target's kind -> how the measure it is compared with must make a year (sim.measures over_year)
+OVER_YEAR = {"stock": "end", "flow": "sum", "money": "sum"}
 
 
 def _ratio(num: str, den: str | tuple[str, ...]) -> Callable[[pd.DataFrame, int], float]:
@@ -111,8 +117,12 @@ def data_digest(path: str | Path | None = None) -> str:
     return hashlib.sha256(Path(path or default_data_path()).read_bytes()).hexdigest()
 
 
-def load_targets(path: str | Path | None = None, known_columns: set[str] | None = None) -> list[Target]:
-    """Read and check the target file; any problem raises DataError with one line."""
+def load_targets(path: str | Path | None = None) -> list[Target]:
+    """Read and check the target file; any problem raises DataError with one line.
+
+    A measure must be declared in `sim.measures` or be one of `DERIVED`, and a stock, flow or
+    money figure must be compared with a measure that makes a year the same way.
+    """
     path = Path(path or default_data_path())
     try:
         with open(path, newline="", encoding="utf-8") as fh:
@@ -158,8 +168,12 @@ def load_targets(path: str | Path | None = None, known_columns: set[str] | None 
             if not 2015 <= model_year <= 2050:
                 raise bad("model_year", " (the model's rows run from 2015)")
             measure = row["measure"].strip()
-            if measure not in DERIVED and known_columns is not None and measure not in known_columns:
-                raise bad("measure", " (not a column of the yearly table nor a derived measure)")
+            if measure not in DERIVED and measure not in BY_NAME:
+                raise bad("measure", " (not an output declared in sim/measures.py nor a derived measure)")
+            kind = row["kind"].strip()
+            if measure in BY_NAME and kind in OVER_YEAR and BY_NAME[measure].over_year != OVER_YEAR[kind]:
+                raise bad("kind", f" (the model's {measure} is a {BY_NAME[measure].kind} taken "
+                                  f"{'at 31 March' if BY_NAME[measure].over_year == 'end' else 'over the year'})")
         if use in ("fit", "initial", "check") or row["tolerance"].strip():
             unit = row["tolerance_unit"].strip()
             if unit not in TOLERANCE_UNITS:

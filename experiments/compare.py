@@ -2,9 +2,9 @@
 
 Replication i of every scenario uses the same seed (`--seed` + i) and the same parameter draw
 (`ParameterSet.for_replication(seed)`), so scenario-minus-baseline differences are paired: they
-are the levers' effect, not noise. Each (scenario, seed) run is a pure task
-(experiments/executor.py), run serially, on local worker processes (`--workers`) or on a Dask
-scheduler (`--scheduler`).
+are the levers' effect, not noise. Each (scenario, seed) run goes through the one Monte Carlo path
+(runner/montecarlo.py): a pure task run serially, on local worker processes (`--workers`) or on
+a Dask scheduler (`--scheduler`).
 
 The experiment folder `DIR` holds:
 
@@ -13,8 +13,9 @@ The experiment folder `DIR` holds:
 * `runs.parquet/` - a parquet dataset, one small file per (scenario, seed), written atomically
   (temporary file, then `os.replace`) as each run finishes, so a killed driver loses at most
   the runs in flight. `pandas.read_parquet(DIR / "runs.parquet")` reads every row.
-* `summary.csv` - per scenario and year: mean, 5th and 95th percentiles of the headline outputs
-  and of savings against the baseline net of edge-of-care spending (paired by seed).
+* `summary.csv` - per scenario and year: mean, median, 5th and 95th percentiles of the public
+  measures of `sim.measures` and of the saving against the baseline net of edge-of-care
+  spending (paired by seed), from `runner.summary.summarise`, the summary every command uses.
 * `report.md` and PNG fan charts, with the report's headline figures (targets.md section 1)
   beside caresim's.
 """
@@ -28,45 +29,13 @@ import shlex
 import sys
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
-
-from runner.errors import UserError
 from experiments.run_command import add_run_options
+from runner.errors import UserError
 from runner.options import positive_int
-from experiments.scenarios import Scenario, load_scenario, parse_scenario
 
 BASELINE = "baseline"
 STORE = "runs.parquet"
 MANIFEST = "manifest.json"
-
-# summary name -> column of the yearly table (savings_net_gbp is derived, see `add_savings`)
-MEASURES = {
-    "children_in_care": "n_in_care",
-    "foster": "n_foster",
-    "residential": "n_residential",
-    "childrens_homes": "n_childrens_homes",
-    "entries": "new_entries",
-    "exits": "new_exits",
-    "spend_gbp": "spend_children_in_care_gbp",
-    "edge_spend_gbp": "spend_edge_of_care_gbp",
-    "savings_net_gbp": "savings_net_gbp",
-    "direct_hours_per_week": "direct_hours_per_week",
-}
-
-
-# ---------------------------------------------------------------------------- the task
-def run_task(scenario: dict, params, seed: int, scale: float, end_year: int) -> pd.DataFrame:
-    """One replication of one scenario: the yearly table as flat rows (scenario, seed, year, ...)."""
-    from sim.run import run_replication
-
-    levers = parse_scenario(scenario, scenario["name"]).levers
-    table = run_replication(params, seed=seed, scale=scale, end_year=end_year, levers=levers)
-    out = table.astype("float64").reset_index()
-    out.insert(0, "seed", np.int64(seed))
-    out.insert(0, "scenario", scenario["name"])
-    out["year"] = out["year"].astype("int64")
-    return out
 
 
 # ---------------------------------------------------------------------------- the store
@@ -74,7 +43,7 @@ def run_file(store: Path, scenario: str, seed: int) -> Path:
     return store / f"{scenario}--seed{seed}.parquet"
 
 
-def write_run(store: Path, frame: pd.DataFrame) -> Path:
+def write_run(store: Path, frame) -> Path:
     """Write one run atomically: readers never see a partial file."""
     scenario, seed = frame["scenario"].iloc[0], int(frame["seed"].iloc[0])
     final = run_file(store, scenario, seed)
@@ -84,13 +53,15 @@ def write_run(store: Path, frame: pd.DataFrame) -> Path:
     return final
 
 
-def read_runs(out: Path) -> pd.DataFrame:
-    """Every stored run, sorted by scenario, seed and year."""
+def read_runs(out: Path):
+    """Every stored run (a pandas DataFrame), sorted by scenario, seed and year."""
+    import pandas as pd
+
     runs = pd.read_parquet(out / STORE)
     return runs.sort_values(["scenario", "seed", "year"]).reset_index(drop=True)
 
 
-def _manifest(scenarios: list[Scenario], seeds: list[int], args, pset) -> dict:
+def _manifest(scenarios: list, seeds: list[int], args, pset) -> dict:
     path = Path(pset.source)
     return {
         "scenarios": [s.to_dict() for s in scenarios],
@@ -145,35 +116,6 @@ def _short(value) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-# ---------------------------------------------------------------------------- summaries
-def add_savings(runs: pd.DataFrame) -> pd.DataFrame:
-    """Add `savings_net_gbp`: baseline spend on children in care minus the scenario's, minus the
-    scenario's extra edge-of-care spend (which carries the investment), paired by seed and year."""
-    base = runs[runs["scenario"] == BASELINE].set_index(["seed", "year"])
-    key = pd.MultiIndex.from_frame(runs[["seed", "year"]])
-    b_spend = base["spend_children_in_care_gbp"].reindex(key).to_numpy()
-    b_edge = base["spend_edge_of_care_gbp"].reindex(key).to_numpy()
-    runs = runs.copy()
-    runs["savings_net_gbp"] = ((b_spend - runs["spend_children_in_care_gbp"].to_numpy())
-                               - (runs["spend_edge_of_care_gbp"].to_numpy() - b_edge))
-    return runs
-
-
-def summarise_runs(runs: pd.DataFrame) -> pd.DataFrame:
-    """Per scenario and year: mean, p05 and p95 of every measure (across seeds)."""
-    rows = []
-    for (scenario, year), g in runs.groupby(["scenario", "year"], sort=False):
-        row = {"scenario": scenario, "year": int(year), "replications": len(g)}
-        for name, col in MEASURES.items():
-            v = g[col].to_numpy(dtype=float)
-            ok = np.isfinite(v)
-            row[f"{name}_mean"] = v[ok].mean() if ok.any() else np.nan
-            row[f"{name}_p05"] = np.percentile(v[ok], 5) if ok.any() else np.nan
-            row[f"{name}_p95"] = np.percentile(v[ok], 95) if ok.any() else np.nan
-        rows.append(row)
-    return pd.DataFrame(rows)
-
-
 # ---------------------------------------------------------------------------- command line
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("scenarios", nargs="+", metavar="SCENARIO",
@@ -186,9 +128,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args) -> int:
-    from runner.executor import Task, run_tasks
+    from experiments.scenarios import load_scenario
+    from runner.montecarlo import ExecutorOptions, as_rows, plan, run_replications, seeds_of
     from sim.parameters import ParameterSet
-    from sim.run import replication_seed
 
     scenarios = [load_scenario(s) for s in args.scenarios]
     names = [s.name for s in scenarios]
@@ -200,21 +142,18 @@ def main(args) -> int:
     pset = ParameterSet.load(args.params)
     for s in scenarios:
         s.check_params(pset.point)
-    seeds = [replication_seed(args.seed, i) for i in range(args.replications)]
+    seeds = seeds_of(args.seed, args.replications)
     manifest = _manifest(scenarios, seeds, args, pset)
     done = prepare_dir(args.out, manifest)
     store = args.out / STORE
-    todo = [(seed, s) for seed in seeds for s in scenarios if (s.name, seed) not in done]
+    todo = plan([s.to_dict() for s in scenarios], seeds, pset, uncertainty=not args.point_estimate, skip=done)
     total = len(seeds) * len(scenarios)
     if done:
         print(f"caresim compare: resuming, {total - len(todo)} of {total} runs already in {store}",
               file=sys.stderr, flush=True)
-    tasks = [Task(key=f"{args.out.name}/{s.name}/seed={seed}", fn=run_task,
-                  kwargs={"scenario": s.to_dict(), "params": pset.for_replication(seed, uncertainty=not args.point_estimate), "seed": seed,
-                          "scale": args.scale, "end_year": args.end_year})
-             for seed, s in todo]
-    run_tasks(tasks, lambda task, frame: write_run(store, frame), workers=args.workers,
-              scheduler=args.scheduler, progress=not args.no_progress)
+    run_replications(todo, lambda r, table: write_run(store, as_rows(table, r.scenario["name"], r.seed)),
+                     scale=args.scale, end_year=args.end_year, key_prefix=f"{args.out.name}/",
+                     executor=ExecutorOptions(args.workers, args.scheduler, progress=not args.no_progress))
     write_outputs(args.out, manifest, command=shlex.join(["caresim", "compare", *sys.argv[2:]]))
     print(f"caresim compare: {total} runs in {store}; summary.csv, report.md and charts in {args.out}")
     return 0
@@ -223,14 +162,13 @@ def main(args) -> int:
 def write_outputs(out: Path, manifest: dict, command: str = "") -> None:
     """summary.csv, the charts and report.md from the stored runs."""
     from experiments.report import write_charts, write_report
+    from runner.summary import summarise, with_saving
 
     names = [s["name"] for s in manifest["scenarios"]]
     runs = read_runs(out)
-    runs = runs[runs["scenario"].isin(names) & runs["seed"].isin(manifest["seeds"])]
-    runs = add_savings(runs)
-    summary = summarise_runs(runs)
-    order = {n: i for i, n in enumerate(names)}
-    summary = summary.sort_values(["scenario", "year"], key=lambda c: c.map(order) if c.name == "scenario" else c)
+    runs = with_saving(runs[runs["scenario"].isin(names) & runs["seed"].isin(manifest["seeds"])], BASELINE)
+    order = {n: i for i, n in enumerate(names)}  # the summary lists scenarios as the command named them
+    summary = summarise(runs.sort_values("scenario", key=lambda c: c.map(order), kind="stable"), baseline=BASELINE)
     summary.to_csv(out / "summary.csv", index=False, float_format="%.6g")
     charts = write_charts(out, summary, names)
     write_report(out, runs, summary, manifest, charts, command)

@@ -13,9 +13,10 @@ A Solara app (the stack of Mesa 3's own visualisation), started by `caresim dash
 * **Watch one run** - a single small run in the Mesa style (reset / step / play): the counts of
   children by state, month by month.
 
-Every number on the page comes from `sim.run.run_replication` or `sim.model.CareModel` with the
-shipped parameter file, replication by replication as `caresim compare` runs it (same seeds, same
-posterior draw per seed); nothing is typed in here. Mesa 3.3.1's `mesa.visualization` needs its optional `viz` extras (altair,
+Every number on the page comes from the Monte Carlo runner every command uses
+(`runner.montecarlo`, same seeds, same posterior draw per seed as `caresim compare`) and the one
+summary (`runner.summary`: medians, 90% bands, the net saving paired by seed), or from
+`sim.model.CareModel` for the single run; nothing is typed in here. Mesa 3.3.1's `mesa.visualization` needs its optional `viz` extras (altair,
 networkx), which caresim does not install, so the step/play/reset controls are written here in
 plain Solara, after Mesa's `ModelController`.
 """
@@ -35,10 +36,15 @@ import solara.lab
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
+import pandas as pd
+
+from experiments.charts import fan
 from experiments.scenarios import Scenario, ScenarioError, load_scenario, parse_scenario, scenario_names
+from runner.montecarlo import BASELINE_SCENARIO, ExecutorOptions, as_rows, plan, run_replications, seeds_of
+from runner.summary import BASELINE, SAVING, summarise
 from sim.levers import DEFAULT_START, LEVERS, SHARE_REALISED, LeverError, ParamSpec, parse_start
+from sim.measures import CONTRACT
 from sim.parameters import ParameterError
-from sim.run import replication_seed, run_replication
 
 matplotlib.use("Agg")
 
@@ -48,12 +54,11 @@ SCALES = [0.02, 0.05, 0.1, 0.2, 0.5, 1.0]
 DEFAULT_SCALE = 0.05
 DEFAULT_REPLICATIONS = 3
 MAX_REPLICATIONS = 20
-BASELINE = "baseline"  # the shipped scenario with no levers
-PLACEMENTS = {"n_in_care": "All children in care", "n_foster": "Foster care (incl. kinship)",
-              "n_residential": "Children's homes and semi-independent", "n_other_care": "Other placements"}
-SPEND = "spend_children_in_care_gbp"
-EDGE_SPEND = "spend_edge_of_care_gbp"
-KEPT = [*PLACEMENTS, SPEND, EDGE_SPEND]
+MIX = "this mix"  # the label of the mix's runs beside the baseline's (a mix may be called "baseline")
+# public measures (sim.measures) the page shows, by their summary names
+PLACEMENTS = {"children_in_care": "All children in care", "foster": "Foster care (incl. kinship)",
+              "residential": "Children's homes and semi-independent", "other": "Other placements"}
+SHOWN = {name: CONTRACT[name] for name in [*PLACEMENTS, "spend_gbp", "edge_spend_gbp"]}
 SCENARIO_COLOUR, BASELINE_COLOUR = "#1f5fa8", "#7f7f7f"
 SINGLE_RUN_COUNTS = {"n_child_in_need": "Assessed at risk of care", "n_child_protection": "On a protection plan",
                      "n_edge_of_care": "Edge-of-care support", "n_foster": "Foster care",
@@ -162,17 +167,33 @@ def pretty(name: str) -> str:
 # ---------------------------------------------------------------------------- running the futures
 @dataclass
 class Futures:
-    """Yearly results of a scenario and its baseline, replication by replication (paired seeds)."""
+    """A scenario and its baseline run with paired seeds, and their summary (runner.summary).
+
+    `runs` holds one row per (run, seed, year): the mix's rows are labelled `MIX`, the baseline's
+    `BASELINE`, whatever the mix is called. `summary` is `runner.summary.summarise` of them with
+    paired changes: the statistics `caresim compare` computes from the same runs.
+    """
 
     name: str
     levers: list[str]  # titles of the scenario's levers
-    years: np.ndarray
-    scenario: dict[str, np.ndarray]  # column -> (replications, years)
-    baseline: dict[str, np.ndarray]
+    runs: pd.DataFrame
+    summary: pd.DataFrame
     replications: int
     scale: float
     seed: int
     charts: dict = field(default_factory=dict, repr=False)  # drawn once: name -> PNG bytes
+
+    @property
+    def years(self) -> np.ndarray:
+        return self.rows(BASELINE)["year"].to_numpy()
+
+    def rows(self, which: str) -> pd.DataFrame:
+        """Summary rows of `MIX` or `BASELINE`, one per year."""
+        return self.summary[self.summary["scenario"] == which].reset_index(drop=True)
+
+    def at(self, which: str, column: str, year: int = TABLE_YEAR) -> float:
+        rows = self.rows(which)
+        return float(rows.loc[rows["year"] == year, column].iloc[0])
 
 
 def chart_png(f: Futures, name: str) -> bytes:
@@ -185,7 +206,7 @@ def chart_png(f: Futures, name: str) -> bytes:
     return f.charts[name]
 
 
-_baseline_cache: dict[tuple, dict[str, np.ndarray]] = {}
+_baseline_cache: dict[tuple, pd.DataFrame] = {}
 _baseline_lock = threading.Lock()
 _parameter_sets: list = []
 
@@ -202,95 +223,74 @@ def parameter_set():
         return _parameter_sets[0]
 
 
-def _columns(table) -> dict[str, np.ndarray]:
-    return {c: table[c].to_numpy(dtype=float) for c in KEPT}
-
-
-def baseline_run(seed: int, scale: float) -> dict[str, np.ndarray]:
-    """One baseline replication 2015-2030, cached: the baseline is the same for every mix."""
-    key = (seed, scale, END_YEAR)
-    with _baseline_lock:
-        if key in _baseline_cache:
-            return _baseline_cache[key]
-    params = parameter_set().for_replication(seed)
-    cols = _columns(run_replication(params, seed=seed, scale=scale, end_year=END_YEAR))
-    with _baseline_lock:
-        _baseline_cache[key] = cols
-    return cols
+class _Cancelled(Exception):
+    """A newer run replaced this one: stop between replications."""
 
 
 def run_futures(scenario: Scenario, *, replications: int, scale: float, seed: int = 1, on_progress=None,
                 cancelled=lambda: False) -> Futures | None:
-    """Run the scenario and the baseline with paired seeds; `on_progress(done, total)` after each run.
+    """Run the scenario and the baseline with paired seeds through the Monte Carlo runner;
+    `on_progress(done, total)` after each run. Baseline runs are cached (the same for every mix).
 
     Returns None if `cancelled()` became true between runs.
     """
-    total = 2 * replications
-    scen: list[dict] = []
-    base: list[dict] = []
-    years = None
-    for i in range(replications):
-        s = replication_seed(seed, i)
-        table = run_replication(parameter_set().for_replication(s), seed=s, scale=scale, end_year=END_YEAR,
-                                levers=scenario.fresh_levers())
-        years = table.index.to_numpy()
-        scen.append(_columns(table))
+    seeds = seeds_of(seed, replications)
+    mix_doc = {**scenario.to_dict(), "name": MIX}
+    todo = plan([mix_doc, BASELINE_SCENARIO], seeds, parameter_set())
+    frames = []
+    with _baseline_lock:
+        for r in todo:
+            cached = _baseline_cache.get((r.seed, scale, END_YEAR)) if r.scenario is BASELINE_SCENARIO else None
+            if cached is not None:
+                frames.append(cached)
+    todo = [r for r in todo if not (r.scenario is BASELINE_SCENARIO and (r.seed, scale, END_YEAR) in _baseline_cache)]
+    total, done = 2 * replications, [len(frames)]
+
+    def keep(replication, table) -> None:
+        rows = as_rows(table, replication.scenario["name"], replication.seed)
+        frames.append(rows)
+        if replication.scenario is BASELINE_SCENARIO:
+            with _baseline_lock:
+                _baseline_cache[(replication.seed, scale, END_YEAR)] = rows
+        done[0] += 1
         if on_progress:
-            on_progress(2 * i + 1, total)
+            on_progress(done[0], total)
         if cancelled():
-            return None
-        base.append(baseline_run(s, scale))
-        if on_progress:
-            on_progress(2 * i + 2, total)
-        if cancelled():
-            return None
-    stack = lambda runs: {c: np.stack([r[c] for r in runs]) for c in KEPT}  # noqa: E731
+            raise _Cancelled
+
+    try:
+        run_replications(todo, keep, scale=scale, end_year=END_YEAR, executor=ExecutorOptions())
+    except _Cancelled:
+        return None
+    runs = pd.concat(frames, ignore_index=True)
+    summary = summarise(runs, measures=SHOWN, baseline=BASELINE, changes=True)
     titles = [type(lever).TITLE or lever.name for lever in scenario.levers]
-    return Futures(scenario.name, titles, years, stack(scen), stack(base), replications, scale, seed)
-
-
-def net_saving(f: Futures) -> np.ndarray:
-    """Per replication and year: baseline minus scenario spend on children in care, less the
-    scenario's extra edge-of-care spend (its investment), paired by seed (GBP)."""
-    saving = f.baseline[SPEND] - f.scenario[SPEND]
-    investment = f.scenario[EDGE_SPEND] - f.baseline[EDGE_SPEND]
-    return saving - investment
-
-
-def band(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Median and 90% band (5th-95th percentiles) across replications (axis 0); NaN where no run
-    has a value (the first year's flows)."""
-    out = np.full((3, values.shape[1]), np.nan)
-    ok = np.isfinite(values).any(axis=0)
-    if ok.any():
-        out[:, ok] = np.nanpercentile(values[:, ok], [50, 5, 95], axis=0)
-    return out[0], out[1], out[2]
+    return Futures(scenario.name, titles, runs, summary, replications, scale, seed)
 
 
 def table_rows(f: Futures) -> list[tuple[str, str, str, str]]:
-    """The 2025 figures: (what, baseline, scenario, change with 90% range), medians of runs."""
-    j = int(np.flatnonzero(f.years == TABLE_YEAR)[0])
+    """The 2025 figures: (what, baseline, scenario, change with 90% range), medians of runs;
+    changes are paired by seed."""
     rows = []
 
-    def add(label, col, divisor, unit):
-        b, s = f.baseline[col][:, j] / divisor, f.scenario[col][:, j] / divisor
-        d = s - b
-        rows.append((label, f"{np.median(b):,.0f}{unit}", f"{np.median(s):,.0f}{unit}", _change(d, unit)))
+    def add(label, name, divisor):
+        change = [f.at(MIX, f"{name}_change_{stat}") / divisor for stat in ("median", "p05", "p95")]
+        rows.append((label, f"{f.at(BASELINE, f'{name}_median') / divisor:,.0f}",
+                     f"{f.at(MIX, f'{name}_median') / divisor:,.0f}", _change(*change, f.replications)))
 
-    for col, label in PLACEMENTS.items():
-        add(f"{label} (31 March {TABLE_YEAR})", col, 1, "")
-    add(f"Spend on children in care, £m (year to March {TABLE_YEAR})", SPEND, 1e6, "")
-    add(f"Edge-of-care spend, £m (year to March {TABLE_YEAR})", EDGE_SPEND, 1e6, "")
-    net = net_saving(f)[:, j] / 1e6
-    rows.append((f"Saving net of investment, £m (year to March {TABLE_YEAR})", "", "", _change(net, "", signed=False)))
+    for name, label in PLACEMENTS.items():
+        add(f"{label} (31 March {TABLE_YEAR})", name, 1)
+    add(f"Spend on children in care, £m (year to March {TABLE_YEAR})", "spend_gbp", 1e6)
+    add(f"Edge-of-care spend, £m (year to March {TABLE_YEAR})", "edge_spend_gbp", 1e6)
+    net = [f.at(MIX, f"{SAVING}_{stat}") / 1e6 for stat in ("median", "p05", "p95")]
+    rows.append((f"Saving net of investment, £m (year to March {TABLE_YEAR})", "", "",
+                 _change(*net, f.replications, signed=False)))
     return rows
 
 
-def _change(d: np.ndarray, unit: str, signed: bool = True) -> str:
-    med = np.median(d)
-    text = f"{med:+,.0f}{unit}" if signed else f"{med:,.0f}{unit}"
-    if d.size > 1:
-        lo, hi = np.percentile(d, [5, 95])
+def _change(median: float, lo: float, hi: float, replications: int, signed: bool = True) -> str:
+    text = f"{median:+,.0f}" if signed else f"{median:,.0f}"
+    if replications > 1:
         text += f" ({lo:,.0f} to {hi:,.0f})"
     return text
 
@@ -307,20 +307,18 @@ def table_html(f: Futures) -> str:
 
 
 # ---------------------------------------------------------------------------- charts
-def _fan(ax, years, values, colour, label, divisor=1.0) -> None:
-    med, lo, hi = band(values / divisor)
-    ok = np.isfinite(med)
-    ax.fill_between(years[ok], lo[ok], hi[ok], color=colour, alpha=0.22, linewidth=0)
-    ax.plot(years[ok], med[ok], color=colour, linewidth=2.2, label=label)
+def _fan(ax, f: Futures, which: str, name: str, colour: str, label: str, divisor: float = 1.0) -> None:
+    fan(ax, f.rows(which), name, colour=colour, label=label, centre="median", divisor=divisor, alpha=0.22,
+        linewidth=2.2)
 
 
 def care_figure(f: Futures) -> Figure:
     """Children in care by placement type: scenario and baseline fans, 2015-2030."""
     fig = Figure(figsize=(11, 6.2), layout="constrained")
     axes = fig.subplots(2, 2, sharex=True)
-    for ax, (col, label) in zip(axes.flat, PLACEMENTS.items()):
-        _fan(ax, f.years, f.baseline[col], BASELINE_COLOUR, "Baseline")
-        _fan(ax, f.years, f.scenario[col], SCENARIO_COLOUR, f.name)
+    for ax, (name, label) in zip(axes.flat, PLACEMENTS.items()):
+        _fan(ax, f, BASELINE, name, BASELINE_COLOUR, "Baseline")
+        _fan(ax, f, MIX, name, SCENARIO_COLOUR, f.name)
         ax.set_title(label, fontsize=13)
         ax.set_ylim(bottom=0)
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
@@ -335,11 +333,11 @@ def spend_figure(f: Futures) -> Figure:
     """Spend on children in care, and the saving net of investment, per year (GBP bn / m)."""
     fig = Figure(figsize=(11, 3.6), layout="constrained")
     ax1, ax2 = fig.subplots(1, 2)
-    _fan(ax1, f.years, f.baseline[SPEND], BASELINE_COLOUR, "Baseline", 1e9)
-    _fan(ax1, f.years, f.scenario[SPEND], SCENARIO_COLOUR, f.name, 1e9)
+    _fan(ax1, f, BASELINE, "spend_gbp", BASELINE_COLOUR, "Baseline", 1e9)
+    _fan(ax1, f, MIX, "spend_gbp", SCENARIO_COLOUR, f.name, 1e9)
     ax1.set_title("Spend on children in care, £bn a year", fontsize=13)
     ax1.legend(loc="upper left", fontsize=11)
-    _fan(ax2, f.years, net_saving(f), SCENARIO_COLOUR, f.name, 1e6)
+    _fan(ax2, f, MIX, SAVING, SCENARIO_COLOUR, f.name, 1e6)
     ax2.axhline(0, color="black", linewidth=0.8)
     ax2.set_title("Saving net of investment, £m a year", fontsize=13)
     for ax in (ax1, ax2):

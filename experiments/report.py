@@ -17,7 +17,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-BASELINE = "baseline"
+from experiments.charts import fan  # noqa: E402
+from runner.summary import BASELINE, EDGE_SPEND, SPEND, net_saving  # noqa: E402
+
 REPORT_YEAR = 2025  # the report's horizon
 GROWTH_FROM = 2020  # the report's growth in spend is 2020 -> 2025
 
@@ -113,11 +115,7 @@ def write_charts(out: Path, summary: pd.DataFrame, names: list[str]) -> list[str
 
 
 def _fan(ax, s: pd.DataFrame, measure: str, label: str, colour: str, unit: float) -> None:
-    ok = s[f"{measure}_mean"].notna()
-    x = s["year"][ok]
-    ax.plot(x, s[f"{measure}_mean"][ok] / unit, color=colour, label=label)
-    ax.fill_between(x, s[f"{measure}_p05"][ok] / unit, s[f"{measure}_p95"][ok] / unit, color=colour, alpha=0.15,
-                    linewidth=0)
+    fan(ax, s, measure, colour=colour, label=label, centre="mean", divisor=unit)
 
 
 # ---------------------------------------------------------------------------- figures
@@ -155,8 +153,8 @@ def figures(runs: pd.DataFrame, year: int) -> list[dict]:
     for scenario in by.index.get_level_values("scenario").unique():
         if scenario == BASELINE:
             continue
-        spend, edge = col(scenario, "spend_children_in_care_gbp"), col(scenario, "spend_edge_of_care_gbp")
-        saving = (b_spend - spend) - (edge - b_edge)
+        spend, edge = col(scenario, SPEND), col(scenario, EDGE_SPEND)
+        saving = net_saving({SPEND: b_spend, EDGE_SPEND: b_edge}, {SPEND: spend, EDGE_SPEND: edge})
         add("R5", scenario, saving / b_spend, _share)
         add("R5", scenario, saving, _gbp)
         if growth is not None:

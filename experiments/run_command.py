@@ -8,7 +8,13 @@ from pathlib import Path
 
 from runner.errors import UserError
 from runner.options import end_year_value, positive_int, scale_value
-from sim.run import CONTRACT, mean_table, replication_seed, run_replication, summarise
+
+# The table a person reads: (JSON contract name, heading, format); the columns come from sim.measures.
+READABLE = [("children_in_care", "in care", "{:>8,.0f}"), ("foster", "foster", "{:>8,.0f}"),
+            ("residential", "resid.", "{:>7,.0f}"), ("other", "other", "{:>7,.0f}"),
+            ("entries", "entries", "{:>8,.0f}"), ("exits", "exits", "{:>8,.0f}"),
+            ("spend_gbp", "spend £bn", "{:>9.2f}"), ("direct_hours_per_week", "direct h/wk", "{:>11,.0f}")]
+
 
 def add_run_options(parser: argparse.ArgumentParser) -> None:
     """Options shared by `run` and `compare`."""
@@ -32,10 +38,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def format_table(table) -> str:
     """The yearly table as a person reads it."""
-    cols = [("children_in_care", "in care", "{:>8,.0f}"), ("foster", "foster", "{:>8,.0f}"),
-            ("residential", "resid.", "{:>7,.0f}"), ("other", "other", "{:>7,.0f}"),
-            ("entries", "entries", "{:>8,.0f}"), ("exits", "exits", "{:>8,.0f}"),
-            ("spend_gbp", "spend £bn", "{:>9.2f}"), ("direct_hours_per_week", "direct h/wk", "{:>11,.0f}")]
+    from sim.measures import CONTRACT
+
+    cols = READABLE
     header = f"{'31 March':>8} " + " ".join(f"{label:>{len(fmt.format(0))}}" for _, label, fmt in cols)
     lines = [header, "-" * len(header)]
     for year, row in table.iterrows():
@@ -51,36 +56,45 @@ def format_table(table) -> str:
 
 
 def load_run_inputs(args):
-    """Parameters and the scenario's levers for a run: user errors become UserError.
+    """The parameter file and the scenario of a run, checked together: user errors become UserError.
 
     Sets `args.scenario_name` to the scenario's name (the JSON contract's "scenario").
     """
     from experiments.scenarios import load_scenario
-    from sim.parameters import load_params
+    from sim.parameters import ParameterSet
 
     scenario = load_scenario(getattr(args, "scenario", None) or "baseline")
     args.scenario_name = scenario.name
-    params = load_params(args.params)
-    scenario.check_params(params)
-    return params, scenario.levers
+    parameters = ParameterSet.load(args.params)
+    scenario.check_params(parameters.point)
+    return parameters, scenario
 
 
 def main(args) -> int:
-    params, levers = load_run_inputs(args)
-    from sim.parameters import ParameterSet  # calibration: posterior draws of the parameter file
+    import pandas as pd
 
-    draws = ParameterSet.load(args.params)
-    scenario = getattr(args, "scenario_name", "baseline")
-    tables = []
-    for i in range(args.replications):
-        if not args.json:
-            print(f"replication {i + 1}/{args.replications} ...", file=sys.stderr, flush=True)
-        seed = replication_seed(args.seed, i)
-        # calibration: each replication uses the posterior draw of its seed (parameter uncertainty)
-        tables.append(run_replication(draws.for_replication(seed, uncertainty=not args.point_estimate), seed=seed, scale=args.scale,
-                                      end_year=args.end_year, levers=levers))
-    summary = summarise(tables, scenario=scenario, seed=args.seed)
-    table = mean_table(tables)
+    from runner.montecarlo import ExecutorOptions, as_rows, plan, run_replications, seeds_of
+    from runner.summary import contract, mean_table
+
+    parameters, scenario = load_run_inputs(args)
+    name = scenario.name
+    tables = {}
+
+    def announce(done: int) -> None:
+        if not args.json and done < args.replications:
+            print(f"replication {done + 1}/{args.replications} ...", file=sys.stderr, flush=True)
+
+    def keep(replication, table) -> None:
+        tables[replication.seed] = table
+        announce(len(tables))
+
+    seeds = seeds_of(args.seed, args.replications)
+    announce(0)
+    # each replication uses the posterior draw of its seed (parameter uncertainty), as compare does
+    run_replications(plan([scenario.to_dict()], seeds, parameters, uncertainty=not args.point_estimate), keep,
+                     scale=args.scale, end_year=args.end_year, executor=ExecutorOptions())
+    runs = pd.concat([as_rows(tables[seed], name, seed) for seed in seeds], ignore_index=True)
+    table = mean_table(runs, name)
     if args.out is not None:
         try:
             args.out.mkdir(parents=True, exist_ok=True)
@@ -88,9 +102,10 @@ def main(args) -> int:
         except OSError as exc:
             raise UserError(f"--out {args.out}: cannot write ({exc.strerror})") from None
     if args.json:
-        print(json.dumps(summary))
+        child_months = sum(t.attrs.get("child_months", 0) for t in tables.values())
+        print(json.dumps(contract(runs, scenario=name, seed=args.seed, child_months=child_months)))
     else:
-        print(f"caresim {scenario}: seed {args.seed}, {args.replications} replication(s), scale {args.scale:g}"
+        print(f"caresim {name}: seed {args.seed}, {args.replications} replication(s), scale {args.scale:g}"
               + (" (means)" if args.replications > 1 else ""))
         print(format_table(table))
         print("Stocks at 31 March; entries, exits and spend on children in care for the year ending then.")

@@ -39,7 +39,16 @@ IN_FLIGHT_PER_THREAD = 1
 CONNECT_TIMEOUT_S = 10.0  # how long to try reaching a --scheduler address before giving up
 WORKER_DEATH_RETRIES = 3  # resubmissions of a task the scheduler gave up on after worker deaths
 COLLECT_EVERY_S = 1.0  # at most one full garbage collection a second per process (see run_collected)
-_next_collection = 0.0
+_last_full_collection = -float("inf")  # monotonic time of the last full collection in this process
+
+
+def _note_full_collection(phase: str, info: dict) -> None:
+    global _last_full_collection
+    if phase == "stop" and info.get("generation") == 2:
+        _last_full_collection = time.monotonic()
+
+
+gc.callbacks.append(_note_full_collection)
 
 # Dask settings for workers whose tasks are seconds-long replications (the README gives the same
 # as environment variables for cluster workers). Dask's statistical profiler samples each task's
@@ -116,13 +125,12 @@ def run_collected(fn: Callable[..., Any], kwargs: dict) -> Any:
     This is what each task runs, serially or on a worker. A model is a web of reference cycles,
     and `CareModel.release()` calls `gc.unfreeze()`, which moves its objects to the oldest
     generation, which Python collects rarely: without collections a process grew by ~7 MiB per
-    scale-0.1 replication. A collection costs ~35 ms, so at most one a second (<= ~4% of the time).
+    scale-0.1 replication. A collection costs ~35 ms, so at most one a second (<= ~4% of the time);
+    one the task ran itself counts (`run_replication` collects after releasing its model).
     """
-    global _next_collection
     result = fn(**kwargs)
-    if time.monotonic() >= _next_collection:
+    if time.monotonic() - _last_full_collection >= COLLECT_EVERY_S:
         gc.collect()
-        _next_collection = time.monotonic() + COLLECT_EVERY_S
     return result
 
 
@@ -141,9 +149,24 @@ def _unique(tasks: Iterable[Task]) -> Iterator[Task]:
 
 
 def _progress_bar(total: int | None, enabled: bool):
+    if not enabled:  # tqdm is not imported for a run that shows no bar (`caresim run` starts faster)
+        return _NoBar()
     from tqdm import tqdm
 
-    return tqdm(total=total, disable=not enabled, file=sys.stderr, unit="run", dynamic_ncols=True)
+    return tqdm(total=total, file=sys.stderr, unit="run", dynamic_ncols=True)
+
+
+class _NoBar:
+    """A progress bar that shows nothing."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        return False
+
+    def update(self, n: int = 1) -> None:
+        pass
 
 
 def _client(workers: int, scheduler: str | None, connect_timeout: float):

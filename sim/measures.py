@@ -103,7 +103,7 @@ MEASURES: tuple[Measure, ...] = (
     _money("spend_other_placements_gbp", "spend on other placements"),
     _money("spend_care_overhead_gbp", "per-child overhead of children in care"),
     _money("spend_children_in_care_gbp", "spend on children in care", "spend_gbp"),
-    _money("spend_edge_of_care_gbp", "spend on edge-of-care support"),
+    _money("spend_edge_of_care_gbp", "spend on edge-of-care support", "edge_spend_gbp"),
     _money("spend_social_work_gbp", "spend on social workers"),
     _flow("new_entries", "children entering care", "entries"),
     _flow("new_exits", "children leaving care", "exits"),

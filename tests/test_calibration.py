@@ -108,8 +108,15 @@ def test_shipped_targets_load_and_2025_figures_are_never_fitted():
     assert {"stock", "flow", "share", "money"} <= kinds  # flows are fitted as well as stocks
 
 
+def _first(rows: list[list[str]], measure: str) -> list[str]:
+    """The first data row of the target file about `measure` (columns as calibration.targets.COLUMNS)."""
+    return next(r for r in rows[1:] if r[1] == measure)
+
+
 @pytest.mark.parametrize("edit, field", [
     (lambda rows: rows[1].__setitem__(2, "lots"), "value"),
+    (lambda rows: _first(rows, "n_in_care").__setitem__(1, "n_unicorns"), "measure"),  # not in sim/measures.py
+    (lambda rows: _first(rows, "new_entries").__setitem__(4, "stock"), "kind"),  # a flow compared as a stock
     (lambda rows: rows[1].__setitem__(5, "maybe"), "use"),
     (lambda rows: rows[1].__setitem__(7, "-0.1"), "tolerance"),
     (lambda rows: rows[-2].__setitem__(5, "fit"), "use"),  # a 2025 figure may not be fitted
@@ -129,6 +136,19 @@ def test_malformed_target_file_gives_one_line_and_exit_2(tmp_path, capsys, edit,
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and str(path) in err and repr(field) in err
     assert not (tmp_path / "o.toml").exists()
+
+
+def test_targets_read_the_declared_measures():
+    """Every measure a target or a derived measure reads is declared in sim/measures.py, and a
+    stock figure is compared with a 31 March value, a flow or money figure with a sum over the year."""
+    from calibration.targets import DERIVED, OVER_YEAR
+    from sim.measures import BY_NAME
+
+    for name, (_, columns) in DERIVED.items():
+        assert set(columns) <= set(BY_NAME), name
+    for t in load_targets():
+        if t.use != "unused" and t.measure not in DERIVED:
+            assert t.kind not in OVER_YEAR or BY_NAME[t.measure].over_year == OVER_YEAR[t.kind], t.label
 
 
 @pytest.mark.parametrize("argv", [

@@ -12,12 +12,16 @@ import csv
 import tomllib
 
 import numpy as np
+import pytest
 
 from calibration.fit import FitSettings, calibrate
 from calibration.targets import COLUMNS, load_targets
 from experiments.cli import main as caresim
+from sim.measures import BY_NAME
 from sim.parameters import load_params
 from sim.run import run_replication
+
+pytestmark = [pytest.mark.slow]
 
 TRUTH = {"care_entry_rate_cp_per_year": 0.3, "return_home_rate_per_year": 0.2, "placed_for_adoption_rate_per_year": 1.1}
 SYNTHETIC = [  # (measure, model year, relative tolerance)
@@ -36,7 +40,8 @@ def _synthetic_targets(path) -> None:
         w = csv.writer(fh)
         w.writerow(COLUMNS)
         for measure, year, tol in SYNTHETIC:
-            w.writerow([year, measure, round(float(mean.at[year, measure]), 1), "children", "flow", "fit", year, tol,
+            kind = BY_NAME[measure].kind  # stock or flow, as sim/measures.py declares it
+            w.writerow([year, measure, round(float(mean.at[year, measure]), 1), "children", kind, "fit", year, tol,
                         "relative", "synthetic: the model at TRUTH", "C", ""])
 
 

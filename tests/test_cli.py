@@ -5,10 +5,11 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pandas as pd
 import pytest
 
-from sim.run import CONTRACT
+from sim.measures import CONTRACT
 
 
 def caresim(*args, check=False):
@@ -28,15 +29,25 @@ def test_json_contract_has_every_field_and_nothing_else_on_stdout():
     assert doc["child_months"] > 0
 
 
-def test_replications_give_means_and_percentiles():
-    out = caresim("run", "--scale", "0.02", "--end-year", "2017", "--replications", "3", "--json", check=True)
+def test_replications_give_the_mean_and_percentiles_of_the_replications_themselves():
+    """Recomputed here from the three replications run one by one (seed 2, 3, 4, each with its draw)."""
+    from sim.parameters import ParameterSet
+    from sim.run import run_replication
+
+    out = caresim("run", "--scale", "0.02", "--end-year", "2017", "--replications", "3", "--seed", "2", "--json",
+                  check=True)
     doc = json.loads(out.stdout)
     assert doc["replications"] == 3
-    for name in CONTRACT:
-        lo, mean, hi = doc[f"{name}_p05"], doc[name], doc[f"{name}_p95"]
-        for a, b, c in zip(lo, mean, hi):
-            if b is not None:
-                assert a <= b <= c
+    pset = ParameterSet.load()
+    tables = [run_replication(pset.for_replication(seed), seed=seed, scale=0.02, end_year=2017) for seed in (2, 3, 4)]
+    assert doc["child_months"] == sum(t.attrs["child_months"] for t in tables)
+    as_json = lambda values: [None if np.isnan(v) else round(float(v), 2) for v in values]  # noqa: E731
+    for name, column in CONTRACT.items():
+        values = np.stack([t[column].to_numpy(dtype=float) for t in tables])
+        assert doc[name] == as_json(values.mean(axis=0)), name
+        assert doc[f"{name}_p05"] == as_json(np.percentile(values, 5, axis=0)), name
+        assert doc[f"{name}_p95"] == as_json(np.percentile(values, 95, axis=0)), name
+    assert doc["children_in_care_p05"][-1] < doc["children_in_care_p95"][-1]  # the replications differ
 
 
 def test_readable_table_and_csv(tmp_path):

@@ -9,8 +9,11 @@ import numpy as np
 import pytest
 import solara
 
+import pandas as pd
+
 from experiments import dashboard as d
 from experiments.scenarios import load_scenario, scenario_names
+from runner.summary import EDGE_SPEND, SAVING, SPEND, summarise, with_saving
 from sim.levers import LEVERS, LeverError
 
 
@@ -66,28 +69,34 @@ def test_typed_values_are_read_as_people_write_them():
 
 
 def _futures(base_spend, scen_spend, base_edge, scen_edge) -> d.Futures:
-    years = np.array([d.TABLE_YEAR])
-    col = lambda values: np.array(values, dtype=float)[:, None]  # noqa: E731 - (replications, 1 year)
-    zeros = col([0.0] * len(base_spend))
-    base = {c: zeros for c in d.KEPT} | {d.SPEND: col(base_spend), d.EDGE_SPEND: col(base_edge)}
-    scen = {c: zeros for c in d.KEPT} | {d.SPEND: col(scen_spend), d.EDGE_SPEND: col(scen_edge)}
-    return d.Futures("x", [], years, scen, base, len(base_spend), 0.05, 1)
+    """Results for the year TABLE_YEAR with the given spend per seed, summarised as the page does."""
+    rows = []
+    for label, spend, edge in ((d.BASELINE, base_spend, base_edge), (d.MIX, scen_spend, scen_edge)):
+        for seed, (s, e) in enumerate(zip(spend, edge)):
+            rows.append({"scenario": label, "seed": seed, "year": d.TABLE_YEAR, **dict.fromkeys(d.SHOWN.values(), 0.0),
+                         SPEND: s, EDGE_SPEND: e})
+    runs = pd.DataFrame(rows)
+    summary = summarise(runs, measures=d.SHOWN, baseline=d.BASELINE, changes=True)
+    return d.Futures("x", [], runs, summary, len(base_spend), 0.05, 1)
 
 
 def test_the_saving_is_net_of_investment_and_paired_by_seed():
     f = _futures(base_spend=[10e6, 20e6, 30e6], scen_spend=[8e6, 15e6, 29e6], base_edge=[1e6, 1e6, 1e6],
                  scen_edge=[2e6, 3e6, 1e6])
-    assert d.net_saving(f)[:, 0].tolist() == [1e6, 3e6, 1e6]  # (10-8)-(2-1), (20-15)-(3-1), (30-29)-0
+    saving = with_saving(f.runs, d.BASELINE)
+    assert saving[saving["scenario"] == d.MIX][SAVING].tolist() == [1e6, 3e6, 1e6]  # (10-8)-(2-1), (20-15)-(3-1), (30-29)-0
+    assert f.at(d.MIX, f"{SAVING}_median") == 1e6
     net_row = d.table_rows(f)[-1]
-    assert net_row[0].startswith("Saving net of investment") and net_row[3].startswith("1 (")
+    assert net_row[0].startswith("Saving net of investment") and net_row[3] == "1 (1 to 3)"
 
 
 def test_a_mix_without_levers_is_the_baseline_run_for_run():
     f = d.run_futures(load_scenario("baseline"), replications=1, scale=0.02, seed=3)
-    for col in d.KEPT:
-        np.testing.assert_array_equal(f.scenario[col], f.baseline[col])
+    mix = f.runs[f.runs["scenario"] == d.MIX].drop(columns="scenario").reset_index(drop=True)
+    base = f.runs[f.runs["scenario"] == d.BASELINE].drop(columns="scenario").reset_index(drop=True)
+    pd.testing.assert_frame_equal(mix, base, check_exact=True)
     assert f.years[0] == 2015 and f.years[-1] == d.END_YEAR
-    assert np.nan_to_num(d.net_saving(f)).tolist() == [[0.0] * len(f.years)]
+    assert np.nan_to_num(f.rows(d.MIX)[f"{SAVING}_mean"]).tolist() == [0.0] * len(f.years)
 
 
 def _typed(box, text: str) -> None:
@@ -126,21 +135,52 @@ def test_switching_a_lever_off_drops_its_pending_error():
     rc.close()
 
 
-def test_the_page_shows_what_caresim_compare_computes_for_the_saved_file(tmp_path):
-    import pandas as pd
+@pytest.mark.slow
+def test_the_page_run_and_compare_show_the_same_figures_for_the_same_seeds(tmp_path, capsys):
+    """The page, `caresim run --json` and `caresim compare` on one scenario file, same seeds and scale:
+    the same runs and the same means, medians, percentiles and net saving, year by year."""
+    import json
 
     from experiments.cli import main
-    from experiments.compare import add_savings
+    from experiments.compare import read_runs
 
     mix = d.from_scenario(load_scenario("optimised-low"))
     mix.name = "page-mix"
     path = tmp_path / "page-mix.toml"
     d.save_scenario(mix, path)
-    assert main(["compare", str(path), "--scale", "0.02", "--replications", "1", "--seed", "4",
-                 "--out", str(tmp_path / "cmp"), "--no-progress"]) == 0
-    runs = add_savings(pd.read_parquet(tmp_path / "cmp" / "runs.parquet"))
-    row = runs[(runs["scenario"] == "page-mix") & (runs["year"] == d.TABLE_YEAR)].iloc[0]
-    f = d.run_futures(d.to_scenario(mix), replications=1, scale=0.02, seed=4)
-    j = int(np.flatnonzero(f.years == d.TABLE_YEAR)[0])
-    assert f.scenario["n_in_care"][0, j] == row["n_in_care"]
-    assert d.net_saving(f)[0, j] == pytest.approx(row["savings_net_gbp"], rel=1e-12)
+    common = ["--scale", "0.02", "--replications", "2", "--seed", "4", "--end-year", str(d.END_YEAR)]
+    assert main(["compare", str(path), *common, "--out", str(tmp_path / "cmp"), "--no-progress"]) == 0
+    capsys.readouterr()
+    assert main(["run", "--scenario", str(path), *common, "--json"]) == 0
+    ran = json.loads(capsys.readouterr().out)
+    f = d.run_futures(d.to_scenario(mix), replications=2, scale=0.02, seed=4)
+
+    stored = read_runs(tmp_path / "cmp")
+    for label, name in ((d.MIX, "page-mix"), (d.BASELINE, "baseline")):  # the same runs, bit for bit
+        page_runs = f.runs[f.runs["scenario"] == label].sort_values(["seed", "year"]).drop(columns="scenario")
+        kept = stored[stored["scenario"] == name].drop(columns="scenario")
+        pd.testing.assert_frame_equal(page_runs.reset_index(drop=True), kept.reset_index(drop=True), check_exact=True)
+
+    summary = pd.read_csv(tmp_path / "cmp" / "summary.csv")
+    as_csv = lambda values: [float(f"{v:.6g}") for v in values]  # noqa: E731 - as summary.csv writes them
+    as_json = lambda values: [None if np.isnan(v) else round(float(v), 2) for v in values]  # noqa: E731
+    for label, name in ((d.MIX, "page-mix"), (d.BASELINE, "baseline")):
+        page, compared = f.rows(label), summary[summary["scenario"] == name].reset_index(drop=True)
+        assert page["year"].tolist() == compared["year"].tolist()
+        for column in [c for c in page.columns if c.rsplit("_", 1)[-1] in ("mean", "median", "p05", "p95")
+                       and "_change_" not in c]:
+            np.testing.assert_array_equal(as_csv(page[column]), compared[column].to_numpy(), err_msg=column)
+    page = f.rows(d.MIX)
+    for name in d.SHOWN:
+        assert ran[name] == as_json(page[f"{name}_mean"]), name
+        assert ran[f"{name}_p05"] == as_json(page[f"{name}_p05"]), name
+        assert ran[f"{name}_p95"] == as_json(page[f"{name}_p95"]), name
+    assert page[f"{SAVING}_mean"].iloc[-1] > 0  # optimised-low saves money by 2030: the comparison has content
+
+
+def test_the_page_shows_declared_measures():
+    """Every series on the page is an output declared in sim/measures.py."""
+    from sim.measures import BY_NAME, CONTRACT
+
+    assert set(d.SHOWN.values()) <= set(BY_NAME) and all(CONTRACT[k] == v for k, v in d.SHOWN.items())
+    assert set(d.SINGLE_RUN_COUNTS) | {"n_in_care"} <= set(BY_NAME)

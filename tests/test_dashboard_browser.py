@@ -24,6 +24,8 @@ from playwright.sync_api import expect
 
 from experiments.scenarios import load_scenario
 
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
 REPO = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("CARESIM_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",

@@ -2,7 +2,7 @@
 
 Checks that replications run on the cluster equal the serial ones exactly, and that kill -9 on a
 worker while tasks run costs only a rerun: every key is handed over exactly once. Every process
-started is killed at the end of its test, pass or fail (see `dask_processes.loopback_cluster`).
+started is killed at the end of its test, pass or fail (see `runner.loopback.loopback_cluster`).
 """
 from __future__ import annotations
 
@@ -14,10 +14,12 @@ import time
 import pytest
 from distributed import Client
 
-from tests.dask_processes import loopback_cluster
+from runner.loopback import loopback_cluster
 from runner.executor import Task, TaskError, run_tasks
 from sim.run import replication_seed, run_replication
 from tests.test_executor import SMALL, assert_same_tables, collect, replication_tasks
+
+pytestmark = [pytest.mark.slow, pytest.mark.cluster]
 
 RUN_TIMEOUT_S = 120.0
 

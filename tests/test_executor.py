@@ -14,7 +14,7 @@ from runner.errors import UserError
 from runner.executor import (IN_FLIGHT_PER_THREAD, QUIET_WORKERS, Task, TaskError, quiet_worker_environment,
                                   run_tasks)
 from sim.run import replication_seed, run_replication
-from tests.dask_processes import free_port
+from runner.loopback import free_port
 
 SMALL = dict(scale=0.02, end_year=2017)
 
@@ -88,6 +88,8 @@ def test_unreachable_scheduler_is_one_line_naming_the_address():
         collect(replication_tasks(1), scheduler="nonsense")
 
 
+@pytest.mark.slow
+@pytest.mark.cluster
 def test_two_local_workers_match_serial_and_keep_few_tasks_in_flight():
     tasks = replication_tasks(6)
     serial = collect(tasks)
@@ -111,6 +113,8 @@ def test_two_local_workers_match_serial_and_keep_few_tasks_in_flight():
     assert_same_tables(serial, parallel)
 
 
+@pytest.mark.slow
+@pytest.mark.cluster
 def test_task_error_on_local_workers_names_the_key():
     tasks = [Task(f"s/seed={s}", fail_on_seed, dict(seed=s, bad_seed=3)) for s in range(1, 5)]
     with pytest.raises(TaskError, match=r"'s/seed=3' failed: ValueError: seed 3 is bad"):

@@ -5,7 +5,8 @@ random numbers) at scale 0.03, levers from October 2017, outputs at 31 March 202
 is the mean over seeds of the paired difference (lever minus baseline), with its standard
 error `se` (sample standard deviation / sqrt(n)). "Never raises X" is asserted as
 mean difference <= 2 se (a lever that really raised X by more than noise fails); "lowers X" as
-mean difference < -2 se.
+mean difference < -2 se. Every directional claim is also run for its lever at strength 0 and
+must fail there: a claim that a lever doing nothing passes tests nothing.
 """
 from __future__ import annotations
 
@@ -172,52 +173,84 @@ def test_a_lever_that_selects_nobody_leaves_the_table_bit_identical(kind, args, 
 
 
 # ---------------------------------------------------------------------------- directions (paired seeds)
-def test_keeping_families_together_lowers_entries():
-    mean, se = paired("keeping_families_together", "new_entries", flow=True)
+# Each claim takes the lever's arguments and asserts what the lever does. Every claim includes
+# a strict change beyond noise (more than 2 se, or an exact +25%), so that it FAILS for the
+# same lever at strength 0 (`STRENGTH_ZERO`, which leaves the output bit-identical): a
+# "never raises X" half cannot pass on its own for a lever that does nothing.
+def keeping_families_together_lowers_entries(**args):
+    mean, se = paired("keeping_families_together", "new_entries", flow=True, **args)
     assert mean < -2 * se
 
 
-def test_investment_in_support_lowers_entries_and_children_in_care():
-    mean, se = paired("investment", "new_entries", flow=True)
+def investment_lowers_entries_and_children_in_care(**args):
+    mean, se = paired("investment", "new_entries", flow=True, **args)
     assert mean < -2 * se
-    mean, se = paired("investment", "n_in_care")
+    mean, se = paired("investment", "n_in_care", **args)
     assert mean < -2 * se
 
 
-def test_supporting_children_home_raises_returns_and_lowers_children_in_care():
-    mean, se = paired("supporting_children_home", "new_returned_home", flow=True)
+def supporting_children_home_raises_returns_and_lowers_children_in_care(**args):
+    mean, se = paired("supporting_children_home", "new_returned_home", flow=True, **args)
     assert mean > 2 * se
-    mean, se = paired("supporting_children_home", "n_in_care")
+    mean, se = paired("supporting_children_home", "n_in_care", **args)
     assert mean < -2 * se
     # more children home means more re-entries in all; first entries are not raised
     first = []
     for seed in SEEDS:
-        base, more = table(seed), table(seed, lever_key("supporting_children_home"))
+        base, more = table(seed), table(seed, lever_key("supporting_children_home", **args))
         first.append(sum((t.loc[AFTER, "new_entries"] - t.loc[AFTER, "new_reentries"]).sum() * sign
                          for t, sign in ((more, 1), (base, -1))))
     assert np.mean(first) <= 2 * np.std(first, ddof=1) / np.sqrt(len(first))
 
 
-def test_more_foster_carers_never_raise_residential_use():
-    mean, se = paired("great_place_to_call_home", "n_foster_households")
+def more_foster_carers_never_raise_residential_use(**args):
+    mean, se = paired("great_place_to_call_home", "n_foster_households", **args)
     assert mean > 2 * se
     for column in ("n_residential", "n_childrens_homes"):
-        mean, se = paired("great_place_to_call_home", column)
+        mean, se = paired("great_place_to_call_home", column, **args)
         assert mean <= 2 * se, column
-    mean, se = paired("great_place_to_call_home", "new_residential_no_foster", flow=True)
+    mean, se = paired("great_place_to_call_home", "new_residential_no_foster", flow=True, **args)
     assert mean <= 2 * se
 
 
-def test_right_care_moves_children_from_homes_to_families():
-    mean, se = paired("right_care", "n_childrens_homes")
+def right_care_moves_children_from_homes_to_families(**args):
+    mean, se = paired("right_care", "n_childrens_homes", **args)
     assert mean < -2 * se
-    mean, se = paired("right_care", "n_foster")
+    mean, se = paired("right_care", "n_foster", **args)
     assert mean > 2 * se
 
 
-def test_practitioner_time_adds_a_quarter_of_direct_hours_and_never_raises_entries():
+def practitioner_time_adds_a_quarter_of_direct_hours_and_never_raises_entries(**args):
     for seed in SEEDS[:2]:
-        base, more = table(seed), table(seed, lever_key("practitioner_time"))
+        base, more = table(seed), table(seed, lever_key("practitioner_time", **args))
         assert more.loc[END, "direct_hours_per_week"] == pytest.approx(1.25 * base.loc[END, "direct_hours_per_week"])
-    mean, se = paired("practitioner_time", "new_entries", flow=True)
+    mean, se = paired("practitioner_time", "new_entries", flow=True, **args)
     assert mean <= 2 * se
+
+
+CLAIMS = [keeping_families_together_lowers_entries, investment_lowers_entries_and_children_in_care,
+          supporting_children_home_raises_returns_and_lowers_children_in_care,
+          more_foster_carers_never_raise_residential_use, right_care_moves_children_from_homes_to_families,
+          practitioner_time_adds_a_quarter_of_direct_hours_and_never_raises_entries]
+# each claim's lever at strength 0: the same lever type, doing nothing
+STRENGTH_ZERO = {
+    keeping_families_together_lowers_entries: {"effectiveness": BASE_EFFECTIVENESS, "extra_capacity_families": 0.0},
+    investment_lowers_entries_and_children_in_care: {"gbp_per_year": 0.0},
+    supporting_children_home_raises_returns_and_lowers_children_in_care: {"capacity_children": 0.0},
+    more_foster_carers_never_raise_residential_use: {"recruitment_multiplier": 1.0, "attrition_multiplier": 1.0},
+    right_care_moves_children_from_homes_to_families: {"step_down_rate_per_year": 0.0},
+    practitioner_time_adds_a_quarter_of_direct_hours_and_never_raises_entries: {"direct_time_increase": 0.0},
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("claim", CLAIMS, ids=[c.__name__ for c in CLAIMS])
+def test_lever_direction(claim):
+    claim()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("claim", CLAIMS, ids=[c.__name__ for c in CLAIMS])
+def test_the_same_claim_fails_for_the_lever_at_strength_zero(claim):
+    with pytest.raises(AssertionError):
+        claim(**STRENGTH_ZERO[claim])

@@ -134,6 +134,7 @@ def test_run_scenario_keeps_the_json_contract():
         assert len(out[key]) == 3
 
 
+@pytest.mark.slow
 def test_every_shipped_scenario_runs_and_every_lever_acts():
     """Smoke test: each file runs briefly; every scenario but the baseline changes the run."""
     from sim.run import run_replication

@@ -1,8 +1,9 @@
 """A Dask scheduler and workers on 127.0.0.1 as real subprocesses, cleaned up whatever happens.
 
-Used by the cluster tests and by `benchmarks/bench_parallel.py`: it starts exactly what the
-README tells a user to start (`dask scheduler`, `dask worker`). Each process runs in its own
-process group, so killing the group on exit leaves nothing behind even if a worker forked.
+Used by the cluster tests and by `benchmarks/bench_parallel.py` (so it lives here, not in
+tests/): it starts exactly what the README tells a user to start (`dask scheduler`,
+`dask worker`). Each process runs in its own process group, so killing the group on exit leaves
+nothing behind even if a worker forked.
 """
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ from pathlib import Path
 
 from runner.executor import quiet_worker_environment
 
-REPO = Path(__file__).resolve().parent.parent
+# the folder holding the `sim` package the driver imported: the workers import the same code
+CODE_ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT_S = 60.0
 
 
@@ -40,13 +42,14 @@ def loopback_cluster(n_workers: int = 2, *, nanny: bool = False, scheduler_env: 
     """Start `dask scheduler` and `n_workers` single-threaded `dask worker`s; yield their handles.
 
     Without a nanny each worker is one process, so kill -9 on it is a lost machine (a nanny
-    would restart it). The repository is on the workers' PYTHONPATH, so they import the project
+    would restart it). The folder above `runner/` (the repository in a checkout) is the workers'
+    working directory and on their PYTHONPATH, so they import the same code as the driver
     (installed or not) and test-only task functions (`tests.test_dask_cluster.*`).
     """
     port = free_port()
     address = f"tcp://127.0.0.1:{port}"
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    env["PYTHONPATH"] = os.pathsep.join([str(CODE_ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     env.update(quiet_worker_environment())  # as the README advises for workers
     dask_cli = [sys.executable, "-m", "dask"]
     procs: list[subprocess.Popen] = []
@@ -68,7 +71,7 @@ def loopback_cluster(n_workers: int = 2, *, nanny: bool = False, scheduler_env: 
 
 
 def _start(cmd: list[str], env: dict, procs: list) -> subprocess.Popen:
-    proc = subprocess.Popen(cmd, env=env, cwd=REPO, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+    proc = subprocess.Popen(cmd, env=env, cwd=CODE_ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, start_new_session=True)
     procs.append(proc)
     return proc

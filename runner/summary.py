@@ -1,0 +1,154 @@
+"""The one summary of replications: mean, median, 5th and 95th percentiles, paired differences.
+
+Every figure caresim shows across replications comes from here: the JSON contract of
+`caresim run --json`, `summary.csv` and the report of `caresim compare`, the dashboard's fan
+charts and 2025 table. The measures summarised are the public ones declared in
+`sim.measures` (those with a `contract` name); the net saving is computed in one place,
+`net_saving`, paired by seed with the baseline.
+
+Replications are held as a long table of runs (`runs`): one row per (scenario, seed, year) and
+one column per measure, as the experiment store keeps them. A statistic is taken across seeds,
+year by year, over the finite values only (the first year has no flows: its statistic is NaN).
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from sim.measures import CONTRACT
+
+BASELINE = "baseline"  # the scenario that paired differences are taken against
+SPEND = "spend_children_in_care_gbp"
+EDGE_SPEND = "spend_edge_of_care_gbp"
+SAVING = "savings_net_gbp"  # name of the net saving in summaries and the store's derived column
+STATISTICS = ("mean", "median", "p05", "p95")
+KEYS = ("scenario", "seed", "year")  # the columns that identify a row of `runs`
+
+
+def describe(values: np.ndarray) -> dict[str, np.ndarray]:
+    """Mean, median, p05 and p95 over axis 0 (replications) of a (replications, years) array.
+
+    Non-finite values are left out; a year with no finite value gets NaN.
+    """
+    values = np.asarray(values, dtype=float)
+    out = {name: np.full(values.shape[1], np.nan) for name in STATISTICS}
+    finite = np.isfinite(values)
+    whole = finite.all(axis=0)
+    if whole.any():  # the common case, reduced in one call per statistic
+        v = values[:, whole]
+        out["mean"][whole] = v.mean(axis=0)
+        out["median"][whole] = np.percentile(v, 50, axis=0)
+        out["p05"][whole] = np.percentile(v, 5, axis=0)
+        out["p95"][whole] = np.percentile(v, 95, axis=0)
+    for j in np.flatnonzero(~whole & finite.any(axis=0)):
+        v = values[finite[:, j], j]
+        out["mean"][j] = v.mean()
+        out["median"][j], out["p05"][j], out["p95"][j] = np.percentile(v, [50, 5, 95])
+    return out
+
+
+def net_saving(baseline: Mapping[str, np.ndarray], scenario: Mapping[str, np.ndarray]) -> np.ndarray:
+    """Baseline spend on children in care minus the scenario's, minus the scenario's extra
+    edge-of-care spend (which carries any investment); arrays paired element by element (by seed)."""
+    return ((np.asarray(baseline[SPEND], dtype=float) - np.asarray(scenario[SPEND], dtype=float))
+            - (np.asarray(scenario[EDGE_SPEND], dtype=float) - np.asarray(baseline[EDGE_SPEND], dtype=float)))
+
+
+def with_saving(runs: pd.DataFrame, baseline: str = BASELINE) -> pd.DataFrame:
+    """`runs` with the column `savings_net_gbp` (`net_saving` against the baseline run of the same
+    seed and year; NaN where that run is missing)."""
+    base = runs[runs["scenario"] == baseline].set_index(["seed", "year"])
+    key = pd.MultiIndex.from_frame(runs[["seed", "year"]])
+    paired = {c: base[c].reindex(key).to_numpy() for c in (SPEND, EDGE_SPEND)}
+    runs = runs.copy()
+    runs[SAVING] = net_saving(paired, {c: runs[c].to_numpy() for c in (SPEND, EDGE_SPEND)})
+    return runs
+
+
+def grid(runs: pd.DataFrame, scenario: str, columns: Sequence[str], seeds: np.ndarray | None = None,
+         years: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """Seeds, years and, per column, the (seeds, years) array of one scenario's runs.
+
+    `seeds` and `years` default to those the scenario has; given, they pick (and pair) the rows,
+    NaN where the scenario has no run.
+    """
+    rows = runs[runs["scenario"] == scenario]
+    seeds = np.sort(rows["seed"].unique()) if seeds is None else seeds
+    years = np.sort(rows["year"].unique()) if years is None else years
+    index = pd.MultiIndex.from_product([seeds, years], names=["seed", "year"])
+    by = rows.set_index(["seed", "year"]).reindex(index)
+    return seeds, years, {c: by[c].to_numpy(dtype=float).reshape(seeds.size, years.size) for c in columns}
+
+
+def summarise(runs: pd.DataFrame, *, measures: Mapping[str, str] | None = None, baseline: str | None = BASELINE,
+              changes: bool = False) -> pd.DataFrame:
+    """Per scenario and year: every statistic of every measure across seeds.
+
+    Args:
+        runs: one row per (scenario, seed, year), one column per measure.
+        measures: summary name -> column (default: the public measures of `sim.measures`).
+        baseline: the scenario paired differences are taken against; if it is in `runs`, the net
+            saving (`savings_net_gbp_<statistic>`) is added; None: no paired differences.
+        changes: also summarise each measure's paired difference from the baseline
+            (`<name>_change_<statistic>`, scenario minus baseline of the same seed).
+
+    Returns:
+        Columns `scenario`, `year`, `replications`, then `<name>_<statistic>` for each measure;
+        scenarios in their order of first appearance in `runs`, years ascending.
+    """
+    measures = dict(CONTRACT if measures is None else measures)
+    scenarios = list(dict.fromkeys(runs["scenario"]))
+    paired = baseline is not None and baseline in scenarios
+    columns = list(dict.fromkeys([*measures.values(), SPEND, EDGE_SPEND]))
+    frames = []
+    for scenario in scenarios:
+        seeds, years, values = grid(runs, scenario, columns)
+        frame = {"scenario": scenario, "year": years.astype("int64"), "replications": np.full(years.size, seeds.size)}
+        for name, column in measures.items():
+            for stat, v in describe(values[column]).items():
+                frame[f"{name}_{stat}"] = v
+        if paired:
+            base_paired = grid(runs, baseline, columns, seeds, years)[2]
+            for stat, v in describe(net_saving(base_paired, values)).items():
+                frame[f"{SAVING}_{stat}"] = v
+            if changes:
+                for name, column in measures.items():
+                    for stat, v in describe(values[column] - base_paired[column]).items():
+                        frame[f"{name}_change_{stat}"] = v
+        frames.append(pd.DataFrame(frame))
+    return pd.concat(frames, ignore_index=True)
+
+
+def contract(runs: pd.DataFrame, *, scenario: str, seed: int, child_months: int) -> dict:
+    """The JSON contract of `caresim run --json`: per public measure the mean over replications,
+    with `_p05`/`_p95` when there are several (values rounded to 2 decimals, NaN as null), and
+    the child-months simulated in all (the unit of work of benchmarks)."""
+    summary = summarise(runs[runs["scenario"] == scenario], baseline=None)
+    replications = int(summary["replications"].iloc[0])
+    out: dict = {"scenario": scenario, "seed": int(seed), "replications": replications,
+                 "years": [int(y) for y in summary["year"]]}
+    for name in CONTRACT:
+        out[name] = _json_list(summary[f"{name}_mean"].to_numpy())
+        if replications > 1:
+            out[f"{name}_p05"] = _json_list(summary[f"{name}_p05"].to_numpy())
+            out[f"{name}_p95"] = _json_list(summary[f"{name}_p95"].to_numpy())
+    out["child_months"] = int(child_months)
+    return out
+
+
+def _json_list(values: np.ndarray) -> list:
+    return [None if not np.isfinite(v) else round(float(v), 2) for v in values]
+
+
+def mean_table(runs: pd.DataFrame, scenario: str) -> pd.DataFrame:
+    """One scenario's mean over replications of every measure of `sim.measures`, indexed by year:
+    the yearly table of a run with several replications (`caresim run` prints and writes it)."""
+    from sim.measures import MEASURES
+
+    columns = [m.name for m in MEASURES]
+    summary = summarise(runs[runs["scenario"] == scenario], measures={c: c for c in columns}, baseline=None)
+    table = summary.set_index("year")[[f"{c}_mean" for c in columns]]
+    table.columns = columns
+    return table
