@@ -16,7 +16,7 @@ import numpy as np
 from calibration.fit import FitSettings, calibrate
 from calibration.targets import COLUMNS, load_targets
 from experiments.cli import main as caresim
-from sim.parameters import load_params
+from sim.parameters import Params, load_params
 from sim.run import run_replication
 
 TRUTH = {"care_entry_rate_cp_per_year": 0.3, "return_home_rate_per_year": 0.2, "placed_for_adoption_rate_per_year": 1.1}
@@ -51,6 +51,8 @@ def test_quick_calibration_recovers_known_parameters(tmp_path):
         doc = tomllib.load(fh)
     assert not (tmp_path / "fit.toml.checkpoint.jsonl").exists()  # removed once finished
     assert doc["posterior"]["names"] == list(TRUTH)
+    assert set(doc["parameters"]) == set(Params.free_names())  # the fit writes free values only
+    assert load_params(out) == load_params().replace(**doc["parameters"])  # laid over the fixed values
     for name, true in TRUTH.items():
         got = doc["parameters"][name]
         assert abs(got - true) <= RECOVERY_TOLERANCE * true, (name, got, true)
