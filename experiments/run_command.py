@@ -4,29 +4,30 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
 from runner.errors import UserError
-from runner.options import end_year_value, positive_int, scale_value
+from runner.checks import check_output_dir
+from runner.options import (check_seeds, end_year_value, name_value, path_value, replications_value, scale_value,
+                            seed_value)
 from sim.run import CONTRACT, mean_table, replication_seed, run_replication, summarise
 
 def add_run_options(parser: argparse.ArgumentParser) -> None:
     """Options shared by `run` and `compare`."""
-    parser.add_argument("--seed", type=int, default=1, help="base seed; replication i uses seed+i (default 1)")
-    parser.add_argument("--replications", type=positive_int, default=1, help="number of replications (default 1)")
+    parser.add_argument("--seed", type=seed_value, default=1, help="base seed; replication i uses seed+i (default 1)")
+    parser.add_argument("--replications", type=replications_value, default=1, help="number of replications (default 1)")
     parser.add_argument("--end-year", type=end_year_value, default=2025, help="last 31 March simulated (default 2025)")
     parser.add_argument("--scale", type=scale_value, default=1.0,
                         help="share of England simulated, results scaled back up (default 1 = every child)")
-    parser.add_argument("--params", type=Path, default=None, help="parameter file (default: the shipped calibration)")
+    parser.add_argument("--params", type=path_value, default=None, help="parameter file (default: the shipped calibration)")
     parser.add_argument("--point-estimate", action="store_true",
                         help="every replication uses the calibrated point estimate (no parameter uncertainty)")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_run_options(parser)
-    parser.add_argument("--scenario", default="baseline", metavar="NAME|FILE",
+    parser.add_argument("--scenario", type=name_value, default="baseline", metavar="NAME|FILE",
                         help="scenario by shipped name or path to a .toml file (default: baseline)")
-    parser.add_argument("--out", type=Path, default=None, help="directory for yearly.csv")
+    parser.add_argument("--out", type=path_value, default=None, help="directory for yearly.csv")
     parser.add_argument("--json", action="store_true", help="print one JSON object and nothing else on stdout")
 
 
@@ -51,7 +52,8 @@ def format_table(table) -> str:
 
 
 def load_run_inputs(args):
-    """Parameters and the scenario's levers for a run: user errors become UserError.
+    """Parameters and the scenario's levers for a run: user errors become UserError, and every
+    option, input and output is checked here, before any work or progress line.
 
     Sets `args.scenario_name` to the scenario's name (the JSON contract's "scenario").
     """
@@ -60,8 +62,11 @@ def load_run_inputs(args):
 
     scenario = load_scenario(getattr(args, "scenario", None) or "baseline")
     args.scenario_name = scenario.name
+    check_seeds(args.seed, args.replications)
     params = load_params(args.params)
     scenario.check_params(params)
+    if getattr(args, "out", None) is not None:
+        check_output_dir(args.out)
     return params, scenario.levers
 
 
@@ -70,6 +75,8 @@ def main(args) -> int:
     from sim.parameters import ParameterSet  # calibration: posterior draws of the parameter file
 
     draws = ParameterSet.load(args.params)
+    for note in ([] if args.point_estimate else draws.notes()):
+        print(f"caresim: note: {note}", file=sys.stderr)
     scenario = getattr(args, "scenario_name", "baseline")
     tables = []
     for i in range(args.replications):
