@@ -283,18 +283,22 @@ class ParameterSet:
         self.intervals = dict(intervals or {})
         self.source = source
         self._fitted = list(fitted) if fitted is not None else None
+        self._check_names()
         self.held = {n: getattr(point, n) for n, v in zip(self.names, fitted or []) if getattr(point, n) != v}
-        self._check_posterior()
+        self._check_draws()
 
-    def _check_posterior(self) -> None:
+    def _check_names(self) -> None:
         where = f"{self.source}: [posterior]"
         for i, n in enumerate(self.names):
             if not isinstance(n, str) or n not in Params.names():
-                raise ParameterError(f"{where} names[{i}] = {n!r} is not a parameter")
+                raise ParameterError(f"{where} names[{i}] = {_short(n)} is not a parameter")
             if not Params.meta(n)["free"]:
                 raise ParameterError(f"{where} names[{i}] = {n!r} is a fixed parameter (free = false in sim/parameters.py)")
             if n in self.names[:i]:
                 raise ParameterError(f"{where} names[{i}] = {n!r} is given twice")
+
+    def _check_draws(self) -> None:
+        where = f"{self.source}: [posterior]"
         for k, draw in enumerate(self.draws):
             if len(draw) != len(self.names):
                 raise ParameterError(f"{where} draws[{k}] has {len(draw)} values for {len(self.names)} names")
