@@ -63,7 +63,7 @@ def _free_names(text: str | None) -> list[str]:
         if n not in Params.names():
             raise UserError(f"--free: unknown parameter {n!r}")
         if n not in free:
-            raise UserError(f"--free: parameter {n!r} is fixed (free = false in sim/parameters.py)")
+            raise UserError(f"--free: parameter {n!r} is fixed (its value is set in sim/parameters.py)")
     return names
 
 

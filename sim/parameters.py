@@ -293,7 +293,7 @@ class ParameterSet:
             if not isinstance(n, str) or n not in Params.names():
                 raise ParameterError(f"{where} names[{i}] = {_short(n)} is not a parameter")
             if not Params.meta(n)["free"]:
-                raise ParameterError(f"{where} names[{i}] = {n!r} is a fixed parameter (free = false in sim/parameters.py)")
+                raise ParameterError(f"{where} names[{i}] = {n!r} is a fixed parameter (its value is set in sim/parameters.py)")
             if n in self.names[:i]:
                 raise ParameterError(f"{where} names[{i}] = {n!r} is given twice")
 
