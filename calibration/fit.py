@@ -54,7 +54,7 @@ from calibration.targets import Target, data_digest, needed_columns
 from runner.montecarlo import BASELINE_SCENARIO, ExecutorOptions, Replication, run_replications, seeds_of
 from sim.parameters import ParameterError, Params
 
-FORMAT_VERSION = "1"  # of the parameter file written here; [meta] version = FORMAT_VERSION + "+" + date
+FORMAT_VERSION = "2"  # of the parameter file written here (2: free values only); [meta] version = FORMAT_VERSION + "+" + date
 DIFF_STEP = 0.05  # forward-difference step in the unit coordinate z (5% of the prior range)
 N_DRAWS = 200  # posterior draws written to the parameter file
 LOGIT_EDGE = 0.02  # z is kept this far from the prior bounds when taking its logit
@@ -62,41 +62,14 @@ LOGIT_EDGE = 0.02  # z is kept this far from the prior bounds when taking its lo
 # of its variance (so that a useful share of them falls inside the likelihood-ratio region).
 PROPOSAL_VARIANCE = 0.25
 
-# Prior range of each free parameter (inside its hard range), and why. The prior is Gaussian
-# with mean at the centre and sd half the width, truncated to the range.
-PRIORS: dict[str, tuple[float, float, str]] = {
-    "cp_starts_per_year": (50_000, 75_000, "DfE: 62,200 plans started in 2014-15 (B), +-20%"),
-    "at_risk_referrals_per_year": (5_000, 80_000, "no published figure: wide"),
-    "referral_trend_per_year": (-0.03, 0.05, "referrals -0.4%/yr and plans +1%/yr 2014-2020 (A): near zero"),
-    "uasc_entries_per_year": (1_000, 5_000, "no 2015 figure; 5,080 in care in 2020 (B)"),
-    "uasc_trend_per_year": (-0.10, 0.25, "arrivals rose after 2015: wide"),
-    "cp_plan_end_rate_per_year": (0.4, 2.0, "plan stock / starts ~ 0.8 years (A); plans also end by care entry"),
-    "at_risk_closure_rate_per_year": (0.5, 4.0, "no published figure: cases last 3 months to 2 years"),
-    "care_entry_rate_cp_per_year": (0.05, 0.5, "entries ~31,000 a year against ~50,000 plans (A)"),
-    "care_entry_rate_at_risk_per_year": (0.05, 0.8, "no published figure: wide"),
-    "residential_need_rate": (0.1, 0.8, "12% of children in care in residential settings (2019, B)"),
-    "residential_need_trend_per_year": (-0.05, 0.15, "placement-mix drift towards residential: wide"),
-    "placed_for_adoption_rate_per_year": (0.3, 1.6, "adoptions 5,360 a year (2015, A)"),
-    "adoption_trend_per_year": (-0.20, 0.02, "adoptions 5,360 (2015) to 3,440 (2020): -8.5% a year (A)"),
-    "kinship_share_at_entry": (0.12, 0.45, "18.6% of fostered children with relatives (2019, C); kinship leaves faster (SGO)"),
-    "placed_with_parents_rate_per_year": (0.01, 0.12, "7% of children in care placed with parents (2019, B)"),
-    "adoption_order_rate_per_year": (0.8, 2.5, "placed-for-adoption stock 2,190 vs ~3,500 adoptions a year (2019, B/A)"),
-    "placed_for_adoption_share_2015": (0.02, 0.06, "2015 stock unknown; 5,360 adoptions in 2014-15 (A) need more than 2019's 3%"),
-    "foster_vacancy_2015": (0.03, 0.25, "no published figure: a few to a quarter of places free"),
-    "foster_recruitment_rate_per_year": (0.05, 0.25, "no published figure: households turn over in 4-20 years"),
-    "foster_attrition_rate_per_year": (0.05, 0.25, "approved carers -15% 2020-2024 (A): attrition above recruitment"),
-    "return_home_rate_per_year": (0.04, 0.4, "31% of leavers return home (2018, B)"),
-    "exit_trend_per_year": (-0.10, 0.05, "exits 30,430 (2014) to 29,590 (2020) (A)"),
-    "special_guardianship_rate_per_year": (0.005, 0.12, "about 13% of leavers (2019, C)"),
-    "care_overhead_weekly_cost_gbp": (150.0, 1000.0, "spend ~GBP 5.3bn in 2020 (C) less placement costs"),
-}
-
-
 def prior_range(name: str) -> tuple[float, float]:
-    """The prior range of a free parameter (its hard range if no prior is listed)."""
-    meta = Params.meta(name)
-    lo, hi = PRIORS.get(name, (meta["lo"], meta["hi"], ""))[:2]
-    return max(lo, meta["lo"]), min(hi, meta["hi"])
+    """The prior range of a free parameter: declared with the parameter in sim/parameters.py."""
+    return Params.prior_range(name)
+
+
+# Prior ranges of the free parameters with the reason for each (read from sim/parameters.py, where
+# they are written): the prior is Gaussian with mean at the centre and sd half the width, truncated.
+PRIORS: dict[str, tuple[float, float, str]] = {n: tuple(Params.meta(n)["prior"]) for n in Params.free_names()}
 
 
 @dataclass
@@ -358,11 +331,24 @@ def _round(v: float) -> float:
     return float(f"{v:.6g}")
 
 
-def write_params_file(path: Path, result: FitResult, *, data_sha256: str, data_file: str, command: str) -> None:
-    """The versioned parameter file: [meta], every parameter, [intervals], [posterior]."""
+HEADER = """\
+# caresim calibrated parameters, written by `caresim calibrate`. To try other values, copy this file,
+# edit the copy and pass it with --params; an edited free parameter is then held at its new value in
+# every replication. [parameters]: the free parameters' point estimate (and any fixed parameter the
+# fit ran with that differs from its value in sim/parameters.py, where every fixed value, with its
+# source, is set). [intervals]: 90% posterior intervals. [posterior]: `fitted` (the point estimate
+# the draws belong to) and `draws`, one per replication, that carry parameter uncertainty.
+"""
+
+
+def params_document(result: FitResult, *, data_sha256: str, data_file: str, command: str) -> dict:
+    """The calibrated parameter file as a TOML document: [meta], the free parameters' point
+    estimate (with any fixed value that differs from sim/parameters.py), [intervals], [posterior]."""
     s = result.settings
     today = dt.datetime.now(dt.timezone.utc)
     point = result.point.replace(**{n: _round(getattr(result.point, n)) for n in s.free})
+    fixed = Params.fixed_values()
+    values = {n: v for n, v in point.to_dict().items() if n not in fixed or v != fixed[n]}
     meta = {
         "version": f"{FORMAT_VERSION}+{today:%Y-%m-%d}",
         "method": ("weighted least squares (scipy.optimize.least_squares, trf) of model means over common-random-"
@@ -389,22 +375,32 @@ def write_params_file(path: Path, result: FitResult, *, data_sha256: str, data_f
         "data_sha256": data_sha256,
         "command": command,
         "free": list(s.free),
+        "fixed_overrides": sorted(n for n in values if n in fixed),
     }
-    doc = {
+    return {
         "meta": meta,
-        "parameters": point.to_dict(),
+        "parameters": values,
         "intervals": {n: [_round(lo), _round(hi)] for n, (lo, hi) in result.intervals.items()},
         "posterior": {"names": list(s.free),
+                      "fitted": [getattr(point, n) for n in s.free],
                       "draws": [[_round(v) for v in row] for row in result.draws]},
     }
-    header = ("# caresim parameter file, written by `caresim calibrate`; do not edit by hand.\n"
-              "# [parameters]: every parameter (see sim/parameters.py for units and sources); free ones are the\n"
-              "# calibrated point estimate. [intervals]: 90% posterior intervals of the free parameters.\n"
-              "# [posterior]: draws that `caresim run` uses, one per replication, to carry parameter uncertainty.\n")
+
+
+def write_document(path: Path, doc: dict) -> None:
+    """Write a parameter document atomically (a temporary file beside it, then a rename)."""
+    tmp = path.with_name(path.name + ".tmp")
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(header + tomli_w.dumps(doc))
-    tmp.replace(path)
+    try:
+        tmp.write_text(HEADER + tomli_w.dumps(doc))
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_params_file(path: Path, result: FitResult, *, data_sha256: str, data_file: str, command: str) -> None:
+    """Write the calibrated parameter file (see `params_document`) to `path`."""
+    write_document(path, params_document(result, data_sha256=data_sha256, data_file=data_file, command=command))
 
 
 def progress_log(msg: str) -> None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from sim.measures import BY_NAME
+from sim.files import read_text
 
 USES = ("fit", "initial", "check", "oos", "unused")
 KINDS = ("stock", "flow", "share", "ratio", "money")
@@ -63,6 +65,9 @@ DERIVED: dict[str, tuple[Callable[[pd.DataFrame, int], float], tuple[str, ...]]]
     "spend_growth_from_2020_gbp": (lambda t, y: t.at[y, "spend_children_in_care_gbp"] - t.at[2020, "spend_children_in_care_gbp"],
                                    ("spend_children_in_care_gbp",)),
 }
+
+
+MAX_TARGET_FILE_BYTES = 16 * 2**20  # the shipped file is about 6 kB
 
 
 class DataError(ValueError):
@@ -124,13 +129,11 @@ def load_targets(path: str | Path | None = None) -> list[Target]:
     money figure must be compared with a measure that makes a year the same way.
     """
     path = Path(path or default_data_path())
+    text = read_text(path, "target file", MAX_TARGET_FILE_BYTES, DataError)
     try:
-        with open(path, newline="", encoding="utf-8") as fh:
-            rows = list(csv.DictReader(fh))
-            header = rows[0].keys() if rows else []
-    except FileNotFoundError:
-        raise DataError(f"{path}: target file not found") from None
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        rows = list(csv.DictReader(io.StringIO(text, newline="")))
+        header = rows[0].keys() if rows else []
+    except csv.Error as exc:
         raise DataError(f"{path}: cannot read ({exc})") from None
     missing = [c for c in COLUMNS if c not in header]
     if not rows or missing:

@@ -30,12 +30,15 @@ import sys
 from pathlib import Path
 
 from experiments.run_command import add_run_options
+from runner.checks import check_output_dir, read_user_text
 from runner.errors import UserError
-from runner.options import positive_int
+from runner.options import check_seeds, name_value, path_value, workers_value
+from sim.dates import START_YEAR
 
 BASELINE = "baseline"
 STORE = "runs.parquet"
 MANIFEST = "manifest.json"
+MAX_MANIFEST_BYTES = 64 * 2**20  # a 10,000-seed manifest is about 100 kB
 
 
 # ---------------------------------------------------------------------------- the store
@@ -81,21 +84,25 @@ _COMPARED = ("scenarios", "seeds", "scale", "end_year", "params_version", "param
 
 
 def prepare_dir(out: Path, manifest: dict) -> set[tuple[str, int]]:
-    """Create or reopen the experiment folder; the (scenario, seed) runs already stored."""
+    """Create or reopen the experiment folder; the (scenario, seed) runs already stored.
+
+    A folder made with other settings is refused before anything in it is touched."""
     store = out / STORE
     path = out / MANIFEST
+    if os.path.lexists(path):
+        try:
+            old = json.loads(read_user_text(path, "experiment manifest", MAX_MANIFEST_BYTES))
+        except json.JSONDecodeError:
+            old = None
+        if not isinstance(old, dict):
+            raise UserError(f"{path}: not a caresim experiment manifest; use another --out")
+        for key in _COMPARED:
+            if old.get(key) != manifest[key]:
+                raise UserError(f"{out}: made with different {key} ({_short(old.get(key))} there, "
+                                f"{_short(manifest[key])} now); use another --out")
     try:
         store.mkdir(parents=True, exist_ok=True)
-        if path.exists():
-            try:
-                old = json.loads(path.read_text())
-            except (json.JSONDecodeError, UnicodeDecodeError):
-                raise UserError(f"{path}: not a caresim experiment manifest") from None
-            for key in _COMPARED:
-                if old.get(key) != manifest[key]:
-                    raise UserError(f"{out}: made with different {key} ({_short(old.get(key))} there, "
-                                    f"{_short(manifest[key])} now); use another --out")
-        else:
+        if not os.path.lexists(path):
             tmp = out / f".{MANIFEST}.tmp"
             tmp.write_text(json.dumps(manifest, indent=2))
             os.replace(tmp, path)
@@ -106,9 +113,29 @@ def prepare_dir(out: Path, manifest: dict) -> set[tuple[str, int]]:
     done = set()
     for f in store.glob("*.parquet"):
         name, _, seed = f.stem.rpartition("--seed")
-        if name and seed.isdigit():
+        if name and seed.isdigit() and _intact(f, manifest["end_year"] - START_YEAR + 1):
             done.add((name, int(seed)))
     return done
+
+
+def _intact(run: Path, rows: int) -> bool:
+    """Whether a stored run can be read and has a row per year; a damaged one is removed, so that
+    it is run again (a killed writer never leaves one, as runs are renamed into place, but a disk
+    or a person can)."""
+    import pyarrow.parquet as pq
+
+    try:
+        ok = pq.read_metadata(run).num_rows == rows
+        problem = "" if ok else "wrong number of rows"
+    except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
+        ok, problem = False, str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if not ok:
+        print(f"caresim compare: {run} is damaged ({problem}); running it again", file=sys.stderr, flush=True)
+        try:
+            run.unlink()
+        except OSError as exc:
+            raise UserError(f"{run}: damaged and cannot be removed ({exc.strerror})") from None
+    return ok
 
 
 def _short(value) -> str:
@@ -121,9 +148,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("scenarios", nargs="+", metavar="SCENARIO",
                         help="scenario names or files; the baseline is added if absent")
     add_run_options(parser)
-    parser.add_argument("--workers", type=positive_int, default=1, help="local worker processes (default 1)")
-    parser.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT", help="a running Dask scheduler")
-    parser.add_argument("--out", type=Path, required=True, help="experiment folder (created; rerun to resume)")
+    parser.add_argument("--workers", type=workers_value, default=1, help="local worker processes (default 1)")
+    parser.add_argument("--scheduler", type=name_value, default=None, metavar="tcp://HOST:PORT", help="a running Dask scheduler")
+    parser.add_argument("--out", type=path_value, required=True, help="experiment folder (created; rerun to resume)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -132,6 +159,7 @@ def main(args) -> int:
     from runner.montecarlo import ExecutorOptions, as_rows, plan, run_replications, seeds_of
     from sim.parameters import ParameterSet
 
+    check_seeds(args.seed, args.replications)
     scenarios = [load_scenario(s) for s in args.scenarios]
     names = [s.name for s in scenarios]
     repeated = sorted({n for n in names if names.count(n) > 1})
@@ -142,6 +170,9 @@ def main(args) -> int:
     pset = ParameterSet.load(args.params)
     for s in scenarios:
         s.check_params(pset.point)
+    check_output_dir(args.out)
+    for note in ([] if args.point_estimate else pset.notes()):
+        print(f"caresim: note: {note}", file=sys.stderr)
     seeds = seeds_of(args.seed, args.replications)
     manifest = _manifest(scenarios, seeds, args, pset)
     done = prepare_dir(args.out, manifest)

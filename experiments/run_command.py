@@ -4,10 +4,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
 from runner.errors import UserError
-from runner.options import end_year_value, positive_int, scale_value
+from runner.checks import check_output_dir
+from runner.options import (check_seeds, end_year_value, name_value, path_value, replications_value, scale_value,
+                            seed_value)
 
 # The table a person reads: (JSON contract name, heading, format); the columns come from sim.measures.
 READABLE = [("children_in_care", "in care", "{:>8,.0f}"), ("foster", "foster", "{:>8,.0f}"),
@@ -18,21 +19,21 @@ READABLE = [("children_in_care", "in care", "{:>8,.0f}"), ("foster", "foster", "
 
 def add_run_options(parser: argparse.ArgumentParser) -> None:
     """Options shared by `run` and `compare`."""
-    parser.add_argument("--seed", type=int, default=1, help="base seed; replication i uses seed+i (default 1)")
-    parser.add_argument("--replications", type=positive_int, default=1, help="number of replications (default 1)")
+    parser.add_argument("--seed", type=seed_value, default=1, help="base seed; replication i uses seed+i (default 1)")
+    parser.add_argument("--replications", type=replications_value, default=1, help="number of replications (default 1)")
     parser.add_argument("--end-year", type=end_year_value, default=2025, help="last 31 March simulated (default 2025)")
     parser.add_argument("--scale", type=scale_value, default=1.0,
                         help="share of England simulated, results scaled back up (default 1 = every child)")
-    parser.add_argument("--params", type=Path, default=None, help="parameter file (default: the shipped calibration)")
+    parser.add_argument("--params", type=path_value, default=None, help="parameter file (default: the shipped calibration)")
     parser.add_argument("--point-estimate", action="store_true",
                         help="every replication uses the calibrated point estimate (no parameter uncertainty)")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_run_options(parser)
-    parser.add_argument("--scenario", default="baseline", metavar="NAME|FILE",
+    parser.add_argument("--scenario", type=name_value, default="baseline", metavar="NAME|FILE",
                         help="scenario by shipped name or path to a .toml file (default: baseline)")
-    parser.add_argument("--out", type=Path, default=None, help="directory for yearly.csv")
+    parser.add_argument("--out", type=path_value, default=None, help="directory for yearly.csv")
     parser.add_argument("--json", action="store_true", help="print one JSON object and nothing else on stdout")
 
 
@@ -56,7 +57,8 @@ def format_table(table) -> str:
 
 
 def load_run_inputs(args):
-    """The parameter file and the scenario of a run, checked together: user errors become UserError.
+    """The parameter file and the scenario of a run, checked together: user errors become UserError,
+    and every option, input and output is checked here, before any work or progress line.
 
     Sets `args.scenario_name` to the scenario's name (the JSON contract's "scenario").
     """
@@ -65,8 +67,11 @@ def load_run_inputs(args):
 
     scenario = load_scenario(getattr(args, "scenario", None) or "baseline")
     args.scenario_name = scenario.name
+    check_seeds(args.seed, args.replications)
     parameters = ParameterSet.load(args.params)
     scenario.check_params(parameters.point)
+    if getattr(args, "out", None) is not None:
+        check_output_dir(args.out)
     return parameters, scenario
 
 
@@ -77,6 +82,8 @@ def main(args) -> int:
     from runner.summary import contract, mean_table
 
     parameters, scenario = load_run_inputs(args)
+    for note in ([] if args.point_estimate else parameters.notes()):
+        print(f"caresim: note: {note}", file=sys.stderr)
     name = scenario.name
     tables = {}
 

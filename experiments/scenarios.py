@@ -15,10 +15,16 @@ A scenario file looks like::
 The shipped files are in experiments/scenarios/; `load_scenario` takes one of their names or
 a path. Anything the loader cannot use (malformed TOML, an unknown key or lever type, a value
 of the wrong type or out of range) is refused with one line naming the file, the key and the
-value, as a `ScenarioError` (a `UserError`: the CLI exits 2 without a traceback).
+value, as a `ScenarioError` (a `UserError`: the CLI exits 2 without a traceback). So is what
+would be accepted but mean something else: two levers of the same type (each checked alone, they
+would together pass the single-lever limits), a name too long for the file names an experiment
+stores runs under, and a scenario named `baseline` with levers (it would replace the reference
+that savings are measured against). A file is read through sim/files.py (a path that is a
+directory, a device, too large or not UTF-8 is one line too).
 """
 from __future__ import annotations
 
+import os
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -29,9 +35,13 @@ from types import SimpleNamespace
 import tomli_w
 
 from runner.errors import UserError
+from sim.files import read_text
 from sim.levers import SHARE_REALISED, LeverError, PolicyLever, lever_from_dict
 
 TOP_KEYS = ("name", "description", "share_realised", "levers")
+BASELINE = "baseline"  # the reference without levers that comparisons measure savings against
+MAX_NAME_LENGTH = 64  # runs are stored as <name>--seed<seed>.parquet: well inside a file name's 255 bytes
+MAX_SCENARIO_FILE_BYTES = 2**20  # shipped files are under 1 kB
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
@@ -54,6 +64,7 @@ class Scenario:
     description: str = ""
     levers: list[PolicyLever] = field(default_factory=list)
     share_realised: float = 1.0
+    source: str = field(default="", compare=False)  # the file it came from, for messages
 
     def to_dict(self) -> dict:
         return {"name": self.name, "description": self.description, "share_realised": self.share_realised,
@@ -70,7 +81,8 @@ class Scenario:
             try:
                 lever.check_model(model)
             except LeverError as exc:
-                raise ScenarioError(f"scenario {self.name}: levers[{i}]: {exc}") from None
+                where = f"{self.source}: scenario {self.name}" if self.source else f"scenario {self.name}"
+                raise ScenarioError(f"{where}: levers[{i}]: {exc}") from None
 
     def fresh_levers(self) -> list[PolicyLever]:
         """New lever objects (levers keep per-run state after `init`): one set per model."""
@@ -95,11 +107,12 @@ def parse_scenario(doc: dict, source: str = "<scenario>") -> Scenario:
         if key not in TOP_KEYS:
             raise ScenarioError(f"{source}: unknown key {key!r} = {value!r} (known: {', '.join(TOP_KEYS)})")
     name = doc.get("name", Path(source).stem)
-    if not isinstance(name, str) or not _NAME.match(name):
-        raise ScenarioError(f"{source}: name = {name!r} must be letters, digits, '-', '_' or '.'")
+    if not isinstance(name, str) or not _NAME.fullmatch(name) or len(name) > MAX_NAME_LENGTH:
+        raise ScenarioError(f"{source}: name = {_short(name)} must be 1 to {MAX_NAME_LENGTH} letters, digits, "
+                            "'-', '_' or '.'")
     description = doc.get("description", "")
     if not isinstance(description, str):
-        raise ScenarioError(f"{source}: description = {description!r} is not a string")
+        raise ScenarioError(f"{source}: description = {_short(description)} is not a string")
     share = doc.get("share_realised", SHARE_REALISED.default)
     try:
         SHARE_REALISED.check("scenario", "share_realised", share)
@@ -107,34 +120,44 @@ def parse_scenario(doc: dict, source: str = "<scenario>") -> Scenario:
         raise ScenarioError(f"{source}: {str(exc).removeprefix('scenario: ')}") from None
     tables = doc.get("levers", [])
     if not isinstance(tables, list):
-        raise ScenarioError(f"{source}: levers = {tables!r} is not a list of [[levers]] tables")
+        raise ScenarioError(f"{source}: levers = {_short(tables)} is not a list of [[levers]] tables")
     levers = []
     for i, table in enumerate(tables):
         try:
-            levers.append(lever_from_dict(table, share))
+            lever = lever_from_dict(table, share)
         except LeverError as exc:
             raise ScenarioError(f"{source}: levers[{i}]: {exc}") from None
-    return Scenario(name=name, description=description, levers=levers, share_realised=share)
+        first = next((j for j, other in enumerate(levers) if other.TYPE == lever.TYPE), None)
+        if first is not None:
+            raise ScenarioError(f"{source}: levers[{i}]: a second {lever.TYPE} lever (levers[{first}] is one); "
+                                "give each type once, with its full strength")
+        levers.append(lever)
+    if name == BASELINE and levers:
+        raise ScenarioError(f"{source}: name = {BASELINE!r} is the reference without levers that savings are "
+                            "measured against; give this scenario another name")
+    return Scenario(name=name, description=description, levers=levers, share_realised=share, source=source)
 
 
 def load_scenario(name_or_path: str | Path) -> Scenario:
     """A shipped scenario by name (see `scenario_names`) or a scenario file by path."""
     text = str(name_or_path)
+    if not text.strip() or "\0" in text:
+        raise ScenarioError(f"scenario {text!r}: not a scenario name or file")
     path = Path(text)
-    if not (path.suffix == ".toml" or path.exists() or "/" in text):
+    if not (path.suffix == ".toml" or os.path.lexists(path) or "/" in text):
         path = scenario_dir() / f"{text}.toml"
         if not path.is_file():
-            raise ScenarioError(f"scenario {text!r}: no such scenario (shipped: {', '.join(scenario_names())}; "
+            raise ScenarioError(f"scenario {_short(text)}: no such scenario (shipped: {', '.join(scenario_names())}; "
                                 "or give a path to a .toml file)")
+    content = read_text(path, "scenario file", MAX_SCENARIO_FILE_BYTES, ScenarioError)
     try:
-        with open(path, "rb") as fh:
-            doc = tomllib.load(fh)
-    except FileNotFoundError:
-        raise ScenarioError(f"{path}: scenario file not found") from None
-    except IsADirectoryError:
-        raise ScenarioError(f"{path}: is a directory, not a scenario file") from None
-    except tomllib.TOMLDecodeError as exc:
+        doc = tomllib.loads(content)
+    except ValueError as exc:  # TOMLDecodeError, or an integer of more than 4,300 digits
         raise ScenarioError(f"{path}: not valid TOML ({exc})") from None
-    except UnicodeDecodeError:
-        raise ScenarioError(f"{path}: not a text file") from None
     return parse_scenario(doc, str(path))
+
+
+def _short(value) -> str:
+    """A value for a one-line message: its repr, cut to 60 characters."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."

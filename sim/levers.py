@@ -35,13 +35,14 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from sim.costs import WEEKS_PER_MONTH
+from sim.parameters import finite_number
 from sim.policy import Lever
 
 WEEKS_PER_YEAR = WEEKS_PER_MONTH * 12
 FIRST_START = (2015, 4)  # the first month the model simulates
 LAST_START = (2050, 12)
 DEFAULT_START = "2020-04"
-_START = re.compile(r"^(\d{4})-(\d{2})$")
+_START = re.compile(r"(\d{4})-(\d{2})", re.ASCII)
 
 
 class LeverError(ValueError):
@@ -75,11 +76,18 @@ class ParamSpec:
     def check(self, lever: str, name: str, value: Any) -> None:
         """Raise LeverError unless `value` is a number of the right kind within [lo, hi]."""
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise LeverError(f"{lever}: {name} = {value!r} is not a number")
+            raise LeverError(f"{lever}: {name} = {_short(value)} is not a number")
         if self.integer and not isinstance(value, int):
             raise LeverError(f"{lever}: {name} = {value!r} is not a whole number")
-        if not math.isfinite(value) or not self.lo <= value <= self.hi:
-            raise LeverError(f"{lever}: {name} = {value!r} is outside [{self.lo:g}, {self.hi:g}]")
+        number = finite_number(value)  # None for NaN, infinities and integers too large for a float
+        if number is None or not self.lo <= number <= self.hi:
+            raise LeverError(f"{lever}: {name} = {_short(value)} is outside [{self.lo:g}, {self.hi:g}]")
+
+
+def _short(value: Any) -> str:
+    """A value for a one-line message: its repr, cut to 60 characters."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 RAMP_MONTHS = ParamSpec(0, 240, 12, "months", "months of linear ramp from the start to full strength",
@@ -91,9 +99,9 @@ SHARE_REALISED = ParamSpec(0.0, 1.0, 1.0, "share",
 
 def parse_start(lever: str, value: Any) -> int:
     """The model month (0 = March 2015) of a "YYYY-MM" start; LeverError if malformed."""
-    m = _START.match(value) if isinstance(value, str) else None
+    m = _START.fullmatch(value) if isinstance(value, str) else None
     if m is None:
-        raise LeverError(f"{lever}: start = {value!r} is not a month written \"YYYY-MM\"")
+        raise LeverError(f"{lever}: start = {_short(value)} is not a month written \"YYYY-MM\"")
     year, month = int(m.group(1)), int(m.group(2))
     if not 1 <= month <= 12 or not FIRST_START <= (year, month) <= LAST_START:
         raise LeverError(f"{lever}: start = {value!r} is outside "
@@ -146,7 +154,7 @@ class PolicyLever(Lever):
                 specs[key].check(self.TYPE, key, value)
             else:
                 known = ", ".join(["start", *specs])
-                raise LeverError(f"{self.TYPE}: unknown key {key!r} = {value!r} (known: {known})")
+                raise LeverError(f"{self.TYPE}: unknown key {key!r} = {_short(value)} (known: {known})")
         SHARE_REALISED.check(self.TYPE, "share_realised", self.share_realised)
 
     def init(self, model) -> None:
@@ -377,10 +385,11 @@ def lever_from_dict(table: dict, share_realised: float = 1.0) -> PolicyLever:
     args = dict(table)
     kind = args.pop("type", None)
     if "share_realised" in args:
-        raise LeverError(f"{kind}: share_realised = {args['share_realised']!r} belongs to the scenario, not a lever")
-    if kind not in LEVERS:
+        raise LeverError(f"{_short(kind)}: share_realised = {_short(args['share_realised'])} belongs to the scenario, "
+                         "not a lever")
+    if not isinstance(kind, str) or kind not in LEVERS:
         known = ", ".join(LEVERS)
-        raise LeverError(f"type = {kind!r} is not a known lever (known: {known})")
+        raise LeverError(f"type = {_short(kind)} is not a known lever (known: {known})")
     lever = LEVERS[kind](share_realised=share_realised, **args)
     lever.check()
     return lever

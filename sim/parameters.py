@@ -1,144 +1,199 @@
-"""Every parameter of the model, in one place, with its unit, range and source.
+"""Every parameter of the model, in one place: meaning, unit, range, source, and value or prior.
 
-`Params` is a frozen dataclass. Each field's metadata carries a one-line meaning, the
-inclusive range a value must lie in, the source (targets.md grade, or "assumption") and
-whether calibration treats it as free. Values live in a parameter file
-(`calibration/params/default.toml`), which `caresim calibrate` regenerates; the model loads
-that file by default, and the loader refuses a file with a missing, unknown or out-of-range
-value. Rates are per year and turned into monthly probabilities by `monthly_probability`.
+`Params` is a frozen dataclass; each field says what it is, once:
+
+* a **fixed** parameter (`fixed(value, lo, hi, doc, source)`) is an assumption or a figure from
+  data. Its value is written here, beside its source, and this is the one place to edit it.
+* a **free** parameter (`free(lo, hi, doc, source, prior=(lo, hi, why))`) is fitted by
+  `caresim calibrate` inside its prior range; it has no value here. Its value comes from a
+  parameter file: the shipped `calibration/params/calibrated.toml`, which calibration writes
+  (the point estimate, 90% intervals and posterior draws) and never anything else.
+
+A parameter file's `[parameters]` table gives every free parameter and may override fixed ones
+(a what-if copy); `read_params_file` lays it over the fixed values and checks the whole file
+when it is read: unknown or missing names, values of the wrong type, out of range or not
+finite, and a damaged `[meta]`, `[intervals]` or `[posterior]` (every draw is checked, so a
+file cannot run with one seed and fail with another). Rates are per year and turned into
+monthly probabilities by `monthly_probability`.
 """
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+
+from sim.files import read_text
 
 
 class ParameterError(ValueError):
     """A parameter file or value that the model cannot use; the message is one line."""
 
 
-def p(lo: float, hi: float, doc: str, source: str = "assumption", free: bool = False):
-    """A parameter field: no default (every value comes from the file), metadata for checks."""
-    return field(metadata={"lo": lo, "hi": hi, "doc": doc, "source": source, "free": free})
+def fixed(value: float, lo: float, hi: float, doc: str, source: str = "assumption"):
+    """A fixed parameter: its value (edit it here), inclusive range, meaning and source."""
+    return field(default=value, metadata={"lo": lo, "hi": hi, "doc": doc, "source": source, "free": False})
 
 
-@dataclass(frozen=True)
+def free(lo: float, hi: float, doc: str, source: str, *, prior: tuple[float, float, str]):
+    """A free parameter: no value here (calibration fits it); hard range, meaning, source, and the
+    prior range (inside the hard range) with the reason for it, which calibration reads."""
+    return field(metadata={"lo": lo, "hi": hi, "doc": doc, "source": source, "free": True, "prior": prior})
+
+
+def finite_number(value: Any) -> float | None:
+    """`value` as a finite float, or None if it is not a finite number (bools, strings, lists,
+    NaN, infinities and integers too large for a float are not)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+@dataclass(frozen=True, kw_only=True)
 class Params:
     """The model's parameters. Times are years since 31 March 2015 unless a name says otherwise."""
 
     # --- front door: referrals of children at risk (the wider child-in-need pool is aggregate) ---
-    cp_starts_per_year: float = p(0.0, 1.5e5, "children starting a child protection plan per year, 2015", "B, DfE: 62,200 started in 2014-15", free=True)
-    at_risk_referrals_per_year: float = p(0.0, 2e5, "children assessed at risk of care, not on a plan, per year, 2015", "free; no published figure", free=True)
-    referral_trend_per_year: float = p(-0.1, 0.1, "relative growth per year of plan starts and at-risk referrals", "free", free=True)
-    uasc_entries_per_year: float = p(0.0, 1e4, "unaccompanied asylum-seeking children entering care per year, 2015", "free; 5,080 UASC in care 2020 (B)", free=True)
-    uasc_trend_per_year: float = p(-0.2, 0.3, "relative growth per year of UASC arrivals", "free", free=True)
-    sibling_share_2: float = p(0.0, 1.0, "share of referred families with two children", "assumption")
-    sibling_share_3: float = p(0.0, 1.0, "share of referred families with three children", "assumption")
-    sibling_share_4: float = p(0.0, 1.0, "share of referred families with four children", "assumption")
-    high_need_share: float = p(0.0, 1.0, "share of referred children with high needs (complex needs, disability, harm)", "assumption")
-    domestic_abuse_share: float = p(0.0, 1.0, "share of referred families where domestic abuse is a factor", "assumption, DfE CIN factors at assessment")
-    substance_misuse_share: float = p(0.0, 1.0, "share of referred families where drug or alcohol misuse is a factor", "assumption, DfE CIN factors")
-    mental_health_share: float = p(0.0, 1.0, "share of referred families where parental mental health is a factor", "assumption, DfE CIN factors")
-    risk_factor_multiplier: float = p(1.0, 3.0, "care-entry hazard multiplier per family risk factor present", "assumption")
-    high_need_multiplier: float = p(1.0, 5.0, "care-entry hazard multiplier for a high-need child", "assumption")
+    cp_starts_per_year: float = free(0.0, 1.5e5, "children starting a child protection plan per year, 2015", "B, DfE: 62,200 started in 2014-15",
+                                     prior=(50_000, 75_000, "DfE: 62,200 plans started in 2014-15 (B), +-20%"))
+    at_risk_referrals_per_year: float = free(0.0, 2e5, "children assessed at risk of care, not on a plan, per year, 2015", "free; no published figure",
+                                             prior=(5_000, 80_000, "no published figure: wide"))
+    referral_trend_per_year: float = free(-0.1, 0.1, "relative growth per year of plan starts and at-risk referrals", "free",
+                                          prior=(-0.03, 0.05, "referrals -0.4%/yr and plans +1%/yr 2014-2020 (A): near zero"))
+    uasc_entries_per_year: float = free(0.0, 1e4, "unaccompanied asylum-seeking children entering care per year, 2015", "free; 5,080 UASC in care 2020 (B)",
+                                        prior=(1_000, 5_000, "no 2015 figure; 5,080 in care in 2020 (B)"))
+    uasc_trend_per_year: float = free(-0.2, 0.3, "relative growth per year of UASC arrivals", "free",
+                                      prior=(-0.1, 0.25, "arrivals rose after 2015: wide"))
+    sibling_share_2: float = fixed(0.27, 0.0, 1.0, "share of referred families with two children", "assumption")
+    sibling_share_3: float = fixed(0.12, 0.0, 1.0, "share of referred families with three children", "assumption")
+    sibling_share_4: float = fixed(0.06, 0.0, 1.0, "share of referred families with four children", "assumption")
+    high_need_share: float = fixed(0.2, 0.0, 1.0, "share of referred children with high needs (complex needs, disability, harm)", "assumption")
+    domestic_abuse_share: float = fixed(0.5, 0.0, 1.0, "share of referred families where domestic abuse is a factor", "assumption, DfE CIN factors at assessment")
+    substance_misuse_share: float = fixed(0.3, 0.0, 1.0, "share of referred families where drug or alcohol misuse is a factor", "assumption, DfE CIN factors")
+    mental_health_share: float = fixed(0.4, 0.0, 1.0, "share of referred families where parental mental health is a factor", "assumption, DfE CIN factors")
+    risk_factor_multiplier: float = fixed(1.3, 1.0, 3.0, "care-entry hazard multiplier per family risk factor present", "assumption")
+    high_need_multiplier: float = fixed(2.0, 1.0, 5.0, "care-entry hazard multiplier for a high-need child", "assumption")
 
     # --- child protection and children in need at home ---
-    cp_plan_end_rate_per_year: float = p(0.2, 4.0, "hazard that a plan ends (child stays home, case steps down)", "free; plan stock 48,300 (2014), 51,510 (2020)", free=True)
-    at_risk_closure_rate_per_year: float = p(0.1, 6.0, "hazard that an at-risk child-in-need case closes", "free", free=True)
-    at_risk_escalation_rate_per_year: float = p(0.0, 2.0, "hazard that an at-risk child is put on a plan", "assumption")
-    care_entry_rate_cp_per_year: float = p(0.0, 2.0, "care-entry hazard of a family on a plan, no risk factors, average need", "free; entries 30,430 (2014), 30,970 (2020)", free=True)
-    care_entry_rate_at_risk_per_year: float = p(0.0, 2.0, "care-entry hazard of an at-risk family not on a plan", "free", free=True)
-    infant_entry_multiplier: float = p(0.0, 5.0, "care-entry hazard multiplier for a child under 1", "assumption")
+    cp_plan_end_rate_per_year: float = free(0.2, 4.0, "hazard that a plan ends (child stays home, case steps down)", "free; plan stock 48,300 (2014), 51,510 (2020)",
+                                            prior=(0.4, 2.0, "plan stock / starts ~ 0.8 years (A); plans also end by care entry"))
+    at_risk_closure_rate_per_year: float = free(0.1, 6.0, "hazard that an at-risk child-in-need case closes", "free",
+                                                prior=(0.5, 4.0, "no published figure: cases last 3 months to 2 years"))
+    at_risk_escalation_rate_per_year: float = fixed(0.2, 0.0, 2.0, "hazard that an at-risk child is put on a plan", "assumption")
+    care_entry_rate_cp_per_year: float = free(0.0, 2.0, "care-entry hazard of a family on a plan, no risk factors, average need", "free; entries 30,430 (2014), 30,970 (2020)",
+                                              prior=(0.05, 0.5, "entries ~31,000 a year against ~50,000 plans (A)"))
+    care_entry_rate_at_risk_per_year: float = free(0.0, 2.0, "care-entry hazard of an at-risk family not on a plan", "free",
+                                                   prior=(0.05, 0.8, "no published figure: wide"))
+    infant_entry_multiplier: float = fixed(3.0, 0.0, 5.0, "care-entry hazard multiplier for a child under 1", "assumption")
 
     # --- edge-of-care support (front edge) ---
-    edge_capacity_families: float = p(0.0, 1e5, "families that baseline edge-of-care services can support at once", "assumption; no national figure")
-    edge_support_months: float = p(1.0, 24.0, "length of an episode of edge-of-care support", "assumption (typical 3-6 month programmes)")
-    edge_weekly_cost_gbp: float = p(0.0, 5000.0, "cost of edge-of-care support per family per week, 2020 prices", "assumption (intensive family support ~GBP 6,500 per 6-month episode)")
-    avoidable_share: float = p(0.0, 1.0, "share of families whose child's entry could be avoided with the right support", "D, R10: up to 39% of entrants (case reviews)")
-    edge_effectiveness: float = p(0.0, 1.0, "chance that support keeps an avoidable family together, at baseline worker time", "assumption")
+    edge_capacity_families: float = fixed(3000.0, 0.0, 1e5, "families that baseline edge-of-care services can support at once", "assumption; no national figure")
+    edge_support_months: float = fixed(6.0, 1.0, 24.0, "length of an episode of edge-of-care support", "assumption (typical 3-6 month programmes)")
+    edge_weekly_cost_gbp: float = fixed(250.0, 0.0, 5000.0, "cost of edge-of-care support per family per week, 2020 prices", "assumption (intensive family support ~GBP 6,500 per 6-month episode)")
+    avoidable_share: float = fixed(0.39, 0.0, 1.0, "share of families whose child's entry could be avoided with the right support", "D, R10: up to 39% of entrants (case reviews)")
+    edge_effectiveness: float = fixed(0.6, 0.0, 1.0, "chance that support keeps an avoidable family together, at baseline worker time", "assumption")
 
     # --- social workers ---
-    social_workers_fte_2020: float = p(1e3, 1e5, "children-and-family social workers (FTE) at 30 September 2020", "C, DfE workforce: ~31,900")
-    social_workers_growth_per_year: float = p(-0.1, 0.1, "relative growth per year of the FTE workforce", "C, 31,900 (2020) to 32,500 (2021)")
-    average_caseload: float = p(1.0, 60.0, "cases per FTE social worker (agents plus the wider child-in-need caseload)", "A, DfE workforce: 16.3 (2020 and 2021)")
-    weekly_hours: float = p(1.0, 60.0, "contracted weekly hours of a full-time social worker", "targets.md: 37")
-    direct_share: float = p(0.0, 1.0, "share of hours spent directly with children and families", "C, R9: ~600,000 direct hours a week / (FTE x 37)")
-    half_effect_direct_hours: float = p(0.01, 20.0, "direct hours per case per week at which time-dependent effects are half their maximum", "assumption")
-    social_worker_annual_cost_gbp: float = p(0.0, 2e5, "cost of one FTE social worker per year incl. on-costs, 2020 prices", "assumption")
+    social_workers_fte_2020: float = fixed(31900.0, 1e3, 1e5, "children-and-family social workers (FTE) at 30 September 2020", "C, DfE workforce: ~31,900")
+    social_workers_growth_per_year: float = fixed(0.0188, -0.1, 0.1, "relative growth per year of the FTE workforce", "C, 31,900 (2020) to 32,500 (2021)")
+    average_caseload: float = fixed(16.3, 1.0, 60.0, "cases per FTE social worker (agents plus the wider child-in-need caseload)", "A, DfE workforce: 16.3 (2020 and 2021)")
+    weekly_hours: float = fixed(37.0, 1.0, 60.0, "contracted weekly hours of a full-time social worker", "targets.md: 37")
+    direct_share: float = fixed(0.5, 0.0, 1.0, "share of hours spent directly with children and families", "C, R9: ~600,000 direct hours a week / (FTE x 37)")
+    half_effect_direct_hours: float = fixed(1.0, 0.01, 20.0, "direct hours per case per week at which time-dependent effects are half their maximum", "assumption")
+    social_worker_annual_cost_gbp: float = fixed(55000.0, 0.0, 2e5, "cost of one FTE social worker per year incl. on-costs, 2020 prices", "assumption")
 
     # --- placement in care ---
-    kinship_share_at_entry: float = p(0.0, 1.0, "chance that a family-based entrant is placed with relatives or friends", "free; C, 10,450 of 56,160 fostered children in 2019 (B)", free=True)
-    residential_need_rate: float = p(0.0, 1.0, "chance that a high-need entrant aged 11+ needs a children's home, 2015", "free; 2019 mix 12% residential (B)", free=True)
-    residential_need_trend_per_year: float = p(-0.2, 0.3, "relative growth per year of that chance (placement-mix drift)", "free", free=True)
-    semi_independent_share_16plus: float = p(0.0, 1.0, "chance that an entrant aged 16-17 goes to semi-independent accommodation", "assumption")
-    in_house_preference: float = p(0.0, 1.0, "chance that a child goes in-house when both in-house and agency places are free", "C, 64% in-house / 36% agency (B)")
-    la_home_preference: float = p(0.0, 1.0, "chance that a child needing a home goes to an LA home when one has a place", "assumption")
-    foster_breakdown_rate_per_year: float = p(0.0, 2.0, "hazard that a foster placement ends unplanned (a move)", "assumption")
-    breakdown_to_residential_share: float = p(0.0, 1.0, "share of breakdowns of children aged 11+ that need a children's home", "assumption")
-    step_down_rate_per_year: float = p(0.0, 2.0, "hazard that a child in a children's home steps down to foster care, if a place is free", "assumption")
-    to_semi_independent_rate_per_year: float = p(0.0, 2.0, "hazard that a 16-17 year old moves from a home to semi-independent living", "assumption")
-    placed_with_parents_rate_per_year: float = p(0.0, 1.0, "hazard that a fostered child on a care order is placed with parents", "free; 7% of stock in 2019 (B)", free=True)
-    placed_for_adoption_rate_per_year: float = p(0.0, 2.0, "hazard that a fostered child under 5, 6+ months in care, is placed for adoption, 2015", "free; adoptions 5,360 (2015), 3,440 (2020)", free=True)
-    adoption_trend_per_year: float = p(-0.3, 0.1, "relative change per year of that hazard", "free", free=True)
-    adoption_order_rate_per_year: float = p(0.0, 6.0, "hazard that a placement for adoption ends in an adoption order", "free; assumption about 9 months; adoptions vs placed-for-adoption stock", free=True)
+    kinship_share_at_entry: float = free(0.0, 1.0, "chance that a family-based entrant is placed with relatives or friends", "free; C, 10,450 of 56,160 fostered children in 2019 (B)",
+                                         prior=(0.12, 0.45, "18.6% of fostered children with relatives (2019, C); kinship leaves faster (SGO)"))
+    residential_need_rate: float = free(0.0, 1.0, "chance that a high-need entrant aged 11+ needs a children's home, 2015", "free; 2019 mix 12% residential (B)",
+                                        prior=(0.1, 0.8, "12% of children in care in residential settings (2019, B)"))
+    residential_need_trend_per_year: float = free(-0.2, 0.3, "relative growth per year of that chance (placement-mix drift)", "free",
+                                                  prior=(-0.05, 0.15, "placement-mix drift towards residential: wide"))
+    semi_independent_share_16plus: float = fixed(0.35, 0.0, 1.0, "chance that an entrant aged 16-17 goes to semi-independent accommodation", "assumption")
+    in_house_preference: float = fixed(0.64, 0.0, 1.0, "chance that a child goes in-house when both in-house and agency places are free", "C, 64% in-house / 36% agency (B)")
+    la_home_preference: float = fixed(0.9, 0.0, 1.0, "chance that a child needing a home goes to an LA home when one has a place", "assumption")
+    foster_breakdown_rate_per_year: float = fixed(0.12, 0.0, 2.0, "hazard that a foster placement ends unplanned (a move)", "assumption")
+    breakdown_to_residential_share: float = fixed(0.25, 0.0, 1.0, "share of breakdowns of children aged 11+ that need a children's home", "assumption")
+    step_down_rate_per_year: float = fixed(0.08, 0.0, 2.0, "hazard that a child in a children's home steps down to foster care, if a place is free", "assumption")
+    to_semi_independent_rate_per_year: float = fixed(0.3, 0.0, 2.0, "hazard that a 16-17 year old moves from a home to semi-independent living", "assumption")
+    placed_with_parents_rate_per_year: float = free(0.0, 1.0, "hazard that a fostered child on a care order is placed with parents", "free; 7% of stock in 2019 (B)",
+                                                    prior=(0.01, 0.12, "7% of children in care placed with parents (2019, B)"))
+    placed_for_adoption_rate_per_year: float = free(0.0, 2.0, "hazard that a fostered child under 5, 6+ months in care, is placed for adoption, 2015", "free; adoptions 5,360 (2015), 3,440 (2020)",
+                                                    prior=(0.3, 1.6, "adoptions 5,360 a year (2015, A)"))
+    adoption_trend_per_year: float = free(-0.3, 0.1, "relative change per year of that hazard", "free",
+                                          prior=(-0.2, 0.02, "adoptions 5,360 (2015) to 3,440 (2020): -8.5% a year (A)"))
+    adoption_order_rate_per_year: float = free(0.0, 6.0, "hazard that a placement for adoption ends in an adoption order", "free; assumption about 9 months; adoptions vs placed-for-adoption stock",
+                                               prior=(0.8, 2.5, "placed-for-adoption stock 2,190 vs ~3,500 adoptions a year (2019, B/A)"))
 
     # --- foster and residential supply ---
-    places_per_foster_household: float = p(1.0, 4.0, "usable places per fostering household", "C, ~55,000 children / 44,450 households (2019, A)")
-    foster_vacancy_2015: float = p(0.0, 0.5, "share of in-house and agency foster places free at 31 March 2015", "free", free=True)
-    foster_recruitment_rate_per_year: float = p(0.0, 0.5, "new fostering households per year, relative to households", "free; households 44,450 (2019), carers -15% 2020-2024 (A)", free=True)
-    foster_attrition_rate_per_year: float = p(0.0, 0.5, "households leaving per year, relative to households (only free places go)", "free", free=True)
-    places_per_home: float = p(1.0, 20.0, "places in a children's home", "assumption (Ofsted: about 4)")
-    la_share_of_homes: float = p(0.0, 1.0, "share of children's home places run by local authorities, 2015", "assumption")
-    home_vacancy_2015: float = p(0.0, 0.5, "share of children's home places free at 31 March 2015", "assumption")
-    home_closure_rate_per_year: float = p(0.0, 2.0, "hazard that an empty private children's home closes", "assumption")
+    places_per_foster_household: float = fixed(1.3, 1.0, 4.0, "usable places per fostering household", "C, ~55,000 children / 44,450 households (2019, A)")
+    foster_vacancy_2015: float = free(0.0, 0.5, "share of in-house and agency foster places free at 31 March 2015", "free",
+                                      prior=(0.03, 0.25, "no published figure: a few to a quarter of places free"))
+    foster_recruitment_rate_per_year: float = free(0.0, 0.5, "new fostering households per year, relative to households", "free; households 44,450 (2019), carers -15% 2020-2024 (A)",
+                                                   prior=(0.05, 0.25, "no published figure: households turn over in 4-20 years"))
+    foster_attrition_rate_per_year: float = free(0.0, 0.5, "households leaving per year, relative to households (only free places go)", "free",
+                                                 prior=(0.05, 0.25, "approved carers -15% 2020-2024 (A): attrition above recruitment"))
+    places_per_home: float = fixed(4.0, 1.0, 20.0, "places in a children's home", "assumption (Ofsted: about 4)")
+    la_share_of_homes: float = fixed(0.25, 0.0, 1.0, "share of children's home places run by local authorities, 2015", "assumption")
+    home_vacancy_2015: float = fixed(0.15, 0.0, 0.5, "share of children's home places free at 31 March 2015", "assumption")
+    home_closure_rate_per_year: float = fixed(0.5, 0.0, 2.0, "hazard that an empty private children's home closes", "assumption")
 
     # --- leaving care ---
-    return_home_rate_per_year: float = p(0.0, 2.0, "hazard of returning home after the first 6 months in care, 2015", "free; returned home 31% of leavers (2018, B)", free=True)
-    return_home_early_multiplier: float = p(1.0, 20.0, "multiplier on that hazard in the first 6 months of an episode", "assumption")
-    exit_trend_per_year: float = p(-0.2, 0.1, "relative change per year of return-home, guardianship and other exits", "free; exits 30,430 (2014), 29,590 (2020)", free=True)
-    special_guardianship_rate_per_year: float = p(0.0, 1.0, "hazard of a special guardianship order for a fostered child under 16, 6+ months in care", "free; ~13% of leavers (2019, C)", free=True)
-    kinship_guardianship_multiplier: float = p(1.0, 20.0, "multiplier on that hazard when placed with relatives or friends", "assumption")
-    left_16_17_rate_per_year: float = p(0.0, 2.0, "hazard that a 16-17 year old leaves care before 18 (independent living, other)", "assumption")
-    placed_with_parents_discharge_rate_per_year: float = p(0.0, 3.0, "hazard that a care order for a child placed with parents is discharged", "assumption")
-    reentry_rate_per_year: float = p(0.0, 2.0, "hazard that a child who returned home comes back into care", "assumption (about a third within 5 years)")
-    monitoring_months: float = p(1.0, 120.0, "months a returned-home child stays known before the case closes", "assumption")
-    reunifiable_share: float = p(0.0, 1.0, "share of children in care for whom a return home could safely be explored", "D, R11: up to 34%")
+    return_home_rate_per_year: float = free(0.0, 2.0, "hazard of returning home after the first 6 months in care, 2015", "free; returned home 31% of leavers (2018, B)",
+                                            prior=(0.04, 0.4, "31% of leavers return home (2018, B)"))
+    return_home_early_multiplier: float = fixed(5.0, 1.0, 20.0, "multiplier on that hazard in the first 6 months of an episode", "assumption")
+    exit_trend_per_year: float = free(-0.2, 0.1, "relative change per year of return-home, guardianship and other exits", "free; exits 30,430 (2014), 29,590 (2020)",
+                                      prior=(-0.1, 0.05, "exits 30,430 (2014) to 29,590 (2020) (A)"))
+    special_guardianship_rate_per_year: float = free(0.0, 1.0, "hazard of a special guardianship order for a fostered child under 16, 6+ months in care", "free; ~13% of leavers (2019, C)",
+                                                     prior=(0.005, 0.12, "about 13% of leavers (2019, C)"))
+    kinship_guardianship_multiplier: float = fixed(6.0, 1.0, 20.0, "multiplier on that hazard when placed with relatives or friends", "assumption")
+    left_16_17_rate_per_year: float = fixed(0.1, 0.0, 2.0, "hazard that a 16-17 year old leaves care before 18 (independent living, other)", "assumption")
+    placed_with_parents_discharge_rate_per_year: float = fixed(0.25, 0.0, 3.0, "hazard that a care order for a child placed with parents is discharged", "assumption")
+    reentry_rate_per_year: float = fixed(0.12, 0.0, 2.0, "hazard that a child who returned home comes back into care", "assumption (about a third within 5 years)")
+    monitoring_months: float = fixed(24.0, 1.0, 120.0, "months a returned-home child stays known before the case closes", "assumption")
+    reunifiable_share: float = fixed(0.34, 0.0, 1.0, "share of children in care for whom a return home could safely be explored", "D, R11: up to 34%")
 
     # --- initial stock at 31 March 2015 ---
-    children_in_care_2015: float = p(1e4, 2e5, "children looked after at 31 March 2015", "A, DfE SFR 34/2015: 69,540")
-    foster_share_2015: float = p(0.0, 1.0, "share of them in foster placements", "A, SFR 34/2015: 52,050 (75%)")
-    residential_share_2015: float = p(0.0, 1.0, "share in children's homes, semi-independent and secure", "C, 2019 mix (B) scaled to the 25% not fostered")
-    semi_independent_share_of_residential: float = p(0.0, 1.0, "share of those in semi-independent living", "assumption")
-    placed_with_parents_share_2015: float = p(0.0, 1.0, "share placed with parents", "C, 2019 mix scaled")
-    placed_for_adoption_share_2015: float = p(0.0, 1.0, "share placed for adoption", "free; C, 2019 mix scaled; adoptions 5,360 (2015, A)", free=True)
-    section_20_share_2015: float = p(0.0, 1.0, "share of entrants accommodated under section 20, 2015", "B, section 20 peaked at 28%")
-    section_20_share_2020: float = p(0.0, 1.0, "share of entrants accommodated under section 20, 2020 and after", "A, 17% in 2020")
+    children_in_care_2015: float = fixed(69540.0, 1e4, 2e5, "children looked after at 31 March 2015", "A, DfE SFR 34/2015: 69,540")
+    foster_share_2015: float = fixed(0.7485, 0.0, 1.0, "share of them in foster placements", "A, SFR 34/2015: 52,050 (75%)")
+    residential_share_2015: float = fixed(0.107, 0.0, 1.0, "share in children's homes, semi-independent and secure", "C, 2019 mix (B) scaled to the 25% not fostered")
+    semi_independent_share_of_residential: float = fixed(0.25, 0.0, 1.0, "share of those in semi-independent living", "assumption")
+    placed_with_parents_share_2015: float = fixed(0.0625, 0.0, 1.0, "share placed with parents", "C, 2019 mix scaled")
+    placed_for_adoption_share_2015: float = free(0.0, 1.0, "share placed for adoption", "free; C, 2019 mix scaled; adoptions 5,360 (2015, A)",
+                                                 prior=(0.02, 0.06, "2015 stock unknown; 5,360 adoptions in 2014-15 (A) need more than 2019's 3%"))
+    section_20_share_2015: float = fixed(0.28, 0.0, 1.0, "share of entrants accommodated under section 20, 2015", "B, section 20 peaked at 28%")
+    section_20_share_2020: float = fixed(0.17, 0.0, 1.0, "share of entrants accommodated under section 20, 2020 and after", "A, 17% in 2020")
 
     # --- money (weekly unit costs at 2020 prices, growing at a rate per year) ---
-    kinship_weekly_cost_gbp: float = p(0.0, 5e3, "kinship foster placement", "assumption (allowances and support)")
-    in_house_foster_weekly_cost_gbp: float = p(0.0, 5e3, "in-house foster placement", "B, DfE written answer ~600 (c.2016), grown to 2020")
-    agency_foster_weekly_cost_gbp: float = p(0.0, 5e3, "independent fostering agency placement", "B, CMA 2021: ~820 (2020-21)")
-    la_home_weekly_cost_gbp: float = p(0.0, 2e4, "local-authority children's home place", "B, DfE written answer ~3,000 (c.2016), grown to 2020")
-    private_home_weekly_cost_gbp: float = p(0.0, 2e4, "private children's home place", "B, CMA 2021: 3,830 (2020-21)")
-    semi_independent_weekly_cost_gbp: float = p(0.0, 1e4, "semi-independent or supported accommodation", "assumption")
-    other_placement_weekly_cost_gbp: float = p(0.0, 5e3, "placed with parents, for adoption, other", "assumption")
-    care_overhead_weekly_cost_gbp: float = p(0.0, 5e3, "per child in care: social work, legal, reviews, leaving-care support", "free; spend ~GBP 5.3bn in 2020 (C)", free=True)
-    residential_cost_growth_per_year: float = p(-0.05, 0.2, "growth per year of residential unit costs", "C, residential 2,915 (2014) to 4,165 (2020) (D): 6.1%")
-    family_cost_growth_per_year: float = p(-0.05, 0.2, "growth per year of foster, other and overhead unit costs", "assumption (pay and prices)")
-    cost_dispersion: float = p(0.0, 1.0, "standard deviation of a provider's log price around its type's mean", "assumption")
+    kinship_weekly_cost_gbp: float = fixed(250.0, 0.0, 5e3, "kinship foster placement", "assumption (allowances and support)")
+    in_house_foster_weekly_cost_gbp: float = fixed(650.0, 0.0, 5e3, "in-house foster placement", "B, DfE written answer ~600 (c.2016), grown to 2020")
+    agency_foster_weekly_cost_gbp: float = fixed(820.0, 0.0, 5e3, "independent fostering agency placement", "B, CMA 2021: ~820 (2020-21)")
+    la_home_weekly_cost_gbp: float = fixed(3800.0, 0.0, 2e4, "local-authority children's home place", "B, DfE written answer ~3,000 (c.2016), grown to 2020")
+    private_home_weekly_cost_gbp: float = fixed(3830.0, 0.0, 2e4, "private children's home place", "B, CMA 2021: 3,830 (2020-21)")
+    semi_independent_weekly_cost_gbp: float = fixed(1000.0, 0.0, 1e4, "semi-independent or supported accommodation", "assumption")
+    other_placement_weekly_cost_gbp: float = fixed(150.0, 0.0, 5e3, "placed with parents, for adoption, other", "assumption")
+    care_overhead_weekly_cost_gbp: float = free(0.0, 5e3, "per child in care: social work, legal, reviews, leaving-care support", "free; spend ~GBP 5.3bn in 2020 (C)",
+                                                prior=(150.0, 1000.0, "spend ~GBP 5.3bn in 2020 (C) less placement costs"))
+    residential_cost_growth_per_year: float = fixed(0.061, -0.05, 0.2, "growth per year of residential unit costs", "C, residential 2,915 (2014) to 4,165 (2020) (D): 6.1%")
+    family_cost_growth_per_year: float = fixed(0.02, -0.05, 0.2, "growth per year of foster, other and overhead unit costs", "assumption (pay and prices)")
+    cost_dispersion: float = fixed(0.2, 0.0, 1.0, "standard deviation of a provider's log price around its type's mean", "assumption")
 
     def __post_init__(self):
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
             lo, hi = f.metadata["lo"], f.metadata["hi"]
-            if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
-                raise ParameterError(f"parameter {f.name}: value {value!r} is not a number")
+            if finite_number(value) is None:
+                raise ParameterError(f"parameter {f.name}: value {value!r} is not a finite number")
             if not lo <= value <= hi:
                 raise ParameterError(f"parameter {f.name}: value {value} is outside [{lo}, {hi}]")
         siblings = self.sibling_share_2 + self.sibling_share_3 + self.sibling_share_4
@@ -159,8 +214,20 @@ class Params:
         return [f.name for f in dataclasses.fields(cls) if f.metadata["free"]]
 
     @classmethod
+    def fixed_values(cls) -> dict[str, float]:
+        """The value of every fixed parameter, as written in this module."""
+        return {f.name: f.default for f in dataclasses.fields(cls) if not f.metadata["free"]}
+
+    @classmethod
     def meta(cls, name: str) -> dict:
         return dict(next(f for f in dataclasses.fields(cls) if f.name == name).metadata)
+
+    @classmethod
+    def prior_range(cls, name: str) -> tuple[float, float]:
+        """The prior range of a free parameter (inside its hard range), which calibration fits in."""
+        meta = cls.meta(name)
+        lo, hi = meta["prior"][:2]
+        return max(lo, meta["lo"]), min(hi, meta["hi"])
 
     def to_dict(self) -> dict[str, float]:
         return {n: getattr(self, n) for n in self.names()}
@@ -184,81 +251,155 @@ def monthly_probability(rate_per_year, months: float = 1.0):
     return -np.expm1(-np.asarray(rate_per_year, dtype=float) * months / 12.0)
 
 
-DEFAULT_PARAMS_FILE = "default.toml"
+DEFAULT_PARAMS_FILE = "calibrated.toml"
+MAX_PARAMS_FILE_BYTES = 16 * 2**20  # the shipped file is about 80 kB; a larger one is not a parameter file
+TABLES = ("meta", "parameters", "intervals", "posterior")
 
 
 def default_params_path() -> Path:
-    """The shipped, calibrated parameter file that the model loads by default."""
+    """The shipped calibrated parameter file (free parameters and posterior) that the model loads by default."""
     return Path(str(resources.files("calibration") / "params" / DEFAULT_PARAMS_FILE))
 
 
-def read_params_file(path: str | Path) -> tuple[Params, dict]:
-    """Load a parameter file: returns the parameters and the file's other tables (meta, intervals)."""
-    path = Path(path)
-    try:
-        with open(path, "rb") as fh:
-            doc = tomllib.load(fh)
-    except FileNotFoundError:
-        raise ParameterError(f"{path}: parameter file not found") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ParameterError(f"{path}: not valid TOML ({exc})") from None
-    values = doc.get("parameters")
-    if not isinstance(values, dict):
-        raise ParameterError(f"{path}: no [parameters] table")
-    names = Params.names()
-    unknown = sorted(set(values) - set(names))
-    if unknown:
-        raise ParameterError(f"{path}: unknown parameter {unknown[0]!r} = {values[unknown[0]]!r}")
-    missing = [n for n in names if n not in values]
-    if missing:
-        raise ParameterError(f"{path}: missing parameter {missing[0]!r}")
-    try:
-        params = Params(**{n: values[n] for n in names})
-    except ParameterError as exc:
-        raise ParameterError(f"{path}: {exc}") from None
-    return params, {k: v for k, v in doc.items() if k != "parameters"}
-
-
-def load_params(path: str | Path | None = None) -> Params:
-    """The parameters in `path`, or the shipped calibrated defaults."""
-    return read_params_file(path or default_params_path())[0]
-
-
 class ParameterSet:
-    """A calibrated parameter file: the point estimate and, if present, posterior draws.
+    """A parameter file, checked whole: the point estimate and, if present, posterior draws.
 
-    A file may carry a `[posterior]` table with `names` (free parameters) and `draws` (a list
-    of value lists). Replication-level parameter uncertainty: `for_replication(seed)` picks a
-    draw by the replication's seed (the same draw for every scenario with that seed, so
-    scenario differences stay paired); without draws it returns the point estimate.
+    The file's `[posterior]` table has `names` (free parameters), `draws` (one list of values
+    per draw) and `fitted` (the point estimate the draws belong to, as calibration wrote it).
+    Replication-level parameter uncertainty: `for_replication(seed)` picks a draw by the
+    replication's seed (the same draw for every scenario with that seed, so scenario differences
+    stay paired); without draws it returns the point estimate. A free parameter whose value in
+    `[parameters]` differs from `fitted` was edited by hand: the edit counts, and every
+    replication holds it at that value (`held`), while the others still vary by draw.
     """
 
     def __init__(self, point: Params, names: list[str] | None = None, draws: list[list[float]] | None = None,
-                 meta: dict | None = None, source: str = ""):
+                 meta: dict | None = None, source: str = "", *, fitted: list[float] | None = None,
+                 intervals: dict | None = None):
         self.point = point
         self.names = list(names or [])
         self.draws = [list(d) for d in (draws or [])]
         self.meta = dict(meta or {})
+        self.intervals = dict(intervals or {})
         self.source = source
-        unknown = [n for n in self.names if n not in Params.names()]
-        if unknown:
-            raise ParameterError(f"{source}: [posterior] names unknown parameter {unknown[0]!r}")
-        for d in self.draws:
-            if len(d) != len(self.names):
-                raise ParameterError(f"{source}: [posterior] draw of length {len(d)} for {len(self.names)} names")
+        self._fitted = list(fitted) if fitted is not None else None
+        self._check_names()
+        self.held = {n: getattr(point, n) for n, v in zip(self.names, fitted or []) if getattr(point, n) != v}
+        self._check_draws()
+
+    def _check_names(self) -> None:
+        where = f"{self.source}: [posterior]"
+        for i, n in enumerate(self.names):
+            if not isinstance(n, str) or n not in Params.names():
+                raise ParameterError(f"{where} names[{i}] = {_short(n)} is not a parameter")
+            if not Params.meta(n)["free"]:
+                raise ParameterError(f"{where} names[{i}] = {n!r} is a fixed parameter (its value is set in sim/parameters.py)")
+            if n in self.names[:i]:
+                raise ParameterError(f"{where} names[{i}] = {n!r} is given twice")
+
+    def _check_draws(self) -> None:
+        where = f"{self.source}: [posterior]"
+        for k, draw in enumerate(self.draws):
+            if len(draw) != len(self.names):
+                raise ParameterError(f"{where} draws[{k}] has {len(draw)} values for {len(self.names)} names")
+            try:
+                self._draw(k)
+            except ParameterError as exc:
+                raise ParameterError(f"{where} draws[{k}]: {exc}") from None
+
+    def _draw(self, k: int) -> Params:
+        return self.point.replace(**{n: v for n, v in zip(self.names, self.draws[k]) if n not in self.held})
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> "ParameterSet":
-        path = Path(path) if path else default_params_path()
-        point, extra = read_params_file(path)
-        post = extra.get("posterior", {})
-        return cls(point, post.get("names"), post.get("draws"), extra.get("meta"), str(path))
+        """Read and check a parameter file (default: the shipped calibrated file)."""
+        path = Path(path) if path is not None else default_params_path()
+        return _parse_params_text(read_text(path, "parameter file", MAX_PARAMS_FILE_BYTES, ParameterError), str(path))
+
+    @classmethod
+    def from_document(cls, doc: dict, source: str) -> "ParameterSet":
+        """A ParameterSet from a parsed parameter file; ParameterError names `source`, table, key and value."""
+        unknown = [k for k in doc if k not in TABLES]
+        if unknown:
+            raise ParameterError(f"{source}: unknown table or key {unknown[0]!r} (known: {', '.join(TABLES)})")
+        for name in TABLES:
+            if name in doc and not isinstance(doc[name], dict):
+                raise ParameterError(f"{source}: {name} = {_short(doc[name])} is not a [{name}] table")
+        values = doc.get("parameters")
+        if values is None:
+            raise ParameterError(f"{source}: no [parameters] table")
+        unknown = [n for n in values if n not in Params.names()]
+        if unknown:
+            raise ParameterError(f"{source}: unknown parameter {unknown[0]!r} = {_short(values[unknown[0]])}")
+        missing = [n for n in Params.free_names() if n not in values]
+        if missing:
+            raise ParameterError(f"{source}: missing free parameter {missing[0]!r} (a parameter file gives every "
+                                 "free parameter: copy calibration/params/calibrated.toml and edit the copy)")
+        try:
+            point = Params(**{**Params.fixed_values(), **values})
+        except ParameterError as exc:
+            raise ParameterError(f"{source}: {exc}") from None
+        intervals = doc.get("intervals", {})
+        for n, pair in intervals.items():
+            ok = (n in Params.names() and isinstance(pair, list) and len(pair) == 2
+                  and all(finite_number(v) is not None for v in pair) and pair[0] <= pair[1])
+            if not ok:
+                raise ParameterError(f"{source}: [intervals] {n} = {_short(pair)} is not a parameter's [low, high]")
+        post = doc.get("posterior", {})
+        unknown = [k for k in post if k not in ("names", "fitted", "draws")]
+        if unknown:
+            raise ParameterError(f"{source}: [posterior] unknown key {unknown[0]!r} (known: names, fitted, draws)")
+        names, draws, fitted = post.get("names", []), post.get("draws", []), post.get("fitted")
+        if not isinstance(names, list):
+            raise ParameterError(f"{source}: [posterior] names = {_short(names)} is not a list of parameter names")
+        if not isinstance(draws, list) or not all(isinstance(d, list) for d in draws):
+            raise ParameterError(f"{source}: [posterior] draws = {_short(draws)} is not a list of lists of numbers")
+        if fitted is not None:
+            if not isinstance(fitted, list) or len(fitted) != len(names) or any(finite_number(v) is None for v in fitted):
+                raise ParameterError(f"{source}: [posterior] fitted = {_short(fitted)} is not one number per name")
+        return cls(point, names, draws, doc.get("meta", {}), source, fitted=fitted, intervals=intervals)
 
     def for_replication(self, seed: int, uncertainty: bool = True) -> Params:
+        """The parameters of the replication with this seed: its posterior draw, or the point estimate."""
         if not uncertainty or not self.draws:
             return self.point
         k = int(np.random.SeedSequence([int(seed) & 0xFFFFFFFF, 7]).generate_state(1)[0]) % len(self.draws)
-        try:
-            return self.point.replace(**dict(zip(self.names, self.draws[k])))
-        except ParameterError as exc:
-            raise ParameterError(f"{self.source}: posterior draw {k}: {exc}") from None
+        return self._draw(k)
+
+    def notes(self) -> list[str]:
+        """One line per hand-edited free parameter: the value every replication uses."""
+        return [f"{self.source}: {n} = {v!r} differs from the fitted {self.fitted_value(n)!r}: every replication "
+                f"uses {v!r} (the other free parameters vary by posterior draw)" for n, v in self.held.items()]
+
+    def fitted_value(self, name: str) -> float:
+        return self._fitted[self.names.index(name)] if self._fitted else getattr(self.point, name)
+
+
+@functools.lru_cache(maxsize=8)
+def _parse_params_text(text: str, source: str) -> ParameterSet:
+    """Parse and check a parameter file's text (cached: every model built without parameters reads
+    the shipped file, and checking its 200 draws takes as long as the parse)."""
+    try:
+        doc = tomllib.loads(text)
+    except ValueError as exc:  # TOMLDecodeError, or an integer of more than 4,300 digits
+        raise ParameterError(f"{source}: not valid TOML ({exc})") from None
+    return ParameterSet.from_document(doc, source)
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def read_params_file(path: str | Path) -> tuple[Params, dict]:
+    """Load and check a parameter file: the parameters and the file's other tables (meta, intervals, posterior)."""
+    pset = ParameterSet.load(path)
+    extra = {"meta": pset.meta, "intervals": pset.intervals}
+    if pset.names:
+        extra["posterior"] = {"names": pset.names, "draws": pset.draws}
+    return pset.point, extra
+
+
+def load_params(path: str | Path | None = None) -> Params:
+    """The point estimate of the parameter file `path`, or of the shipped calibrated file."""
+    return ParameterSet.load(path).point

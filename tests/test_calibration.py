@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import tomli_w
 
-from calibration.fit import FORMAT_VERSION, PRIORS, prior_range
+from calibration.fit import FORMAT_VERSION, prior_range
 from calibration.targets import DataError, data_digest, default_data_path, load_targets
 from experiments.cli import main as caresim
 from sim.model import CareModel
@@ -63,10 +63,38 @@ def test_shipped_posterior_covers_the_free_parameters_and_varies_by_seed():
 
 def test_every_free_parameter_has_a_prior_inside_its_hard_range():
     for name in Params.free_names():
-        assert name in PRIORS, name
         meta = Params.meta(name)
-        lo, hi = PRIORS[name][:2]
-        assert meta["lo"] <= lo < hi <= meta["hi"], name
+        lo, hi, why = meta["prior"]
+        assert meta["lo"] <= lo < hi <= meta["hi"] and why, name
+        assert prior_range(name) == (lo, hi)
+
+
+def test_values_live_in_one_place_each():
+    """Fixed values are written in sim/parameters.py only; the shipped file holds only the free ones."""
+    doc = _doc()
+    assert set(doc["parameters"]) == set(Params.free_names())
+    assert set(Params.fixed_values()) == set(Params.names()) - set(Params.free_names())
+    point = load_params()
+    for name, value in Params.fixed_values().items():
+        assert getattr(point, name) == value, name
+    with pytest.raises(TypeError):
+        Params(**Params.fixed_values())  # a free parameter has no value without a parameter file
+
+
+def test_a_fixed_value_edited_in_a_copy_counts_and_a_free_one_is_held_in_every_draw(tmp_path):
+    doc = _doc()
+    doc["parameters"]["weekly_hours"] = 35.0  # a fixed assumption overridden in a what-if copy
+    doc["parameters"]["cp_starts_per_year"] = 70000.0  # a free parameter edited by hand
+    pset = ParameterSet.load(_write(tmp_path, doc))
+    assert pset.held == {"cp_starts_per_year": 70000.0}
+    shipped = ParameterSet.load()
+    for seed in (1, 2, 3):
+        drawn, reference = pset.for_replication(seed), shipped.for_replication(seed)
+        assert drawn.weekly_hours == 35.0 and drawn.cp_starts_per_year == 70000.0
+        others = [n for n in pset.names if n != "cp_starts_per_year"]
+        assert all(getattr(drawn, n) == getattr(reference, n) for n in others)
+    (note,) = pset.notes()
+    assert "cp_starts_per_year = 70000.0" in note and "61642.4" in note and "every replication" in note
 
 
 # ---------------------------------------------------------------- the loader refuses bad files

@@ -18,7 +18,7 @@ from calibration.fit import FitSettings, calibrate
 from calibration.targets import COLUMNS, load_targets
 from experiments.cli import main as caresim
 from sim.measures import BY_NAME
-from sim.parameters import load_params
+from sim.parameters import Params, load_params
 from sim.run import run_replication
 
 pytestmark = [pytest.mark.slow]
@@ -56,6 +56,8 @@ def test_quick_calibration_recovers_known_parameters(tmp_path):
         doc = tomllib.load(fh)
     assert not (tmp_path / "fit.toml.checkpoint.jsonl").exists()  # removed once finished
     assert doc["posterior"]["names"] == list(TRUTH)
+    assert set(doc["parameters"]) == set(Params.free_names())  # the fit writes free values only
+    assert load_params(out) == load_params().replace(**doc["parameters"])  # laid over the fixed values
     for name, true in TRUTH.items():
         got = doc["parameters"][name]
         assert abs(got - true) <= RECOVERY_TOLERANCE * true, (name, got, true)

@@ -66,6 +66,12 @@ def test_readable_table_and_csv(tmp_path):
     (["run", "--replications", "0"], "at least 1"),
     (["run", "--params", "/nonexistent/params.toml"], "/nonexistent/params.toml"),
     (["launch"], "launch"),
+    (["run", "--seed", "-1"], "seed must be from 0"),
+    (["run", "--scale", "1e-5"], "0.001"),
+    (["run", "--params", "/dev/zero"], "not a regular file"),
+    (["run", "--scenario", "/dev/zero"], "not a regular file"),
+    (["run", "--out", "/proc/caresim"], "cannot write"),
+    (["calibrate", "--quick"], "--out"),
 ])
 def test_bad_input_is_one_line_exit_2_no_traceback(args, words):
     out = caresim(*args)
