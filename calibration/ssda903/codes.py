@@ -44,7 +44,7 @@ def model_state(place: str, provider: str) -> str:
         return "KINSHIP"
     if place in ("U4", "U5", "U6"):
         return "FOSTER_AGENCY" if independent else "FOSTER_IN_HOUSE"
-    if place in ("K2", "R1"):
+    if place in ("K1", "K2", "R1"):  # the model's children's homes include secure ones
         return "HOME_PRIVATE" if independent else "HOME_LA"
     if place in ("H5", "K3"):
         return "SEMI_INDEPENDENT"
@@ -53,6 +53,16 @@ def model_state(place: str, provider: str) -> str:
     if place.startswith("A"):
         return "PLACED_FOR_ADOPTION"
     return "OTHER_PLACEMENT"
+
+
+# each DfE group is the sum of model states (placement_group and model_state agree on every code)
+GROUP_STATES = {"foster": ("KINSHIP", "FOSTER_IN_HOUSE", "FOSTER_AGENCY"),
+                "residential": ("HOME_LA", "HOME_PRIVATE", "SEMI_INDEPENDENT"),
+                "with parents": ("PLACED_WITH_PARENTS",), "for adoption": ("PLACED_FOR_ADOPTION",),
+                "other": ("OTHER_PLACEMENT",)}
+STATES = tuple(s for states in GROUP_STATES.values() for s in states)
+STATE_LABELS = {"KINSHIP": "kinship", "FOSTER_IN_HOUSE": "in-house", "FOSTER_AGENCY": "agency", "HOME_LA": "LA home",
+                "HOME_PRIVATE": "private home", "SEMI_INDEPENDENT": "semi-indep."}
 
 
 # why a period of care ended, in the model's exit groups; "aged 18" is read from the age at DEC

@@ -45,17 +45,30 @@ def stock_at(ret: CleanReturn, date: pd.Timestamp) -> pd.DataFrame:
     ep = open_at(counted(ret.episodes), date)
     ep = ep.drop_duplicates("child", keep="last")
     ages = age_in_years(ret.children["dob"].reindex(ep["child"]).to_numpy(), date)
+    pairs = ep["place"] + "|" + ep["provider"]
+    state = pairs.map({p: codes.model_state(*p.split("|")) for p in pairs.unique()})
     return pd.DataFrame({"child": ep["child"].to_numpy(), "group": ep["place"].map(codes.placement_group).to_numpy(),
-                         "age_band": age_band(ages), "age_years": ages})
+                         "state": state.to_numpy(), "age_band": age_band(ages), "age_years": ages})
+
+
+def stock_partitions() -> list[tuple[str, tuple[str, ...]]]:
+    """How the columns of `stock_table` add up (for secondary suppression)."""
+    parts = [("total", codes.GROUPS), ("total", tuple(codes.AGE_BAND_NAMES))]
+    return parts + [(group, states) for group, states in codes.GROUP_STATES.items() if len(states) > 1]
 
 
 def stock_table(ret: CleanReturn) -> pd.DataFrame:
-    """Children looked after at each covered 31 March: total, by placement group, by age band."""
+    """Children looked after at each covered 31 March: total; by placement group, and within the
+    foster and residential groups by the model's placement state; by age band."""
     rows = {}
     for year in ret.years:
         s = stock_at(ret, collection_end(year))
+        states = s["state"].value_counts().reindex(codes.STATES, fill_value=0)
         row = {"total": len(s)}
-        row.update(s["group"].value_counts().reindex(codes.GROUPS, fill_value=0).to_dict())
+        for group, members in codes.GROUP_STATES.items():
+            row[group] = int(states[list(members)].sum())
+            if len(members) > 1:
+                row.update({m: int(states[m]) for m in members})
         row.update(s["age_band"].value_counts().reindex(codes.AGE_BAND_NAMES, fill_value=0).to_dict())
         rows[year] = row
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("31 March")

@@ -27,6 +27,7 @@ TIME_IN_CARE_BANDS = ("under 6 months", "6-23 months", "2 years+")
 TIME_IN_CARE_EDGES = (0, 6, 24)
 LEGAL_GROUPS = {"V2": "section 20", "C1": "care order", "C2": "care order", "D1": "placement order",
                 "E1": "placement order"}  # the rest: other (police protection, youth justice)
+LEGAL_STATUS_GROUPS = ("care order", "section 20", "placement order", "other")
 
 
 @dataclass
@@ -149,16 +150,15 @@ def estimate(ret: CleanReturn, *, social_workers: float | None = None, foster_ho
     first_of_period = ep["decom"].to_numpy() == period_start
     starts = ep[first_of_period & in_window(ep["decom"]).to_numpy()]
     start_age = age_band(age_in_years(dob[starts.index.to_numpy()], starts["decom"]))
-    entries = pd.crosstab(pd.Index(year_of(starts["decom"]).to_numpy(), name="year"),
-                          pd.Index(start_age, name="age at entry"), dropna=False).reindex(
+    entries = pd.crosstab(year_of(starts["decom"]).to_numpy(), start_age, rownames=["year"],
+                          colnames=["age at entry"], dropna=False).reindex(
         index=ret.years, columns=codes.AGE_BAND_NAMES, fill_value=0)
     # exits: periods ended in the window
     ended = ep[ep["dec"].notna() & (ep["rec"] != "X1") & in_window(ep["dec"])]
     end_age = age_in_years(dob[ended.index.to_numpy()], ended["dec"])
     exit_cause = [codes.exit_group(r, a) for r, a in zip(ended["rec"], end_age)]
-    exits = pd.crosstab(pd.Index(year_of(ended["dec"]).to_numpy(), name="year"),
-                        pd.Index(pd.Categorical(exit_cause, codes.EXIT_GROUPS), name="exit"),
-                        dropna=False).reindex(index=ret.years, columns=codes.EXIT_GROUPS, fill_value=0)
+    exits = pd.crosstab(year_of(ended["dec"]).to_numpy(), pd.Categorical(exit_cause, codes.EXIT_GROUPS),
+                        rownames=["year"], colnames=["exit"], dropna=False).reindex(index=ret.years, columns=codes.EXIT_GROUPS, fill_value=0)
     panel = _panel(ret, ep, period_start)
     months_in = _month_index(ended["dec"]) - _month_index(pd.Series(period_start[ended.index.to_numpy()]))
     exit_events = pd.DataFrame({"state": ended["state"].to_numpy(), "age_band": age_band(end_age),

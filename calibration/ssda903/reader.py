@@ -96,7 +96,10 @@ def _find_files(folder: Path) -> dict[str, list[Path]]:
 
 
 def _read_text_table(path: Path, name: str) -> pd.DataFrame:
-    raw = path.read_bytes()
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ReturnError(f"{name}: cannot read ({exc.strerror})") from None
     if not raw.strip():
         raise ReturnError(f"{name}: the file is empty (not even a row of column names)")
     if raw[:2] == b"PK" or raw[:4] == b"\xd0\xcf\x11\xe0":
