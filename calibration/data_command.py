@@ -29,6 +29,16 @@ def positive_number(text: str) -> float:
     return value
 
 
+def non_negative_number(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"expected a number of at least 0, got {value:g}")
+    return value
+
+
 def year_range(text: str) -> tuple[int, int]:
     """'2017-2021' or '2019': collection years, each ending 31 March."""
     parts = text.split("-")
@@ -68,6 +78,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     synth.add_argument("--seed", type=int, default=1, help="seed (default 1)")
     synth.add_argument("--layout", choices=("years", "pooled"), default="years",
                        help="a folder per year with dd/mm/YYYY dates (default), or pooled files with LA, YEAR")
+    synth.add_argument("--redundant", type=non_negative_number, default=0.0, metavar="R",
+                       help="mean redundant rows (RNE T, same carer) splitting each episode, as real returns "
+                            "hold them (default 0)")
     synth.add_argument("--params", type=Path, default=None, help="parameter file (default: the shipped one)")
 
 
@@ -107,7 +120,7 @@ def synth(args) -> int:
     print(f"data synth: {args.children} children, {first}-{last}, seed {args.seed} ...", file=sys.stderr, flush=True)
     try:
         result = synthesise(args.out, children=args.children, years=(first, last), seed=args.seed, params=params,
-                            layout=args.layout)
+                            layout=args.layout, redundant_per_episode=args.redundant)
     except OSError as exc:
         raise UserError(f"--out {args.out}: cannot write ({exc.strerror})") from None
     print(f"synthetic return: {len(result.header):,} children, {len(result.episodes):,} episodes, "

@@ -115,11 +115,11 @@ def clean(raw: RawReturn) -> CleanReturn:
     redundant = same_child_prev & ep["rne"].isin(codes.REDUNDANT_RNE) & (ep["dec"].shift(1) == ep["decom"])
     steps["redundant episodes (RNE L, T, U with no gap) merged"] = int(redundant.sum())
     if redundant.any():
-        group = (~redundant).cumsum()
-        last = ep.groupby(group)[["dec", "rec"]].last()
+        group = (~redundant).cumsum().to_numpy()
+        last_row = np.r_[group[1:] != group[:-1], True]  # the last row of each merged run (a blank DEC too)
+        dec, rec = ep["dec"].to_numpy()[last_row], ep["rec"].to_numpy()[last_row]
         ep = ep[~redundant].copy()
-        ep[["dec", "rec"]] = last.loc[group[~redundant]].to_numpy()
-        ep["dec"] = pd.to_datetime(ep["dec"])
+        ep["dec"], ep["rec"] = dec, rec
     children = _children(raw, header_child, uasc_child, int(ep["child"].max()) + 1 if len(ep) else 0)
     dob = children["dob"].reindex(ep["child"]).to_numpy()
     before_birth = ep["decom"].to_numpy() < dob

@@ -111,7 +111,6 @@ def _codes(ep: pd.DataFrame, model, gen: np.random.Generator) -> pd.DataFrame:
     now = np.where(now == "E1", "C2", now)
     uasc = c.uasc[ep["child"].to_numpy()]
     ls = np.where(period_open, now, drawn)
-    ls = np.where(uasc, "V2", ls)
     ls = np.where(state == State.PLACED_WITH_PARENTS, "C2", ls)
     ls = np.where(state == State.PLACED_FOR_ADOPTION, "E1", ls)
     ep["ls"] = ls
@@ -157,8 +156,35 @@ def _codes(ep: pd.DataFrame, model, gen: np.random.Generator) -> pd.DataFrame:
     return ep
 
 
+def _split_redundant(ep: pd.DataFrame, per_episode: float, last_day: pd.Timestamp,
+                     gen: np.random.Generator) -> pd.DataFrame:
+    """Split episodes by redundant rows (RNE T: same carer, same placement state), as real returns
+    hold them; cleaning merges them back, so every count is unchanged."""
+    n = len(ep)
+    k = gen.poisson(per_episode, n)
+    ends = ep["dec"].fillna(last_day + pd.Timedelta(days=1))
+    span = ((ends - ep["decom"]).dt.days.to_numpy() - 1).clip(0)
+    k = np.minimum(k, span)
+    owner = np.repeat(np.arange(n), k)
+    offset = 1 + np.floor(gen.random(owner.size) * span[owner]).astype(np.int64)
+    pieces = pd.DataFrame({"owner": owner, "decom": ep["decom"].to_numpy()[owner] + offset.astype("timedelta64[D]")})
+    pieces = pieces.drop_duplicates()
+    pieces = pieces[pieces["decom"] <= last_day]
+    starts = pd.concat([pd.DataFrame({"owner": np.arange(n), "decom": ep["decom"].to_numpy(), "first": True}),
+                        pieces.assign(first=False)]).sort_values(["owner", "decom"], kind="stable")
+    out = ep.iloc[starts["owner"].to_numpy()].reset_index(drop=True)
+    out["decom"] = starts["decom"].to_numpy()
+    first = starts["first"].to_numpy()
+    last = np.r_[starts["owner"].to_numpy()[1:] != starts["owner"].to_numpy()[:-1], True]
+    out.loc[~first, "rne"] = "T"
+    out.loc[~first, "reason_place_change"] = ""
+    out.loc[~last, "dec"] = out["decom"].shift(-1)[~last]
+    out.loc[~last, "rec"] = "X1"
+    return out
+
+
 def synthesise(out: Path, *, children: int, years: tuple[int, int], seed: int, params=None,
-               layout: str = "years") -> SynthResult:
+               layout: str = "years", redundant_per_episode: float = 0.0) -> SynthResult:
     """Write a synthetic return of an authority with about `children` in care at 31 March 2015.
 
     Args:
@@ -168,6 +194,7 @@ def synthesise(out: Path, *, children: int, years: tuple[int, int], seed: int, p
         seed: model seed; the synthetic details are drawn from a stream derived from it.
         layout: "years" (a folder per year, dd/mm/YYYY) or "pooled" (one file per table with LA
             and YEAR columns, ISO dates).
+        redundant_per_episode: mean number of redundant rows (RNE T) splitting each episode.
     """
     from sim.model import CareModel
     from sim.parameters import load_params
@@ -201,6 +228,9 @@ def synthesise(out: Path, *, children: int, years: tuple[int, int], seed: int, p
                            "DOB": dob, "ETHNIC": np.array(ETHNIC)[gen.choice(len(ETHNIC), n_children, p=ETHNIC_WEIGHTS)],
                            "UPN": upn, "MOTHER": "", "MC_DOB": ""})
     ep["CHILD"] = ids[ep["child"].to_numpy()]
+    if redundant_per_episode > 0:
+        ep = _split_redundant(ep, redundant_per_episode, pd.Timestamp(last, 3, 31), gen)
+    header = header.iloc[np.unique(ep["child"].to_numpy())]
     paths = _write(out, ep, header, c.uasc[:n_children], list(range(first, last + 1)), layout)
     return SynthResult(model=model, scale=scale, years=list(range(first, last + 1)), episodes=ep, header=header,
                        paths=paths)
@@ -223,7 +253,7 @@ def _write(out: Path, ep: pd.DataFrame, header: pd.DataFrame, uasc: np.ndarray, 
             "REC": rows["rec"].where(~after, ""), "REASON_PLACE_CHANGE": rows["reason_place_change"],
             "HOME_POST": "", "PL_POST": "", "URN": rows["urn"]})
         children = np.unique(rows["child"].to_numpy())
-        h = header.iloc[children].copy()
+        h = header.loc[children].copy()
         birthday_18 = h["DOB"] + pd.DateOffset(years=18)
         h["DOB"] = h["DOB"].dt.strftime(fmt)
         u = h[uasc[children]][["CHILD", "SEX", "DOB"]].copy()
