@@ -156,7 +156,10 @@ def _fail_at(frame: pd.DataFrame, mask: pd.Series, column: str, problem: str) ->
     if not mask.any():
         return
     row = frame[mask.to_numpy()].iloc[0]
-    value = "(value withheld: personal data)" if column in IDENTIFIER_COLUMNS else repr(row[column])
+    value = row[column]
+    if isinstance(value, pd.Timestamp):
+        value = f"{value:%d/%m/%Y}"
+    value = "(value withheld: personal data)" if column in IDENTIFIER_COLUMNS else repr(value)
     raise ReturnError(f"{row['source']}: line {row['line']}: column {column}: {problem}: {value}")
 
 
