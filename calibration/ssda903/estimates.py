@@ -8,6 +8,10 @@ grid the model steps on: children in care at each month-end are at risk, and fro
 M months at risk the yearly hazard is -12 ln(1 - E/M), shared between competing causes in
 proportion to their events (the model's `_competing`).
 
+Time in care counts from the earliest episode of a period in the files: a 903 file holds only
+the episodes open during its year, so for a child whose period began before the first year's
+earlier episodes it is a lower bound (left truncation; more years of returns shorten it).
+
 Inputs that 903 does not hold - social workers, fostering households, unit costs - are the
 user's (options) or England's scaled by the authority's share of England's children in care,
 and `sources` says which.

@@ -53,20 +53,33 @@ def _month_start(months: np.ndarray) -> pd.DatetimeIndex:
     return pd.DatetimeIndex(pd.to_datetime(pd.DataFrame({"year": total // 12, "month": total % 12 + 1, "day": 1})))
 
 
-def _event_dates(child: np.ndarray, month: np.ndarray, gen: np.random.Generator) -> pd.DatetimeIndex:
-    """A day within its month for each event; a child's events in one month on distinct days in order."""
+def _event_dates(child: np.ndarray, month: np.ndarray, to: np.ndarray, birth_month: np.ndarray,
+                 dob_day: np.ndarray, gen: np.random.Generator) -> pd.DatetimeIndex:
+    """A day within its month for each event, a child's events in one month on distinct days in order.
+
+    The model's birthdays fall at the end of a month (after every other event of that month), so
+    in a child's birthday month the events come before its birthday and an 18th birthday's exit
+    on it: whole years of age read from the dates are then the model's age in months // 12.
+    """
     key = child.astype(np.int64) * 10_000 + (month.astype(np.int64) + 1_000)
     starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
     sizes = np.diff(np.r_[starts, key.size])
     rank = np.arange(key.size) - np.repeat(starts, sizes)
     first = _month_start(month)
     days = first.days_in_month.to_numpy()
+    birthday = (month - birth_month[child]) % 12 == 0
+    born = month == birth_month[child]  # in the month of birth itself: on or after the birth
+    offset = np.where(born, dob_day[child] - 1, 0)
+    days = np.where(born, days - offset, np.where(birthday, dob_day[child] - 1, days))  # else before the birthday
     u = np.repeat(gen.random(starts.size), sizes)
-    day = np.floor((rank + u) * days / np.repeat(sizes, sizes)).astype(np.int64)
+    day = offset + np.floor((rank + u) * days / np.repeat(sizes, sizes)).astype(np.int64)
+    aged_out = to == State.AGED_OUT
+    day[aged_out] = dob_day[child[aged_out]] - 1  # on the 18th birthday
     return first + pd.to_timedelta(day, unit="D")
 
 
-def _episodes(model, months_in_care_0: np.ndarray, gen: np.random.Generator) -> pd.DataFrame:
+def _episodes(model, months_in_care_0: np.ndarray, birth_month: np.ndarray, dob_day: np.ndarray,
+              gen: np.random.Generator) -> pd.DataFrame:
     """One row per episode in care: child row, state, start and end month, dates, exit state."""
     log = model.journeys.arrays()
     care_related = IS_IN_CARE[log["from_state"]] | IS_IN_CARE[log["to_state"]]
@@ -75,11 +88,11 @@ def _episodes(model, months_in_care_0: np.ndarray, gen: np.random.Generator) -> 
     month = log["month"][care_related][order].astype(np.int64)
     frm = log["from_state"][care_related][order]
     to = log["to_state"][care_related][order]
-    # the initial stock's episodes began before the run: months_in_care ago
+    # the initial stock's episodes began before the run: months_in_care ago (after birth)
     initial = (month == 0) & IS_IN_CARE[to] & ~IS_IN_CARE[frm]
     month = month.copy()
-    month[initial] = -months_in_care_0[child[initial]]
-    dates = _event_dates(child, month, gen).to_numpy()
+    month[initial] = np.minimum(np.maximum(-months_in_care_0[child[initial]], birth_month[child[initial]]), 0)
+    dates = _event_dates(child, month, to, birth_month, dob_day, gen).to_numpy()
     starts = np.flatnonzero(IS_IN_CARE[to])
     nxt = starts + 1
     has_next = (nxt < child.size)
@@ -206,19 +219,11 @@ def synthesise(out: Path, *, children: int, years: tuple[int, int], seed: int, p
     months_in_care_0 = model.children.months_in_care[: model.children.n].astype(np.int64).copy()
     model.run_until(last)
     gen = np.random.default_rng([seed, 903])
-    ep = _episodes(model, months_in_care_0, gen)
     c = model.children
     n_children = c.n
     birth_month = model.month - c.age_months[:n_children].astype(np.int64)
-    # a child's birthday falls on or before any of its events in a birthday month, so that whole
-    # years of age read from dates equal the model's age in months // 12
-    dob_day = gen.integers(1, 29, n_children)
-    ev_child = np.r_[ep["child"].to_numpy(), ep["child"][ep["dec"].notna()].to_numpy()]
-    ev_date = pd.DatetimeIndex(np.r_[ep["decom"].to_numpy(), ep["dec"].dropna().to_numpy()])
-    ev_month = (ev_date.year - START_YEAR) * 12 + ev_date.month - 3
-    birthday_month = (ev_month - birth_month[ev_child]) % 12 == 0
-    earliest = pd.Series(ev_date.day[birthday_month]).groupby(ev_child[birthday_month]).min()
-    dob_day[earliest.index.to_numpy()] = np.minimum(dob_day[earliest.index.to_numpy()], earliest.to_numpy())
+    dob_day = gen.integers(5, 29, n_children)  # from the 5th: room for a few events before a birthday
+    ep = _episodes(model, months_in_care_0, birth_month, dob_day, gen)
     dob = _month_start(birth_month) + pd.to_timedelta(dob_day - 1, unit="D")
     ep["age_at_start"] = (ep["decom"].dt.year - dob.year[ep["child"]]).to_numpy()  # approximate: codes only
     ep = _codes(ep, model, gen)
