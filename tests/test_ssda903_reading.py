@@ -1,8 +1,8 @@
 """Reading and cleaning 903 files in the layouts other teams' tools write (tests/ssda903_fixtures.py)."""
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
-import pytest
 
 from calibration.ssda903.cleaning import clean
 from calibration.ssda903.counts import flow_table, stock_table
@@ -16,7 +16,8 @@ def test_per_year_layout_counts_as_worked_by_hand(tmp_path):
     ret = clean(read_return(fx.write_years(tmp_path)))
     assert ret.years == [2019, 2020]
     stock = stock_table(ret)
-    assert stock.loc[2019, ["total", "foster", "residential", "KINSHIP", "FOSTER_IN_HOUSE", "HOME_PRIVATE"]].tolist() == [3, 2, 1, 1, 1, 1]
+    columns = ["total", "foster", "residential", "KINSHIP", "FOSTER_IN_HOUSE", "HOME_PRIVATE"]
+    assert stock.loc[2019, columns].tolist() == [3, 2, 1, 1, 1, 1]
     assert stock.loc[2019, ["under 1", "1-4", "5-9", "10-15", "16+"]].tolist() == [0, 1, 1, 1, 0]
     assert stock.loc[2020, ["total", "KINSHIP", "FOSTER_AGENCY"]].tolist() == [2, 1, 1]
     flows = flow_table(ret)
@@ -37,7 +38,23 @@ def test_cleaned_episodes_hold_no_identifier(tmp_path):
     ret = clean(read_return(fx.write_years(tmp_path)))
     text = ret.episodes.to_csv() + ret.children.drop(columns=["dob"]).to_csv()
     assert not [i for i in fx.identifiers() if i in text]
-    assert set(ret.episodes.columns) == {"child", "decom", "dec", "rne", "ls", "cin", "place", "provider", "rec", "year"}
+    assert set(ret.episodes.columns) == {"child", "decom", "dec", "rne", "ls", "cin", "place", "provider", "rec",
+                                         "year"}
+
+
+def test_rows_beyond_their_collection_end_are_repaired_and_counted(tmp_path):
+    fx.write_years(tmp_path)
+    path = tmp_path / "2019" / "episodes.csv"
+    text = path.read_text()
+    e_row = next(line for line in text.splitlines() if line.startswith(fx.CHILD_IDS["E"]))
+    late = e_row.replace("01/06/2018,S", "10/04/2019,S")  # starts after 31 March 2019: not this return's
+    path.write_text(text.replace(e_row, e_row.replace(",,,,", ",15/04/2019,E4A,,", 1)) + late + "\n")
+    ret = clean(read_return(tmp_path))
+    assert ret.steps["episodes starting after their collection's end dropped"] == 1
+    assert ret.steps["episodes open past their collection's end (DEC cleared)"] == 1
+    # E's episode, cleared to open at 31 March 2019 and absent from 2020's file, is then closed
+    assert ret.steps["open episodes missing from the next year's file (closed on 1 April, E8)"] == 1
+    assert stock_table(ret)["total"].tolist() == [3, 2]
 
 
 def test_pooled_layout_with_iso_dates_counts_the_same(tmp_path):
@@ -88,7 +105,7 @@ def test_primary_and_secondary_suppression():
 
 
 def test_secondary_suppression_leaves_no_line_with_one_hidden_cell():
-    rng = __import__("numpy").random.default_rng(4)
+    rng = np.random.default_rng(4)
     parts = pd.DataFrame(rng.integers(0, 12, size=(200, 4)), columns=list("abcd"))
     table = pd.concat([parts.sum(axis=1).rename("total"), parts], axis=1)
     hide = hidden_cells(table, [("total", list("abcd"))])

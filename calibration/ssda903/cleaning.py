@@ -84,7 +84,8 @@ def clean(raw: RawReturn) -> CleanReturn:
     end = end[~late_start]
     late_end = ep["dec"] > end
     steps["episodes open past their collection's end (DEC cleared)"] = int(late_end.sum())
-    ep.loc[late_end, ["dec", "rec"]] = [pd.NaT, ""]
+    ep.loc[late_end, "dec"] = pd.NaT
+    ep.loc[late_end, "rec"] = ""
     # 2. duplicates, and the same episode in several years' files
     ep = ep.sort_values(["child", "decom", "year", "line"], kind="stable")
     content = ["child", "decom", "dec", "rne", "ls", "cin", "place", "provider", "rec", "year"]

@@ -162,7 +162,8 @@ def estimate(ret: CleanReturn, *, social_workers: float | None = None, foster_ho
     end_age = age_in_years(dob[ended.index.to_numpy()], ended["dec"])
     exit_cause = [codes.exit_group(r, a) for r, a in zip(ended["rec"], end_age)]
     exits = pd.crosstab(year_of(ended["dec"]).to_numpy(), pd.Categorical(exit_cause, codes.EXIT_GROUPS),
-                        rownames=["year"], colnames=["exit"], dropna=False).reindex(index=ret.years, columns=codes.EXIT_GROUPS, fill_value=0)
+                        rownames=["year"], colnames=["exit"], dropna=False)
+    exits = exits.reindex(index=ret.years, columns=codes.EXIT_GROUPS, fill_value=0)
     panel = _panel(ret, ep, period_start)
     months_in = _month_index(ended["dec"]) - _month_index(pd.Series(period_start[ended.index.to_numpy()]))
     exit_events = pd.DataFrame({"state": ended["state"].to_numpy(), "age_band": age_band(end_age),

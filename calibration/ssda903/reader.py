@@ -256,7 +256,8 @@ def read_return(folder: Path) -> RawReturn:
         episodes.loc[open_with_reason, "REC"] = ""
     known = pd.MultiIndex.from_frame(header[["la", "CHILD"]])
     has_header = pd.MultiIndex.from_frame(episodes[["la", "CHILD"]]).isin(known)
-    _fail_at(episodes, pd.Series(~has_header, index=episodes.index), "CHILD", "no row in any header file for this child")
+    _fail_at(episodes, pd.Series(~has_header, index=episodes.index), "CHILD",
+             "no row in any header file for this child")
     optional_rows = {}
     for table in OPTIONAL_TABLES:
         for path in found.get(table, []):

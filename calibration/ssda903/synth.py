@@ -117,7 +117,8 @@ def _codes(ep: pd.DataFrame, model, gen: np.random.Generator) -> pd.DataFrame:
     # legal status: the model's own for periods still open at the end, else drawn
     p = model.params
     years = ep["decom"].dt.year.to_numpy()
-    share = p.section_20_share_2015 + (p.section_20_share_2020 - p.section_20_share_2015) * np.clip((years - 2015) / 5, 0, 1)
+    towards_2020 = np.clip((years - 2015) / 5, 0, 1)
+    share = p.section_20_share_2015 + (p.section_20_share_2020 - p.section_20_share_2015) * towards_2020
     period_first = np.r_[0, np.flatnonzero(np.diff(period)) + 1]
     drawn = np.where(gen.random(period_first.size) < share[period_first], "V2", "C2")[period - 1]
     now = np.array([LEGAL_CODES.get(int(v), "C2") for v in range(4)])[c.legal_status[ep["child"].to_numpy()]]
@@ -230,7 +231,8 @@ def synthesise(out: Path, *, children: int, years: tuple[int, int], seed: int, p
     ids = (gen.choice(9_000_000, size=n_children, replace=False) + 1_000_000).astype(str)
     upn = np.char.add("A", (gen.choice(10**11, size=n_children, replace=False) + 8 * 10**11).astype(str))
     header = pd.DataFrame({"CHILD": ids, "SEX": np.where(gen.random(n_children) < 0.56, "1", "2"),
-                           "DOB": dob, "ETHNIC": np.array(ETHNIC)[gen.choice(len(ETHNIC), n_children, p=ETHNIC_WEIGHTS)],
+                           "DOB": dob,
+                           "ETHNIC": np.array(ETHNIC)[gen.choice(len(ETHNIC), n_children, p=ETHNIC_WEIGHTS)],
                            "UPN": upn, "MOTHER": "", "MC_DOB": ""})
     ep["CHILD"] = ids[ep["child"].to_numpy()]
     if redundant_per_episode > 0:
