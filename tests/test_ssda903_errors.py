@@ -69,6 +69,14 @@ def xlsx_without_openpyxl(root):
     (root / "2019" / "uasc.xlsx").write_bytes(b"PK\x03\x04" + bytes(100))
 
 
+def identifier_in_a_code_column(root):  # a misaligned row: the UPN under PLACE
+    _replace(root / "2020" / "episodes.csv", ",U4,", f",{fx.UPNS['D']},")
+
+
+def identifier_in_a_date_column(root):
+    _replace(root / "2020" / "episodes.csv", "20/08/2019", fx.CHILD_IDS["D"])
+
+
 def blank_legal_status(root):
     _replace(root / "2020" / "episodes.csv", ",V3,", ",,")
 
@@ -86,6 +94,8 @@ CASES = [  # (how the file is broken, what the one line must say)
     (not_utf8, ["2020/header.csv", "line", "not UTF-8", "0xc9"]),
     (no_uasc_table, ["no uasc file found"]),
     (xlsx_without_openpyxl, ["2019/uasc.xlsx", "openpyxl"]),
+    (identifier_in_a_code_column, ["2020/episodes.csv", "line 6", "column PLACE", "unknown code", "withheld"]),
+    (identifier_in_a_date_column, ["2020/episodes.csv", "line 6", "column DEC", "not a date", "withheld"]),
     (blank_legal_status, ["2020/episodes.csv", "line 5", "column LS", "blank"]),
 ]
 

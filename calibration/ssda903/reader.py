@@ -49,6 +49,7 @@ CODE_COLUMNS = {"RNE": codes.RNE, "LS": codes.LEGAL_STATUS, "PLACE": codes.PLACE
                 "REC": codes.REC, "CIN": codes.CIN, "SEX": codes.SEX}
 NON_BLANK = {"header": ("CHILD", "DOB"), "episodes": ("CHILD", "DECOM", "RNE", "LS", "PLACE"), "uasc": ("CHILD",)}
 FIRST_PLAUSIBLE_YEAR, LAST_PLAUSIBLE_YEAR = 1980, 2100
+MAX_CODE_LENGTH = 5
 
 
 class ReturnError(UserError):
@@ -156,11 +157,23 @@ def _fail_at(frame: pd.DataFrame, mask: pd.Series, column: str, problem: str) ->
     if not mask.any():
         return
     row = frame[mask.to_numpy()].iloc[0]
-    value = row[column]
-    if isinstance(value, pd.Timestamp):
-        value = f"{value:%d/%m/%Y}"
-    value = "(value withheld: personal data)" if column in IDENTIFIER_COLUMNS else repr(value)
+    value = _shown(row[column], column)
     raise ReturnError(f"{row['source']}: line {row['line']}: column {column}: {problem}: {value}")
+
+
+def _shown(value, column: str) -> str:
+    """A value as an error message may show it: never an identifier, nor what could be one (a
+    misaligned row can put a CHILD or UPN under another column)."""
+    if isinstance(value, pd.Timestamp):
+        return repr(f"{value:%d/%m/%Y}")
+    text = str(value)
+    if column in IDENTIFIER_COLUMNS:
+        return "(value withheld: personal data)"
+    if column in CODE_COLUMNS and len(text) > MAX_CODE_LENGTH:
+        return "(value withheld: too long for a code)"
+    if column not in CODE_COLUMNS and not re.fullmatch(r"[0-9]{1,4}[/-][0-9]{1,2}[/-][0-9]{1,4}.{0,9}", text):
+        return "(value withheld: not shaped like a date)"
+    return repr(text)
 
 
 def parse_dates(frame: pd.DataFrame, column: str) -> pd.Series:
