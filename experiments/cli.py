@@ -17,6 +17,7 @@ import os
 import sys
 
 from calibration import cli as calibrate_command
+from calibration import data_command
 from calibration import report_command
 from experiments import compare, dashboard_command, run_command
 from runner.errors import UserError
@@ -27,6 +28,7 @@ SUBCOMMANDS = {
     "fit-report": (report_command, "write the fit report of the shipped parameters"),
     "compare": (compare, "run several scenarios with common random numbers"),
     "dashboard": (dashboard_command, "start the browser dashboard"),
+    "data": (data_command, "read, clean and count an authority's SSDA903 return; synthetic returns"),
 }
 
 

@@ -1,0 +1,148 @@
+"""Cleaning a return as the demand models do, counting how many rows each step changed.
+
+The steps, in order (the Data to Insight and Social Finance demand models clean the same way):
+
+1. rows starting after their collection's end are dropped; a DEC after it is cleared (the
+   episode was open at the end of that collection);
+2. duplicate rows are dropped; the same episode (child and start date) in several years' files
+   is kept once, from the latest file;
+3. an episode left open in one year's file that is missing from the next year's file ended
+   after that year: it is closed on 1 April with reason E8 ("any other reason");
+4. overlapping episodes are cut at the next episode's start (the earlier one then ends X1);
+5. redundant episodes - a new row because only the legal status (L) or the placement with the
+   same carer (T, U) changed, with no gap - are merged into the episode before them.
+
+After cleaning, children are numbered 0..n-1: the authority's identifiers (CHILD, UPN) stay
+behind in the raw tables and reach no output.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from calibration.ssda903 import codes
+from calibration.ssda903.reader import RawReturn, ReturnError
+
+EPISODE_COLUMNS = ("child", "decom", "dec", "rne", "ls", "cin", "place", "provider", "rec", "year")
+
+
+@dataclass
+class CleanReturn:
+    """A cleaned return: episodes keyed by an anonymous child number, and one row per child.
+
+    `episodes`: child, decom, dec (NaT while open), rne, ls, cin, place, provider, rec, year
+    (the collection year of the file the row came from), sorted by child and start.
+    `children`: indexed by child number: dob, sex, uasc_until (NaT while still UASC; only for
+    children in a UASC file), uasc (in a UASC file at all).
+    """
+
+    episodes: pd.DataFrame
+    children: pd.DataFrame
+    years: list[int]
+    n_authorities: int
+    steps: dict[str, int] = field(default_factory=dict)
+    optional_rows: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def start(self) -> pd.Timestamp:
+        """The first day covered: 1 April before the first collection year."""
+        return pd.Timestamp(self.years[0] - 1, 4, 1)
+
+    @property
+    def end(self) -> pd.Timestamp:
+        return collection_end(self.years[-1])
+
+
+def collection_end(year: int) -> pd.Timestamp:
+    return pd.Timestamp(year, 3, 31)
+
+
+def _child_numbers(raw: RawReturn) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    keys = [t["la"] + "\x1f" + t["CHILD"] for t in (raw.header, raw.episodes, raw.uasc)]
+    numbers, _ = pd.factorize(pd.concat(keys, ignore_index=True))
+    a, b = len(keys[0]), len(keys[0]) + len(keys[1])
+    return numbers[:a], numbers[a:b], numbers[b:]
+
+
+def clean(raw: RawReturn) -> CleanReturn:
+    """Clean `raw` (see the module docstring); `steps` says how many rows each step changed."""
+    steps: Counter = Counter(raw.repairs)
+    header_child, episode_child, uasc_child = _child_numbers(raw)
+    e = raw.episodes
+    years = e["batch"].map(raw.batch_year).astype(int)
+    ep = pd.DataFrame({"child": episode_child, "decom": e["DECOM"], "dec": e["DEC"], "rne": e["RNE"],
+                       "ls": e["LS"], "cin": e["CIN"], "place": e["PLACE"], "provider": e["PLACE_PROVIDER"],
+                       "rec": e["REC"], "year": years, "line": e["line"], "source": e["source"]})
+    # 1. the collection's window
+    end = pd.to_datetime(ep["year"].astype(str) + "-03-31")
+    late_start = ep["decom"] > end
+    steps["episodes starting after their collection's end dropped"] = int(late_start.sum())
+    ep = ep[~late_start]
+    end = end[~late_start]
+    late_end = ep["dec"] > end
+    steps["episodes open past their collection's end (DEC cleared)"] = int(late_end.sum())
+    ep.loc[late_end, "dec"] = pd.NaT
+    ep.loc[late_end, "rec"] = ""
+    # 2. duplicates, and the same episode in several years' files
+    ep = ep.sort_values(["child", "decom", "year", "line"], kind="stable")
+    content = ["child", "decom", "dec", "rne", "ls", "cin", "place", "provider", "rec", "year"]
+    dup = ep.duplicated(content)
+    steps["duplicate rows dropped"] = int(dup.sum())
+    ep = ep[~dup]
+    same_file = ep.duplicated(["child", "decom", "year"], keep="last")
+    steps["two episodes of a child starting the same day in one file (the later row kept)"] = int(same_file.sum())
+    ep = ep[~same_file]
+    repeated = ep.duplicated(["child", "decom"], keep="last")
+    steps["episodes repeated in several years' files (the latest kept)"] = int(repeated.sum())
+    ep = ep[~repeated].reset_index(drop=True)
+    # 3. open at the end of one year, missing from the next year's file
+    covered = sorted(set(raw.batch_year.values()))
+    vanished = ep["dec"].isna() & ep["year"].isin([y for y in covered if y + 1 in covered])
+    steps["open episodes missing from the next year's file (closed on 1 April, E8)"] = int(vanished.sum())
+    ep.loc[vanished, "dec"] = pd.to_datetime(ep.loc[vanished, "year"].astype(str) + "-04-01")
+    ep.loc[vanished, "rec"] = "E8"
+    # 4. overlaps
+    same_child_next = ep["child"].shift(-1) == ep["child"]
+    next_decom = ep["decom"].shift(-1)
+    overlap = same_child_next & (ep["dec"].isna() | (ep["dec"] > next_decom))
+    steps["overlapping episodes cut at the next start"] = int(overlap.sum())
+    ep.loc[overlap, "dec"] = next_decom[overlap]
+    ep.loc[overlap, "rec"] = "X1"
+    # 5. redundant episodes (no change of carer) merged into the one before
+    same_child_prev = ep["child"].shift(1) == ep["child"]
+    redundant = same_child_prev & ep["rne"].isin(codes.REDUNDANT_RNE) & (ep["dec"].shift(1) == ep["decom"])
+    steps["redundant episodes (RNE L, T, U with no gap) merged"] = int(redundant.sum())
+    if redundant.any():
+        group = (~redundant).cumsum().to_numpy()
+        last_row = np.r_[group[1:] != group[:-1], True]  # the last row of each merged run (a blank DEC too)
+        dec, rec = ep["dec"].to_numpy()[last_row], ep["rec"].to_numpy()[last_row]
+        ep = ep[~redundant].copy()
+        ep["dec"], ep["rec"] = dec, rec
+    children = _children(raw, header_child, uasc_child, int(ep["child"].max()) + 1 if len(ep) else 0)
+    dob = children["dob"].reindex(ep["child"]).to_numpy()
+    before_birth = ep["decom"].to_numpy() < dob
+    if before_birth.any():
+        row = ep[before_birth].iloc[0]
+        raise ReturnError(f"{row['source']}: line {row['line']}: column DECOM: before the child's date of birth: "
+                          f"{row['decom']:%d/%m/%Y}")
+    episodes = ep[list(EPISODE_COLUMNS)].reset_index(drop=True)
+    return CleanReturn(episodes=episodes, children=children, years=covered,
+                       n_authorities=int(raw.episodes["la"].nunique()),
+                       steps={k: int(v) for k, v in steps.items()}, optional_rows=dict(raw.optional_rows))
+
+
+def _children(raw: RawReturn, header_child: np.ndarray, uasc_child: np.ndarray, n: int) -> pd.DataFrame:
+    """One row per child: the latest header row's DOB and SEX; UASC status from the UASC files."""
+    h = pd.DataFrame({"child": header_child, "dob": raw.header["DOB"], "sex": raw.header["SEX"],
+                      "year": raw.header["batch"].map(raw.batch_year).fillna(0).astype(int)})
+    h = h.sort_values(["child", "year"], kind="stable").drop_duplicates("child", keep="last").set_index("child")
+    u = pd.DataFrame({"child": uasc_child, "duc": raw.uasc["DUC"],
+                      "year": raw.uasc["batch"].map(raw.batch_year).fillna(0).astype(int)})
+    u = u.sort_values(["child", "year"], kind="stable").drop_duplicates("child", keep="last").set_index("child")
+    children = h.reindex(range(max(n, len(h) and int(h.index.max()) + 1)))[["dob", "sex"]]
+    children["uasc"] = children.index.isin(u.index)
+    children["uasc_until"] = u["duc"].reindex(children.index)
+    return children
