@@ -44,3 +44,11 @@ class JourneyLog:
     def of_child(self, row: int) -> pd.DataFrame:
         df = self.to_frame()
         return df[df["child"] == row].reset_index(drop=True)
+
+
+def yearly_table(monthly: pd.DataFrame) -> pd.DataFrame:
+    """The yearly table of a monthly table (England scale): `sim.measures.yearly`, kept here
+    for callers of the old name."""
+    from sim.measures import yearly
+
+    return yearly(monthly)
