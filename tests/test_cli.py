@@ -108,3 +108,28 @@ def test_point_estimate_runs_every_replication_on_the_calibrated_point():
     assert doc["children_in_care"][-1] == round(float(expected["n_in_care"].iloc[-1]), 2)
     drawn = run_replication(pset.for_replication(3), seed=3, scale=0.02, end_year=2017)
     assert not drawn["n_in_care"].equals(expected["n_in_care"])
+
+
+HEAVY = ("sim.model", "mesa", "pandas", "numpy", "scipy", "matplotlib", "dask", "distributed", "pyarrow", "solara")
+
+
+def loaded_after(code: str) -> set[str]:
+    """Top-level packages imported by a fresh interpreter that runs `code`."""
+    out = subprocess.run([sys.executable, "-c", f"{code}\nimport sys\nprint(' '.join(sys.modules))"],
+                         capture_output=True, text=True, check=True)
+    return set(out.stdout.split()) if out.stdout else set()
+
+
+def test_the_command_line_imports_no_model_to_parse_options():
+    """`caresim --help` starts fast: the subcommands import the model, pandas, Dask etc. only in main."""
+    loaded = loaded_after("from experiments.cli import build_parser\nbuild_parser().format_help()")
+    assert not loaded & set(HEAVY), sorted(loaded & set(HEAVY))
+
+
+def test_a_run_imports_neither_dask_nor_plotting_nor_scipy_stats():
+    loaded = loaded_after("import contextlib, io\nfrom experiments.cli import main\n"
+                          "with contextlib.redirect_stdout(io.StringIO()):\n"
+                          "    main(['run', '--scale', '0.01', '--end-year', '2016', '--json'])")
+    assert "sim.model" in loaded  # it did run
+    avoided = {"scipy.stats", "matplotlib", "dask", "distributed", "solara"}
+    assert not loaded & avoided, sorted(loaded & avoided)
