@@ -29,7 +29,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from experiments.run_command import add_run_options
+from experiments.run_command import add_run_options, read_drivers_option
 from runner.checks import check_output_dir, read_user_text
 from runner.errors import UserError
 from runner.options import check_seeds, name_value, path_value, workers_value
@@ -76,11 +76,13 @@ def _manifest(scenarios: list, seeds: list[int], args, pset) -> dict:
         "params_sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
         "params_draws": len(pset.draws),  # posterior draws; 0: every replication uses the point estimate
         "parameter_uncertainty": bool(pset.draws) and not args.point_estimate,
+        "drivers_sha256": (hashlib.sha256(Path(args.drivers).read_bytes()).hexdigest()
+                           if getattr(args, "drivers", None) is not None else None),
     }
 
 
 _COMPARED = ("scenarios", "seeds", "scale", "end_year", "params_version", "params_sha256",
-             "parameter_uncertainty")
+             "parameter_uncertainty", "drivers_sha256")
 
 
 def prepare_dir(out: Path, manifest: dict) -> set[tuple[str, int]]:
@@ -171,6 +173,7 @@ def main(args) -> int:
     for s in scenarios:
         s.check_params(pset.point)
     check_output_dir(args.out)
+    drivers = read_drivers_option(args.drivers)
     for note in ([] if args.point_estimate else pset.notes()):
         print(f"caresim: note: {note}", file=sys.stderr)
     seeds = seeds_of(args.seed, args.replications)
@@ -184,7 +187,8 @@ def main(args) -> int:
               file=sys.stderr, flush=True)
     run_replications(todo, lambda r, table: write_run(store, as_rows(table, r.scenario["name"], r.seed)),
                      scale=args.scale, end_year=args.end_year, key_prefix=f"{args.out.name}/",
-                     executor=ExecutorOptions(args.workers, args.scheduler, progress=not args.no_progress))
+                     executor=ExecutorOptions(args.workers, args.scheduler, progress=not args.no_progress),
+                     drivers=drivers)
     write_outputs(args.out, manifest, command=shlex.join(["caresim", "compare", *sys.argv[2:]]))
     print(f"caresim compare: {total} runs in {store}; summary.csv, report.md and charts in {args.out}")
     return 0
