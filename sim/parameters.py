@@ -436,6 +436,11 @@ class ParameterSet:
         k = int(np.random.SeedSequence([int(seed) & 0xFFFFFFFF, 7]).generate_state(1)[0]) % len(self.draws)
         return self._draw(k)
 
+    def draw(self, index: int) -> Params:
+        """Posterior draw number `index` (modulo the number of draws), or the point estimate without
+        draws: an explicit draw, separate from any replication's seed (variance by source)."""
+        return self._draw(int(index) % len(self.draws)) if self.draws else self.point
+
     def notes(self) -> list[str]:
         """One line per hand-edited free parameter: the value every replication uses."""
         return [f"{self.source}: {n} = {v!r} differs from the fitted {self.fitted_value(n)!r}: every replication "
