@@ -142,7 +142,7 @@ def evaluate_experiment(**values) -> dict[str, float]:
     return evaluate_outputs(values, settings.pop("seed"), **settings)
 
 
-def _uniform(inputs: Sequence[Input], draw: int, stream: int) -> dict[str, float]:
+def uniform_values(inputs: Sequence[Input], draw: int, stream: int) -> dict[str, float]:
     """Values of `inputs` drawn uniformly over their ranges by draw number `draw` of a source."""
     rng = np.random.default_rng([int(draw), stream])
     return {item.name: float(item.from_unit(rng.random(1))[0]) for item in inputs}
@@ -167,13 +167,13 @@ def evaluate_sources(inputs: Mapping[str, int], seed: int, *, scenarios: Sequenc
     parameters = ParameterSet.load(params_file)
     params = parameters.draw(inputs[CALIBRATION_POSTERIOR]) if CALIBRATION_POSTERIOR in inputs else parameters.point
     if OTHER_ASSUMPTIONS in inputs:
-        params = _params_with(parameters, _uniform(parameter_inputs(parameters, kinds=("fixed",)),
+        params = _params_with(parameters, uniform_values(parameter_inputs(parameters, kinds=("fixed",)),
                                                    inputs[OTHER_ASSUMPTIONS], ASSUMPTION_STREAM), base=params)
     run_seed = int(seed) + int(inputs.get(STOCHASTIC_NOISE, 0))
     out: dict[str, float] = {}
     for scenario in scenarios:
         if LEVER_STRENGTHS in inputs:
-            scenario = with_lever_values(scenario, _uniform(lever_inputs(scenario), inputs[LEVER_STRENGTHS], LEVER_STREAM))
+            scenario = with_lever_values(scenario, uniform_values(lever_inputs(scenario), inputs[LEVER_STRENGTHS], LEVER_STREAM))
         values = paired_outputs(params, scenario, run_seed, scale, end_year)
         out |= {f"{scenario['name']}:{name}": values[name] for name in values}
     return {name: out[name] for name in outputs}
