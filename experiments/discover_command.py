@@ -32,6 +32,16 @@ def _count(text: str) -> int:
     return value
 
 
+def _inputs_count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if not 1 <= value <= 1000:
+        raise argparse.ArgumentTypeError(f"expected a whole number from 1 to 1000, got {value}")
+    return value
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scenario", type=name_value, default="optimised-low", metavar="NAME|FILE",
                         help="scenario whose net cut is asked about (default optimised-low)")
@@ -47,6 +57,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scheduler", type=name_value, default=None, metavar="tcp://HOST:PORT",
                         help="a running Dask scheduler")
     parser.add_argument("--seed", type=seed_value, default=1, help="seed of the sample and of every run (default 1)")
+    parser.add_argument("--indices", type=path_value, default=None, metavar="FILE",
+                        help="indices.csv of `caresim sensitivity`: sample only its --top inputs by Morris mu* of "
+                             "the net cut, the rest at their nominal values (PRIM over fewer inputs needs fewer "
+                             "experiments to be trusted)")
+    parser.add_argument("--top", type=_inputs_count, default=10, help="inputs kept with --indices (default 10)")
     parser.add_argument("--quick", action="store_true", help="a tiny end-to-end check (scale 0.005, 2021, 24 experiments)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
@@ -75,6 +90,8 @@ def main(args) -> int:
     scenario.check_params(parameters.point)
     check_output_dir(args.out)
     problem = uncertain_problem(scenario.to_dict(), parameters)
+    if args.indices is not None:
+        problem = _restricted(problem, args.indices, args.top)
     constants = {"scenario": scenario.to_dict(), "params_file": str(args.params) if args.params else None,
                  "scale": args.scale, "end_year": args.end_year, "seed": args.seed}
     model = ema_model("caresim", evaluate_experiment, problem, ["net_saving_pct", "net_saving_gbp"], constants)
@@ -103,3 +120,29 @@ def main(args) -> int:
     print(f"caresim discover: {args.experiments} experiments in {seconds:.0f} s; experiments.csv and discovery.md "
           f"in {args.out}")
     return 0
+
+
+def _restricted(problem, path, top: int):
+    """The problem over the `top` inputs of a sensitivity's indices.csv (Morris mu* of the net cut)."""
+    import pandas as pd
+
+    from runner.checks import read_user_text
+    from runner.sensitivity import Problem, top_inputs
+
+    try:
+        import io
+
+        indices = pd.read_csv(io.StringIO(read_user_text(path, "indices file", 64 * 2**20)))
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise UserError(f"{path}: not an indices.csv of caresim sensitivity ({exc})") from None
+    needed = {"output", "input", "method", "index", "value"}
+    if not needed <= set(indices.columns):
+        raise UserError(f"{path}: missing column {sorted(needed - set(indices.columns))[0]!r} (an indices.csv of "
+                        "caresim sensitivity)")
+    cut = indices[indices["output"] == "net_saving_pct"]
+    if cut.empty:
+        raise UserError(f"{path}: no net_saving_pct rows (an indices.csv of caresim sensitivity)")
+    chosen = [name for name in top_inputs(cut, top) if name in problem.names]
+    if not chosen:
+        raise UserError(f"{path}: none of its inputs is an input of this problem")
+    return Problem(tuple(item for item in problem.inputs if item.name in chosen))

@@ -96,3 +96,11 @@ def test_discover_quick_writes_prim_boxes_with_coverage_and_density(tmp_path):
     text = (out / "discovery.md").read_text()
     assert "net cut >= 2%" in text and "net cut < 1%" in text
     assert "coverage" in text.lower() and "density" in text.lower()
+
+
+def test_discover_refuses_an_indices_file_without_the_net_cut(tmp_path, capsys):
+    indices = tmp_path / "indices.csv"
+    indices.write_text("output,input,method,index,value,lo,hi\nspend_gbp,avoidable_share,morris,mu_star,1,0,2\n")
+    assert main(["discover", "--indices", str(indices), "--out", str(tmp_path / "d")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "net_saving_pct" in err
