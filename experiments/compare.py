@@ -18,6 +18,14 @@ The experiment folder `DIR` holds:
   spending (paired by seed), from `runner.summary.summarise`, the summary every command uses.
 * `report.md` and PNG fan charts, with the report's headline figures (targets.md section 1)
   beside caresim's.
+
+`--drivers FILE` replaces the referral, UASC and workforce trends with an observed series where it
+has years (sim/driven.py). `--lever-uncertainty` draws each non-baseline replication's lever
+strengths from their priors (by its seed, so that they are the same whatever the run order), and
+splits each headline's end-year variance between the calibration posterior, the lever strengths,
+the other assumptions and stochastic noise (`--variance-samples N`: a pick-freeze design of 15 N
+rows, runner/variance_sources.py, kept in `variance_store/`): `variance_sources.csv`, share
+columns in `summary.csv` and a section of `report.md`. Without these options compare is unchanged.
 """
 from __future__ import annotations
 
