@@ -48,10 +48,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=workers_value, default=1, help="local worker processes (default 1)")
     parser.add_argument("--scheduler", type=name_value, default=None, metavar="tcp://HOST:PORT",
                         help="a running Dask scheduler")
-    parser.add_argument("--trajectories", type=_positive, default=5, help="Morris trajectories (default 5)")
+    parser.add_argument("--trajectories", type=_positive, default=8, help="Morris trajectories (default 8)")
     parser.add_argument("--top", type=_positive, default=8, help="inputs given Sobol indices (default 8)")
-    parser.add_argument("--sobol-samples", type=_positive, default=64,
-                        help="Sobol base samples N, a power of 2: N (top + 2) rows (default 64)")
+    parser.add_argument("--sobol-samples", type=_positive, default=128,
+                        help="Sobol base samples N, a power of 2: N (top + 2) rows (default 128)")
     parser.add_argument("--seed", type=seed_value, default=1, help="seed of every row and of the designs (default 1)")
     parser.add_argument("--morris-only", action="store_true", help="screening only (for timing); no Sobol stage")
     parser.add_argument("--quick", action="store_true",
