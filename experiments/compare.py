@@ -18,6 +18,14 @@ The experiment folder `DIR` holds:
   spending (paired by seed), from `runner.summary.summarise`, the summary every command uses.
 * `report.md` and PNG fan charts, with the report's headline figures (targets.md section 1)
   beside caresim's.
+
+`--drivers FILE` replaces the referral, UASC and workforce trends with an observed series where it
+has years (sim/driven.py). `--lever-uncertainty` draws each non-baseline replication's lever
+strengths from their priors (by its seed, so that they are the same whatever the run order), and
+splits each headline's end-year variance between the calibration posterior, the lever strengths,
+the other assumptions and stochastic noise (`--variance-samples N`: a pick-freeze design of 15 N
+rows, runner/variance_sources.py, kept in `variance_store/`): `variance_sources.csv`, share
+columns in `summary.csv` and a section of `report.md`. Without these options compare is unchanged.
 """
 from __future__ import annotations
 
@@ -29,7 +37,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from experiments.run_command import add_run_options
+from experiments.run_command import add_run_options, read_drivers_option
 from runner.checks import check_output_dir, read_user_text
 from runner.errors import UserError
 from runner.options import check_seeds, name_value, path_value, workers_value
@@ -76,11 +84,14 @@ def _manifest(scenarios: list, seeds: list[int], args, pset) -> dict:
         "params_sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
         "params_draws": len(pset.draws),  # posterior draws; 0: every replication uses the point estimate
         "parameter_uncertainty": bool(pset.draws) and not args.point_estimate,
+        **({"lever_uncertainty": True} if getattr(args, "lever_uncertainty", False) else {}),
+        "drivers_sha256": (hashlib.sha256(Path(args.drivers).read_bytes()).hexdigest()
+                           if getattr(args, "drivers", None) is not None else None),
     }
 
 
 _COMPARED = ("scenarios", "seeds", "scale", "end_year", "params_version", "params_sha256",
-             "parameter_uncertainty")
+             "parameter_uncertainty", "drivers_sha256", "lever_uncertainty")
 
 
 def prepare_dir(out: Path, manifest: dict) -> set[tuple[str, int]]:
@@ -97,9 +108,9 @@ def prepare_dir(out: Path, manifest: dict) -> set[tuple[str, int]]:
         if not isinstance(old, dict):
             raise UserError(f"{path}: not a caresim experiment manifest; use another --out")
         for key in _COMPARED:
-            if old.get(key) != manifest[key]:
+            if old.get(key) != manifest.get(key):
                 raise UserError(f"{out}: made with different {key} ({_short(old.get(key))} there, "
-                                f"{_short(manifest[key])} now); use another --out")
+                                f"{_short(manifest.get(key))} now); use another --out")
     try:
         store.mkdir(parents=True, exist_ok=True)
         if not os.path.lexists(path):
@@ -152,6 +163,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scheduler", type=name_value, default=None, metavar="tcp://HOST:PORT", help="a running Dask scheduler")
     parser.add_argument("--out", type=path_value, required=True, help="experiment folder (created; rerun to resume)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--lever-uncertainty", action="store_true",
+                        help="sample each replication's lever strengths from their priors (by its seed), and split "
+                             "each headline's variance between the calibration posterior, lever strengths, other "
+                             "assumptions and stochastic noise (variance_sources.csv, summary.csv, report.md)")
+    parser.add_argument("--variance-samples", type=workers_value, default=8, metavar="N",
+                        help="base samples of the variance-by-source design: 15 N rows, each a baseline and a "
+                             "scenario run per scenario (default 8)")
 
 
 def main(args) -> int:
@@ -171,6 +189,7 @@ def main(args) -> int:
     for s in scenarios:
         s.check_params(pset.point)
     check_output_dir(args.out)
+    drivers = read_drivers_option(args.drivers)
     for note in ([] if args.point_estimate else pset.notes()):
         print(f"caresim: note: {note}", file=sys.stderr)
     seeds = seeds_of(args.seed, args.replications)
@@ -178,20 +197,92 @@ def main(args) -> int:
     done = prepare_dir(args.out, manifest)
     store = args.out / STORE
     todo = plan([s.to_dict() for s in scenarios], seeds, pset, uncertainty=not args.point_estimate, skip=done)
+    if args.lever_uncertainty:
+        todo = with_sampled_levers(todo)
     total = len(seeds) * len(scenarios)
     if done:
         print(f"caresim compare: resuming, {total - len(todo)} of {total} runs already in {store}",
               file=sys.stderr, flush=True)
     run_replications(todo, lambda r, table: write_run(store, as_rows(table, r.scenario["name"], r.seed)),
                      scale=args.scale, end_year=args.end_year, key_prefix=f"{args.out.name}/",
-                     executor=ExecutorOptions(args.workers, args.scheduler, progress=not args.no_progress))
-    write_outputs(args.out, manifest, command=shlex.join(["caresim", "compare", *sys.argv[2:]]))
+                     executor=ExecutorOptions(args.workers, args.scheduler, progress=not args.no_progress),
+                     drivers=drivers)
+    shares = None
+    if args.lever_uncertainty:
+        shares = variance_by_source(args, scenarios, pset)
+    write_outputs(args.out, manifest, command=shlex.join(["caresim", "compare", *sys.argv[2:]]), shares=shares)
     print(f"caresim compare: {total} runs in {store}; summary.csv, report.md and charts in {args.out}")
     return 0
 
 
-def write_outputs(out: Path, manifest: dict, command: str = "") -> None:
-    """summary.csv, the charts and report.md from the stored runs."""
+def with_sampled_levers(replications: list) -> list:
+    """Each non-baseline replication with lever strengths drawn from their priors by its seed
+    (experiments/uncertain.py): the same strengths for a scenario at a seed, whatever the run order."""
+    import dataclasses
+
+    from experiments.uncertain import LEVER_STREAM, lever_inputs, uniform_values, with_lever_values
+
+    out = []
+    for r in replications:
+        if r.scenario["name"] != BASELINE:
+            values = uniform_values(lever_inputs(r.scenario), r.seed, LEVER_STREAM)
+            r = dataclasses.replace(r, scenario=with_lever_values(r.scenario, values))
+        out.append(r)
+    return out
+
+
+HEADLINES = ("children_in_care", "spend_gbp", "residential")  # the baseline's; each scenario adds its net saving
+
+
+def variance_by_source(args, scenarios: list, pset):
+    """Each headline's variance split by source (runner/variance_sources.py), in `variance_sources.csv`.
+
+    Headlines at the end year: the baseline's children in care, spend and residential, and each
+    scenario's net saving (GBP and %). The design (15 N rows for four sources) is evaluated through a
+    resumable store in `DIR/variance_store`.
+    """
+    from experiments.uncertain import evaluate_sources
+    from runner.design_store import DesignStore
+    from runner.sensitivity import RunOptions
+    from runner.variance_sources import CARESIM_SOURCES, SourceDesign, run_variance_study
+
+    others = [s.to_dict() for s in scenarios if s.name != BASELINE]
+    if not others:
+        raise UserError("--lever-uncertainty: name at least one scenario with levers besides the baseline")
+    outputs = [f"{others[0]['name']}:{h}" for h in HEADLINES]
+    outputs += [f"{s['name']}:{h}" for s in others for h in ("net_saving_gbp", "net_saving_pct")]
+    design = SourceDesign(CARESIM_SOURCES, args.variance_samples)
+    settings = {"scenarios": others, "params_file": str(args.params) if args.params else None, "scale": args.scale,
+                "end_year": args.end_year, "sources": list(CARESIM_SOURCES), "outputs": outputs}
+    meta = {"fn": "experiments.uncertain.evaluate_sources", "settings": settings, "seed": args.seed}
+    store = DesignStore(args.out / "variance_store", meta)
+    print(f"caresim compare: variance by source, {len(design)} design rows "
+          f"({len(store)} already in {args.out / 'variance_store'})", file=sys.stderr, flush=True)
+    options = RunOptions(workers=args.workers, scheduler=args.scheduler, progress=not args.no_progress, store=store)
+    shares, _ = run_variance_study(design, evaluate_sources, outputs, options, settings=settings, seed=args.seed)
+    shares["output"] = [o.replace(f"{others[0]['name']}:", "baseline:") if o.split(":")[1] in HEADLINES else o
+                        for o in shares["output"]]
+    shares.to_csv(args.out / "variance_sources.csv", index=False, float_format="%.6g")
+    return shares
+
+
+SUMMARY_MEASURE = {"children_in_care": "children_in_care", "spend_gbp": "spend_gbp", "residential": "residential",
+                   "net_saving_gbp": "savings_net_gbp", "net_saving_pct": "savings_net_pct"}
+
+
+def _shares_into_summary(summary, shares, year: int):
+    """summary.csv's end-year row of each scenario gains `<measure>_share_<source>` columns."""
+    for _, row in shares.iterrows():
+        scenario, output = row["output"].split(":")
+        column = f"{SUMMARY_MEASURE[output]}_share_{row['source'].replace(' ', '_')}"
+        if column not in summary.columns:
+            summary[column] = float("nan")
+        summary.loc[(summary["scenario"] == scenario) & (summary["year"] == year), column] = row["share"]
+    return summary
+
+
+def write_outputs(out: Path, manifest: dict, command: str = "", shares=None) -> None:
+    """summary.csv, the charts and report.md (with the variance by source when `shares` is given)."""
     from experiments.report import write_charts, write_report
     from runner.summary import summarise, with_saving
 
@@ -200,6 +291,20 @@ def write_outputs(out: Path, manifest: dict, command: str = "") -> None:
     runs = with_saving(runs[runs["scenario"].isin(names) & runs["seed"].isin(manifest["seeds"])], BASELINE)
     order = {n: i for i, n in enumerate(names)}  # the summary lists scenarios as the command named them
     summary = summarise(runs.sort_values("scenario", key=lambda c: c.map(order), kind="stable"), baseline=BASELINE)
+    if shares is not None:
+        summary = _shares_into_summary(summary, shares, int(manifest["end_year"]))
     summary.to_csv(out / "summary.csv", index=False, float_format="%.6g")
     charts = write_charts(out, summary, names)
     write_report(out, runs, summary, manifest, charts, command)
+    if shares is not None:
+        from experiments.sensitivity_report import variance_shares_markdown
+
+        text = ["", f"## Uncertainty by source ({manifest['end_year']})", "",
+                "Each headline's variance across replications split between the calibration posterior (which "
+                "posterior draw), the lever strengths (drawn from their priors), the other fixed assumptions "
+                "(drawn from their priors) and stochastic noise (the seed): Shapley effects from a pick-freeze "
+                "design (runner/variance_sources.py), shares that sum to 1, with 95% bootstrap intervals. "
+                "The replications above sample lever strengths by seed too.", "",
+                variance_shares_markdown(shares)]
+        with open(out / "report.md", "a") as report:
+            report.write("\n".join(text))

@@ -27,6 +27,22 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--params", type=path_value, default=None, help="parameter file (default: the shipped calibration)")
     parser.add_argument("--point-estimate", action="store_true",
                         help="every replication uses the calibrated point estimate (no parameter uncertainty)")
+    parser.add_argument("--drivers", type=path_value, default=None, metavar="FILE",
+                        help="CSV of observed drivers (year,measure,value; e.g. ../shared/drivers.csv): "
+                             "referrals, UASC arrivals and social-worker FTE follow it where observed")
+
+
+def read_drivers_option(path):
+    """The `--drivers FILE` of a command: a checked `runner.drivers.Drivers`, or None without one.
+
+    A mistake in the file is one line naming the file, row, column and value (exit 2). Pass the
+    result to `runner.montecarlo.run_replications(..., drivers=...)` (or `sim.run.run_replication`).
+    """
+    if path is None:
+        return None
+    from runner.drivers import load_drivers
+
+    return load_drivers(path)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -72,6 +88,7 @@ def load_run_inputs(args):
     scenario.check_params(parameters.point)
     if getattr(args, "out", None) is not None:
         check_output_dir(args.out)
+    args.drivers_data = read_drivers_option(getattr(args, "drivers", None))
     return parameters, scenario
 
 
@@ -99,7 +116,7 @@ def main(args) -> int:
     announce(0)
     # each replication uses the posterior draw of its seed (parameter uncertainty), as compare does
     run_replications(plan([scenario.to_dict()], seeds, parameters, uncertainty=not args.point_estimate), keep,
-                     scale=args.scale, end_year=args.end_year, executor=ExecutorOptions())
+                     scale=args.scale, end_year=args.end_year, executor=ExecutorOptions(), drivers=args.drivers_data)
     runs = pd.concat([as_rows(tables[seed], name, seed) for seed in seeds], ignore_index=True)
     table = mean_table(runs, name)
     if args.out is not None:

@@ -59,11 +59,14 @@ def scenario_levers(scenario: Mapping) -> list["Lever"]:
     return [lever_from_dict(dict(table), share) for table in scenario.get("levers", ())]
 
 
-def replication_table(scenario: Mapping, params: "Params", seed: int, scale: float, end_year: int) -> "pd.DataFrame":
-    """The task: one replication's yearly table (`child_months` and `seed` in its `attrs`)."""
+def replication_table(scenario: Mapping, params: "Params", seed: int, scale: float, end_year: int,
+                      drivers=None) -> "pd.DataFrame":
+    """The task: one replication's yearly table (`child_months` and `seed` in its `attrs`);
+    `drivers` (runner.drivers.Drivers) replaces fitted trends where observed."""
     from sim.run import run_replication
 
-    return run_replication(params, seed=seed, scale=scale, end_year=end_year, levers=scenario_levers(scenario))
+    return run_replication(params, seed=seed, scale=scale, end_year=end_year, levers=scenario_levers(scenario),
+                           drivers=drivers)
 
 
 def seeds_of(base_seed: int, replications: int) -> list[int]:
@@ -96,9 +99,10 @@ def plan(scenarios: Sequence[Mapping], seeds: Sequence[int], parameters: "Parame
 
 def run_replications(replications: Iterable[Replication], on_table: Callable[[Replication, "pd.DataFrame"], None],
                      *, scale: float, end_year: int, executor: ExecutorOptions = ExecutorOptions(),
-                     key_prefix: str = "") -> None:
+                     key_prefix: str = "", drivers=None) -> None:
     """Run every replication once; `on_table(replication, yearly table)` in this process as each ends.
 
+    `drivers` (runner.drivers.Drivers, or None) is passed to every replication.
     `key_prefix` names the experiment in the executor's task keys (e.g. its output folder), so
     that two experiments sharing a scheduler never share a key. An exception raised by
     `on_table` stops the experiment (the dashboard cancels a run this way).
@@ -110,7 +114,7 @@ def run_replications(replications: Iterable[Replication], on_table: Callable[[Re
             key = f"{key_prefix}{r.key}"
             by_key[key] = r
             yield Task(key, replication_table, {"scenario": dict(r.scenario), "params": r.params, "seed": r.seed,
-                                                "scale": scale, "end_year": end_year})
+                                                "scale": scale, "end_year": end_year, "drivers": drivers})
 
     task_list = list(tasks())
     run_tasks(task_list, lambda task, table: on_table(by_key.pop(task.key), table), workers=executor.workers,

@@ -13,7 +13,7 @@ from typing import NamedTuple
 import numpy as np
 
 from agents.children import LegalStatus, Need
-from sim import hazards
+from sim import driven, hazards
 from sim.ages import AGE_11_MONTHS, AGE_14_MONTHS, AGE_16_MONTHS
 from sim.parameters import monthly_probability
 from sim.placements import Route
@@ -56,12 +56,20 @@ class FrontEdge:
         """New children at risk: referrals onto plans and at-risk assessments; returns UASC arrivals."""
         p, m = self.params, self.model
         gen = self.streams["referrals"].generator
-        demand = self._trend(p.referral_trend_per_year) * m.scale / 12
+        years = m.month / 12
+        referral_factor = driven.trend_factor(m.drivers, "referrals", p.referral_trend_per_year, years,
+                                              reference_value=driven.REFERRALS_2020)
+        demand = referral_factor * m.scale / 12
+        m.flows["referrals_all"] += (driven.REFERRALS_2020 * referral_factor * m.scale / 12
+                                     / hazards.trend(p.referral_trend_per_year, driven.REFERENCE_YEARS_2020))
         cp = m.people.referred_sibling_groups(p.cp_starts_per_year * demand, State.CHILD_PROTECTION, gen)
         risk = m.people.referred_sibling_groups(p.at_risk_referrals_per_year * demand, State.CHILD_IN_NEED, gen)
         m.flows["new_cp_plans"] += cp.size
         m.flows["new_referrals"] += cp.size + risk.size
-        n_uasc = int(gen.poisson(p.uasc_entries_per_year * self._trend(p.uasc_trend_per_year) * m.scale / 12))
+        uasc_2020 = p.uasc_entries_per_year * hazards.trend(p.uasc_trend_per_year, driven.REFERENCE_YEARS_2020)
+        uasc_factor = driven.trend_factor(m.drivers, "uasc_started_care", p.uasc_trend_per_year, years,
+                                          reference_value=uasc_2020)
+        n_uasc = int(gen.poisson(p.uasc_entries_per_year * uasc_factor * m.scale / 12))
         if not n_uasc:
             return np.zeros(0, dtype=np.int64)
         fams = m.people.add_families(n_uasc, gen)

@@ -62,6 +62,9 @@ class ParamSpec:
         realised: the scenario's `share_realised` scales this strength (an opportunity whose
             realisation is unknown); False for strengths the report states.
         integer: the value must be a whole number.
+        prior: (lo, hi, why): the range of the strength's uncertainty, inside [lo, hi], which
+            sensitivity analysis and `compare --lever-uncertainty` sample (evidence.md where it
+            speaks, otherwise a stated assumption).
     """
 
     lo: float
@@ -72,6 +75,7 @@ class ParamSpec:
     source: str
     realised: bool = False
     integer: bool = False
+    prior: tuple[float, float, str] | None = None
 
     def check(self, lever: str, name: str, value: Any) -> None:
         """Raise LeverError unless `value` is a number of the right kind within [lo, hi]."""
@@ -91,10 +95,12 @@ def _short(value: Any) -> str:
 
 
 RAMP_MONTHS = ParamSpec(0, 240, 12, "months", "months of linear ramp from the start to full strength",
-                        "assumption: a year to roll out", integer=True)
+                        "assumption: a year to roll out", integer=True,
+                        prior=(6, 24, "assumption: half a year to two years to roll out"))
 SHARE_REALISED = ParamSpec(0.0, 1.0, 1.0, "share",
                            "share of each unknown-strength opportunity that the scenario realises",
-                           "assumption per scenario (the report's low and high ends of full adoption)")
+                           "assumption per scenario (the report's low and high ends of full adoption)",
+                           prior=(0.25, 0.75, "assumption: a quarter to three quarters of each opportunity realised"))
 
 
 def parse_start(lever: str, value: Any) -> int:
@@ -212,11 +218,13 @@ class KeepingFamiliesTogether(PolicyLever):
             0.0, 1.0, 1.0, "probability",
             "chance that support keeps an avoidable family together, at full strength and baseline worker time",
             "R10: up to 39% of entrants avoidable with the right support; full opportunity = all kept together",
-            realised=True),
+            realised=True,
+            prior=(0.8, 1.0, "evidence.md: FGC relative risk ~0.81 for families reached, MST null; R10 is a maximum")),
         "extra_capacity_families": ParamSpec(
             0.0, 1e5, 0.0, "families at once",
             "edge-of-care places added besides those the investment buys (costed at edge_weekly_cost_gbp)",
-            "assumption; the shipped scenarios add places only through the investment lever (R7)"),
+            "assumption; the shipped scenarios add places only through the investment lever (R7)",
+            prior=(0.0, 2000.0, "assumption: up to two thirds of baseline places again")),
     }
 
     def check_model(self, model) -> None:
@@ -246,15 +254,18 @@ class SupportingChildrenHome(PolicyLever):
             0.0, 2e5, 27_000.0, "children in care at once",
             "children in care receiving reunification support at once",
             "R11 x R2: 34% of 80,080 children in care (2020), i.e. every child whose return was not explored",
-            realised=True),
+            realised=True,
+            prior=(10000.0, 27000.0, "evidence.md: R11's 34% is a maximum, not who would return safely")),
         "return_rate_per_year": ParamSpec(
             0.0, 12.0, 1.0, "per year",
             "added return-home hazard of a supported child (scaled by worker time)",
-            "assumption: a supported, safe return home within about a year", realised=True),
+            "assumption: a supported, safe return home within about a year", realised=True,
+            prior=(0.3, 1.5, "evidence.md: specialist reunification helps, size unknown")),
         "reentry_reduction": ParamSpec(
             0.0, 1.0, 0.5, "share",
             "relative cut in the re-entry hazard after a supported return home",
-            "assumption", realised=True),
+            "assumption", realised=True,
+            prior=(0.1, 0.6, "evidence.md: stabler returns with specialist services, size not known")),
     }
 
     def act(self, model, ramp: float, realised: float) -> None:
@@ -277,11 +288,13 @@ class GreatPlaceToCallHome(PolicyLever):
         "recruitment_multiplier": ParamSpec(
             0.5, 5.0, 1.5, "x baseline",
             "multiplier on fostering households recruited per year, at full strength",
-            "assumption: national recruitment programme (report recommendation)", realised=True),
+            "assumption: national recruitment programme (report recommendation)", realised=True,
+            prior=(1.0, 2.0, "assumption: the report gives no rate")),
         "attrition_multiplier": ParamSpec(
             0.1, 2.0, 0.75, "x baseline",
             "multiplier on fostering households leaving per year, at full strength",
-            "assumption: better support and retention of carers", realised=True),
+            "assumption: better support and retention of carers", realised=True,
+            prior=(0.6, 1.0, "evidence.md: Mockingbird 0-10% less attrition; wider support assumed up to 40%")),
     }
 
     def act(self, model, ramp: float, realised: float) -> None:
@@ -304,7 +317,8 @@ class RightCare(PolicyLever):
             0.0, 12.0, 0.5, "per year",
             "added hazard that a child in a children's home asks to step down to a family",
             "assumption: a child who could live in a family steps down within about two years",
-            realised=True),
+            realised=True,
+            prior=(0.1, 1.0, "assumption: step-down within one to ten years")),
     }
 
     def act(self, model, ramp: float, realised: float) -> None:
@@ -325,7 +339,8 @@ class PractitionerTime(PolicyLever):
         "direct_time_increase": ParamSpec(
             0.0, 3.0, 0.25, "share",
             "relative increase of social workers' direct hours with children and families",
-            "R9: +25% (about 150,000 hours a week)"),
+            "R9: +25% (about 150,000 hours a week)",
+            prior=(0.1, 0.3, "R9: +25% is the report's aim; delivery may fall short")),
     }
 
     def released_share(self, model) -> float:
@@ -355,7 +370,8 @@ class Investment(PolicyLever):
         "gbp_per_year": ParamSpec(
             0.0, 1e10, 205e6, "GBP a year (cash)",
             "edge-of-care spending, buying support places at edge_weekly_cost_gbp",
-            "R7: GBP 205m a year of ongoing investment"),
+            "R7: GBP 205m a year of ongoing investment",
+            prior=(150000000.0, 260000000.0, "R7: GBP 205m; assumption: +-25% actually spent")),
     }
 
     def check_model(self, model) -> None:

@@ -115,6 +115,8 @@ MEASURES: tuple[Measure, ...] = (
     _flow("new_left_16_17", "children leaving care at 16-17"),
     _flow("new_cp_plans", "child protection plans started"),
     _flow("new_referrals", "children referred at risk of care"),
+    _flow("referrals_all", "referrals in the year (DfE's 2020 count on the referral trend, or the observed driver)",
+          "referrals", unit="referrals a year"),
     _flow("new_edge_support_families", "families starting edge-of-care support", unit="families a year"),
     _flow("new_residential_no_foster", "children placed in a home for want of a foster place"),
     _flow("new_placement_moves", "placement moves"),

@@ -49,6 +49,8 @@ class CareModel(mesa.Model):
         scale: share of England simulated (1 = every child); outputs are scaled back up.
         levers: policy levers (sim/levers.py), applied at a fixed point of each month.
         journeys: keep the journey log of every transition.
+        drivers: observed drivers (`runner.drivers.Drivers`) that replace the referral, UASC and
+            workforce trends for the years they give (sim/driven.py); None keeps the trends.
 
     Components (one module each): `people` (sim/people.py: children, families, the active set),
     `transitions` (sim/transitions.py: the one place a child's state changes), `ledger`
@@ -84,7 +86,7 @@ class CareModel(mesa.Model):
     """
 
     def __init__(self, params: Params | None = None, *, seed: int = 1, scale: float = 1.0,
-                 levers: Sequence[Lever] = (), journeys: bool = True):
+                 levers: Sequence[Lever] = (), journeys: bool = True, drivers=None):
         if not (isinstance(scale, (int, float)) and 0 < scale <= 1):
             raise ValueError(f"scale must be in (0, 1], got {scale!r}")
         allocator.tune()  # short-lived arrays each month: keep freed memory for reuse
@@ -95,6 +97,7 @@ class CareModel(mesa.Model):
         self.streams = Streams(self.seed)
         self.costs = Costs(self.params)
         self.levers = list(levers)
+        self.drivers = drivers
         self.policy = PolicyState()
         self.journeys = JourneyLog(enabled=journeys)
         self.month = 0  # months since 31 March 2015; the state is that at the end of this month

@@ -2,8 +2,10 @@
 
 `Params` is a frozen dataclass; each field says what it is, once:
 
-* a **fixed** parameter (`fixed(value, lo, hi, doc, source)`) is an assumption or a figure from
-  data. Its value is written here, beside its source, and this is the one place to edit it.
+* a **fixed** parameter (`fixed(value, lo, hi, doc, source, prior=(lo, hi, why))`) is an
+  assumption or a figure from data. Its value is written here, beside its source, and this is the
+  one place to edit it; its prior range (from ../shared/evidence.md where it speaks, otherwise a
+  stated assumption) is what `caresim sensitivity` samples. Only pure data has no prior.
 * a **free** parameter (`free(lo, hi, doc, source, prior=(lo, hi, why))`) is fitted by
   `caresim calibrate` inside its prior range; it has no value here. Its value comes from a
   parameter file: the shipped `calibration/params/calibrated.toml`, which calibration writes
@@ -36,9 +38,13 @@ class ParameterError(ValueError):
     """A parameter file or value that the model cannot use; the message is one line."""
 
 
-def fixed(value: float, lo: float, hi: float, doc: str, source: str = "assumption"):
-    """A fixed parameter: its value (edit it here), inclusive range, meaning and source."""
-    return field(default=value, metadata={"lo": lo, "hi": hi, "doc": doc, "source": source, "free": False})
+def fixed(value: float, lo: float, hi: float, doc: str, source: str = "assumption", *,
+          prior: tuple[float, float, str] | None = None):
+    """A fixed parameter: its value (edit it here), inclusive range, meaning and source, and the
+    prior range of its uncertainty (inside the hard range, containing the value) with the reason,
+    which sensitivity analysis samples; None only for a figure that is pure data (an exact count)."""
+    return field(default=value, metadata={"lo": lo, "hi": hi, "doc": doc, "source": source, "free": False,
+                                          "prior": prior})
 
 
 def free(lo: float, hi: float, doc: str, source: str, *, prior: tuple[float, float, str]):
@@ -74,43 +80,65 @@ class Params:
                                         prior=(1_000, 5_000, "no 2015 figure; 5,080 in care in 2020 (B)"))
     uasc_trend_per_year: float = free(-0.2, 0.3, "relative growth per year of UASC arrivals", "free",
                                       prior=(-0.1, 0.25, "arrivals rose after 2015: wide"))
-    sibling_share_2: float = fixed(0.27, 0.0, 1.0, "share of referred families with two children", "assumption")
-    sibling_share_3: float = fixed(0.12, 0.0, 1.0, "share of referred families with three children", "assumption")
-    sibling_share_4: float = fixed(0.06, 0.0, 1.0, "share of referred families with four children", "assumption")
-    high_need_share: float = fixed(0.2, 0.0, 1.0, "share of referred children with high needs (complex needs, disability, harm)", "assumption")
-    domestic_abuse_share: float = fixed(0.5, 0.0, 1.0, "share of referred families where domestic abuse is a factor", "assumption, DfE CIN factors at assessment")
-    substance_misuse_share: float = fixed(0.3, 0.0, 1.0, "share of referred families where drug or alcohol misuse is a factor", "assumption, DfE CIN factors")
-    mental_health_share: float = fixed(0.4, 0.0, 1.0, "share of referred families where parental mental health is a factor", "assumption, DfE CIN factors")
-    risk_factor_multiplier: float = fixed(1.3, 1.0, 3.0, "care-entry hazard multiplier per family risk factor present", "assumption")
-    high_need_multiplier: float = fixed(2.0, 1.0, 5.0, "care-entry hazard multiplier for a high-need child", "assumption")
+    sibling_share_2: float = fixed(0.27, 0.0, 1.0, "share of referred families with two children", "assumption",
+                                   prior=(0.18, 0.36, "assumption: a third either way"))
+    sibling_share_3: float = fixed(0.12, 0.0, 1.0, "share of referred families with three children", "assumption",
+                                   prior=(0.08, 0.16, "assumption: a third either way"))
+    sibling_share_4: float = fixed(0.06, 0.0, 1.0, "share of referred families with four children", "assumption",
+                                   prior=(0.03, 0.09, "assumption: half either way"))
+    high_need_share: float = fixed(0.2, 0.0, 1.0, "share of referred children with high needs (complex needs, disability, harm)", "assumption",
+                                   prior=(0.1, 0.3, "assumption: half either way"))
+    domestic_abuse_share: float = fixed(0.5, 0.0, 1.0, "share of referred families where domestic abuse is a factor", "assumption, DfE CIN factors at assessment",
+                                        prior=(0.4, 0.6, "DfE CIN factors: the most common factor at assessment; +-0.1"))
+    substance_misuse_share: float = fixed(0.3, 0.0, 1.0, "share of referred families where drug or alcohol misuse is a factor", "assumption, DfE CIN factors",
+                                          prior=(0.2, 0.4, "DfE CIN factors; +-0.1"))
+    mental_health_share: float = fixed(0.4, 0.0, 1.0, "share of referred families where parental mental health is a factor", "assumption, DfE CIN factors",
+                                       prior=(0.3, 0.5, "DfE CIN factors; +-0.1"))
+    risk_factor_multiplier: float = fixed(1.3, 1.0, 3.0, "care-entry hazard multiplier per family risk factor present", "assumption",
+                                          prior=(1.1, 1.6, "assumption"))
+    high_need_multiplier: float = fixed(2.0, 1.0, 5.0, "care-entry hazard multiplier for a high-need child", "assumption",
+                                        prior=(1.4, 3.0, "assumption"))
 
     # --- child protection and children in need at home ---
     cp_plan_end_rate_per_year: float = free(0.2, 4.0, "hazard that a plan ends (child stays home, case steps down)", "free; plan stock 48,300 (2014), 51,510 (2020)",
                                             prior=(0.4, 2.0, "plan stock / starts ~ 0.8 years (A); plans also end by care entry"))
     at_risk_closure_rate_per_year: float = free(0.1, 6.0, "hazard that an at-risk child-in-need case closes", "free",
                                                 prior=(0.5, 4.0, "no published figure: cases last 3 months to 2 years"))
-    at_risk_escalation_rate_per_year: float = fixed(0.2, 0.0, 2.0, "hazard that an at-risk child is put on a plan", "assumption")
+    at_risk_escalation_rate_per_year: float = fixed(0.2, 0.0, 2.0, "hazard that an at-risk child is put on a plan", "assumption",
+                                                    prior=(0.1, 0.4, "assumption: half to double"))
     care_entry_rate_cp_per_year: float = free(0.0, 2.0, "care-entry hazard of a family on a plan, no risk factors, average need", "free; entries 30,430 (2014), 30,970 (2020)",
                                               prior=(0.05, 0.5, "entries ~31,000 a year against ~50,000 plans (A)"))
     care_entry_rate_at_risk_per_year: float = free(0.0, 2.0, "care-entry hazard of an at-risk family not on a plan", "free",
                                                    prior=(0.05, 0.8, "no published figure: wide"))
-    infant_entry_multiplier: float = fixed(3.0, 0.0, 5.0, "care-entry hazard multiplier for a child under 1", "assumption")
+    infant_entry_multiplier: float = fixed(3.0, 0.0, 5.0, "care-entry hazard multiplier for a child under 1", "assumption",
+                                           prior=(2.0, 4.5, "assumption: infants enter care most often"))
 
     # --- edge-of-care support (front edge) ---
-    edge_capacity_families: float = fixed(3000.0, 0.0, 1e5, "families that baseline edge-of-care services can support at once", "assumption; no national figure")
-    edge_support_months: float = fixed(6.0, 1.0, 24.0, "length of an episode of edge-of-care support", "assumption (typical 3-6 month programmes)")
-    edge_weekly_cost_gbp: float = fixed(250.0, 0.0, 5000.0, "cost of edge-of-care support per family per week, 2020 prices", "assumption (intensive family support ~GBP 6,500 per 6-month episode)")
-    avoidable_share: float = fixed(0.39, 0.0, 1.0, "share of families whose child's entry could be avoided with the right support", "D, R10: up to 39% of entrants (case reviews)")
-    edge_effectiveness: float = fixed(0.6, 0.0, 1.0, "chance that support keeps an avoidable family together, at baseline worker time", "assumption")
+    edge_capacity_families: float = fixed(3000.0, 0.0, 1e5, "families that baseline edge-of-care services can support at once", "assumption; no national figure",
+                                          prior=(1500.0, 6000.0, "no national figure: half to double"))
+    edge_support_months: float = fixed(6.0, 1.0, 24.0, "length of an episode of edge-of-care support", "assumption (typical 3-6 month programmes)",
+                                       prior=(3.0, 12.0, "3-6 month programmes; evidence.md: FGC effects measured at a year"))
+    edge_weekly_cost_gbp: float = fixed(250.0, 0.0, 5000.0, "cost of edge-of-care support per family per week, 2020 prices", "assumption (intensive family support ~GBP 6,500 per 6-month episode)",
+                                        prior=(150.0, 400.0, "assumption: GBP 4,000-10,000 per episode of intensive support"))
+    avoidable_share: float = fixed(0.39, 0.0, 1.0, "share of families whose child's entry could be avoided with the right support", "D, R10: up to 39% of entrants (case reviews)",
+                                   prior=(0.15, 0.39, "evidence.md: R10's 39% is a maximum from case reviews, not the share who would avoid care"))
+    edge_effectiveness: float = fixed(0.6, 0.0, 1.0, "chance that support keeps an avoidable family together, at baseline worker time", "assumption",
+                                      prior=(0.3, 0.8, "evidence.md: FGC relative risk ~0.81 for families reached; MST null for adolescents"))
 
     # --- social workers ---
-    social_workers_fte_2020: float = fixed(31900.0, 1e3, 1e5, "children-and-family social workers (FTE) at 30 September 2020", "C, DfE workforce: ~31,900")
-    social_workers_growth_per_year: float = fixed(0.0188, -0.1, 0.1, "relative growth per year of the FTE workforce", "C, 31,900 (2020) to 32,500 (2021)")
-    average_caseload: float = fixed(16.3, 1.0, 60.0, "cases per FTE social worker (agents plus the wider child-in-need caseload)", "A, DfE workforce: 16.3 (2020 and 2021)")
+    social_workers_fte_2020: float = fixed(31900.0, 1e3, 1e5, "children-and-family social workers (FTE) at 30 September 2020", "C, DfE workforce: ~31,900",
+                                           prior=(31000.0, 32800.0, "evidence.md: ~31,900 (C); +-3%"))
+    social_workers_growth_per_year: float = fixed(0.0188, -0.1, 0.1, "relative growth per year of the FTE workforce", "C, 31,900 (2020) to 32,500 (2021)",
+                                                  prior=(0.0, 0.04, "evidence.md: FTE +3.6% a year 2016-2020, +1.9% 2020-21"))
+    average_caseload: float = fixed(16.3, 1.0, 60.0, "cases per FTE social worker (agents plus the wider child-in-need caseload)", "A, DfE workforce: 16.3 (2020 and 2021)",
+                                    prior=(15.5, 17.5, "evidence.md: 17.4 (2018) to 16.3 (2020)"))
     weekly_hours: float = fixed(37.0, 1.0, 60.0, "contracted weekly hours of a full-time social worker", "targets.md: 37")
-    direct_share: float = fixed(0.5, 0.0, 1.0, "share of hours spent directly with children and families", "C, R9: ~600,000 direct hours a week / (FTE x 37)")
-    half_effect_direct_hours: float = fixed(1.0, 0.01, 20.0, "direct hours per case per week at which time-dependent effects are half their maximum", "assumption")
-    social_worker_annual_cost_gbp: float = fixed(55000.0, 0.0, 2e5, "cost of one FTE social worker per year incl. on-costs, 2020 prices", "assumption")
+    direct_share: float = fixed(0.5, 0.0, 1.0, "share of hours spent directly with children and families", "C, R9: ~600,000 direct hours a week / (FTE x 37)",
+                                prior=(0.35, 0.6, "C, derived from R9's direct hours: +-0.1 to 0.15"))
+    half_effect_direct_hours: float = fixed(1.0, 0.01, 20.0, "direct hours per case per week at which time-dependent effects are half their maximum", "assumption",
+                                            prior=(0.5, 2.0, "assumption: half to double"))
+    social_worker_annual_cost_gbp: float = fixed(55000.0, 0.0, 2e5, "cost of one FTE social worker per year incl. on-costs, 2020 prices", "assumption",
+                                                 prior=(45000.0, 65000.0, "assumption: salary about GBP 40k plus on-costs"))
 
     # --- placement in care ---
     kinship_share_at_entry: float = free(0.0, 1.0, "chance that a family-based entrant is placed with relatives or friends", "free; C, 10,450 of 56,160 fostered children in 2019 (B)",
@@ -119,13 +147,20 @@ class Params:
                                         prior=(0.1, 0.8, "12% of children in care in residential settings (2019, B)"))
     residential_need_trend_per_year: float = free(-0.2, 0.3, "relative growth per year of that chance (placement-mix drift)", "free",
                                                   prior=(-0.05, 0.15, "placement-mix drift towards residential: wide"))
-    semi_independent_share_16plus: float = fixed(0.35, 0.0, 1.0, "chance that an entrant aged 16-17 goes to semi-independent accommodation", "assumption")
-    in_house_preference: float = fixed(0.64, 0.0, 1.0, "chance that a child goes in-house when both in-house and agency places are free", "C, 64% in-house / 36% agency (B)")
-    la_home_preference: float = fixed(0.9, 0.0, 1.0, "chance that a child needing a home goes to an LA home when one has a place", "assumption")
-    foster_breakdown_rate_per_year: float = fixed(0.12, 0.0, 2.0, "hazard that a foster placement ends unplanned (a move)", "assumption")
-    breakdown_to_residential_share: float = fixed(0.25, 0.0, 1.0, "share of breakdowns of children aged 11+ that need a children's home", "assumption")
-    step_down_rate_per_year: float = fixed(0.08, 0.0, 2.0, "hazard that a child in a children's home steps down to foster care, if a place is free", "assumption")
-    to_semi_independent_rate_per_year: float = fixed(0.3, 0.0, 2.0, "hazard that a 16-17 year old moves from a home to semi-independent living", "assumption")
+    semi_independent_share_16plus: float = fixed(0.35, 0.0, 1.0, "chance that an entrant aged 16-17 goes to semi-independent accommodation", "assumption",
+                                                 prior=(0.2, 0.5, "assumption"))
+    in_house_preference: float = fixed(0.64, 0.0, 1.0, "chance that a child goes in-house when both in-house and agency places are free", "C, 64% in-house / 36% agency (B)",
+                                       prior=(0.55, 0.72, "C, 64% in-house (B): a few points either way"))
+    la_home_preference: float = fixed(0.9, 0.0, 1.0, "chance that a child needing a home goes to an LA home when one has a place", "assumption",
+                                      prior=(0.7, 1.0, "assumption"))
+    foster_breakdown_rate_per_year: float = fixed(0.12, 0.0, 2.0, "hazard that a foster placement ends unplanned (a move)", "assumption",
+                                                  prior=(0.08, 0.18, "evidence.md: >6,000 unplanned endings (2017-18) for ~53,000 fostered: ~0.11 a year"))
+    breakdown_to_residential_share: float = fixed(0.25, 0.0, 1.0, "share of breakdowns of children aged 11+ that need a children's home", "assumption",
+                                                  prior=(0.1, 0.4, "assumption"))
+    step_down_rate_per_year: float = fixed(0.08, 0.0, 2.0, "hazard that a child in a children's home steps down to foster care, if a place is free", "assumption",
+                                           prior=(0.04, 0.16, "assumption: half to double"))
+    to_semi_independent_rate_per_year: float = fixed(0.3, 0.0, 2.0, "hazard that a 16-17 year old moves from a home to semi-independent living", "assumption",
+                                                     prior=(0.15, 0.6, "assumption: half to double"))
     placed_with_parents_rate_per_year: float = free(0.0, 1.0, "hazard that a fostered child on a care order is placed with parents", "free; 7% of stock in 2019 (B)",
                                                     prior=(0.01, 0.12, "7% of children in care placed with parents (2019, B)"))
     placed_for_adoption_rate_per_year: float = free(0.0, 2.0, "hazard that a fostered child under 5, 6+ months in care, is placed for adoption, 2015", "free; adoptions 5,360 (2015), 3,440 (2020)",
@@ -136,57 +171,84 @@ class Params:
                                                prior=(0.8, 2.5, "placed-for-adoption stock 2,190 vs ~3,500 adoptions a year (2019, B/A)"))
 
     # --- foster and residential supply ---
-    places_per_foster_household: float = fixed(1.3, 1.0, 4.0, "usable places per fostering household", "C, ~55,000 children / 44,450 households (2019, A)")
+    places_per_foster_household: float = fixed(1.3, 1.0, 4.0, "usable places per fostering household", "C, ~55,000 children / 44,450 households (2019, A)",
+                                               prior=(1.2, 1.4, "C, ~55,000 children / 44,450 households: +-0.1"))
     foster_vacancy_2015: float = free(0.0, 0.5, "share of in-house and agency foster places free at 31 March 2015", "free",
                                       prior=(0.03, 0.25, "no published figure: a few to a quarter of places free"))
     foster_recruitment_rate_per_year: float = free(0.0, 0.5, "new fostering households per year, relative to households", "free; households 44,450 (2019), carers -15% 2020-2024 (A)",
                                                    prior=(0.05, 0.25, "no published figure: households turn over in 4-20 years"))
     foster_attrition_rate_per_year: float = free(0.0, 0.5, "households leaving per year, relative to households (only free places go)", "free",
                                                  prior=(0.05, 0.25, "approved carers -15% 2020-2024 (A): attrition above recruitment"))
-    places_per_home: float = fixed(4.0, 1.0, 20.0, "places in a children's home", "assumption (Ofsted: about 4)")
-    la_share_of_homes: float = fixed(0.25, 0.0, 1.0, "share of children's home places run by local authorities, 2015", "assumption")
-    home_vacancy_2015: float = fixed(0.15, 0.0, 0.5, "share of children's home places free at 31 March 2015", "assumption")
-    home_closure_rate_per_year: float = fixed(0.5, 0.0, 2.0, "hazard that an empty private children's home closes", "assumption")
+    places_per_home: float = fixed(4.0, 1.0, 20.0, "places in a children's home", "assumption (Ofsted: about 4)",
+                                   prior=(3.0, 5.0, "Ofsted: about 4 places"))
+    la_share_of_homes: float = fixed(0.25, 0.0, 1.0, "share of children's home places run by local authorities, 2015", "assumption",
+                                     prior=(0.15, 0.35, "assumption"))
+    home_vacancy_2015: float = fixed(0.15, 0.0, 0.5, "share of children's home places free at 31 March 2015", "assumption",
+                                     prior=(0.08, 0.25, "assumption"))
+    home_closure_rate_per_year: float = fixed(0.5, 0.0, 2.0, "hazard that an empty private children's home closes", "assumption",
+                                              prior=(0.25, 1.0, "assumption: half to double"))
 
     # --- leaving care ---
     return_home_rate_per_year: float = free(0.0, 2.0, "hazard of returning home after the first 6 months in care, 2015", "free; returned home 31% of leavers (2018, B)",
                                             prior=(0.04, 0.4, "31% of leavers return home (2018, B)"))
-    return_home_early_multiplier: float = fixed(5.0, 1.0, 20.0, "multiplier on that hazard in the first 6 months of an episode", "assumption")
+    return_home_early_multiplier: float = fixed(5.0, 1.0, 20.0, "multiplier on that hazard in the first 6 months of an episode", "assumption",
+                                                prior=(2.5, 10.0, "assumption: half to double"))
     exit_trend_per_year: float = free(-0.2, 0.1, "relative change per year of return-home, guardianship and other exits", "free; exits 30,430 (2014), 29,590 (2020)",
                                       prior=(-0.1, 0.05, "exits 30,430 (2014) to 29,590 (2020) (A)"))
     special_guardianship_rate_per_year: float = free(0.0, 1.0, "hazard of a special guardianship order for a fostered child under 16, 6+ months in care", "free; ~13% of leavers (2019, C)",
                                                      prior=(0.005, 0.12, "about 13% of leavers (2019, C)"))
-    kinship_guardianship_multiplier: float = fixed(6.0, 1.0, 20.0, "multiplier on that hazard when placed with relatives or friends", "assumption")
-    left_16_17_rate_per_year: float = fixed(0.1, 0.0, 2.0, "hazard that a 16-17 year old leaves care before 18 (independent living, other)", "assumption")
-    placed_with_parents_discharge_rate_per_year: float = fixed(0.25, 0.0, 3.0, "hazard that a care order for a child placed with parents is discharged", "assumption")
-    reentry_rate_per_year: float = fixed(0.12, 0.0, 2.0, "hazard that a child who returned home comes back into care", "assumption (about a third within 5 years)")
-    monitoring_months: float = fixed(24.0, 1.0, 120.0, "months a returned-home child stays known before the case closes", "assumption")
-    reunifiable_share: float = fixed(0.34, 0.0, 1.0, "share of children in care for whom a return home could safely be explored", "D, R11: up to 34%")
+    kinship_guardianship_multiplier: float = fixed(6.0, 1.0, 20.0, "multiplier on that hazard when placed with relatives or friends", "assumption",
+                                                   prior=(3.0, 12.0, "assumption: half to double"))
+    left_16_17_rate_per_year: float = fixed(0.1, 0.0, 2.0, "hazard that a 16-17 year old leaves care before 18 (independent living, other)", "assumption",
+                                            prior=(0.05, 0.2, "assumption: half to double"))
+    placed_with_parents_discharge_rate_per_year: float = fixed(0.25, 0.0, 3.0, "hazard that a care order for a child placed with parents is discharged", "assumption",
+                                                               prior=(0.125, 0.5, "assumption: half to double"))
+    reentry_rate_per_year: float = fixed(0.12, 0.0, 2.0, "hazard that a child who returned home comes back into care", "assumption (about a third within 5 years)",
+                                         prior=(0.06, 0.2, "evidence.md: 30% back within 5 years (DfE), 1 in 5 in a year, over a third in 6 (Goldacre 2022)"))
+    monitoring_months: float = fixed(24.0, 1.0, 120.0, "months a returned-home child stays known before the case closes", "assumption",
+                                     prior=(12.0, 48.0, "assumption: half to double"))
+    reunifiable_share: float = fixed(0.34, 0.0, 1.0, "share of children in care for whom a return home could safely be explored", "D, R11: up to 34%",
+                                     prior=(0.1, 0.34, "evidence.md: R11's 34% is a maximum; not explored is not would return safely"))
 
     # --- initial stock at 31 March 2015 ---
     children_in_care_2015: float = fixed(69540.0, 1e4, 2e5, "children looked after at 31 March 2015", "A, DfE SFR 34/2015: 69,540")
     foster_share_2015: float = fixed(0.7485, 0.0, 1.0, "share of them in foster placements", "A, SFR 34/2015: 52,050 (75%)")
-    residential_share_2015: float = fixed(0.107, 0.0, 1.0, "share in children's homes, semi-independent and secure", "C, 2019 mix (B) scaled to the 25% not fostered")
-    semi_independent_share_of_residential: float = fixed(0.25, 0.0, 1.0, "share of those in semi-independent living", "assumption")
-    placed_with_parents_share_2015: float = fixed(0.0625, 0.0, 1.0, "share placed with parents", "C, 2019 mix scaled")
+    residential_share_2015: float = fixed(0.107, 0.0, 1.0, "share in children's homes, semi-independent and secure", "C, 2019 mix (B) scaled to the 25% not fostered",
+                                          prior=(0.09, 0.12, "C, 2019 mix scaled: about +-15%"))
+    semi_independent_share_of_residential: float = fixed(0.25, 0.0, 1.0, "share of those in semi-independent living", "assumption",
+                                                         prior=(0.15, 0.35, "assumption"))
+    placed_with_parents_share_2015: float = fixed(0.0625, 0.0, 1.0, "share placed with parents", "C, 2019 mix scaled",
+                                                  prior=(0.05, 0.07, "C, 2019 mix scaled"))
     placed_for_adoption_share_2015: float = free(0.0, 1.0, "share placed for adoption", "free; C, 2019 mix scaled; adoptions 5,360 (2015, A)",
                                                  prior=(0.02, 0.06, "2015 stock unknown; 5,360 adoptions in 2014-15 (A) need more than 2019's 3%"))
-    section_20_share_2015: float = fixed(0.28, 0.0, 1.0, "share of entrants accommodated under section 20, 2015", "B, section 20 peaked at 28%")
-    section_20_share_2020: float = fixed(0.17, 0.0, 1.0, "share of entrants accommodated under section 20, 2020 and after", "A, 17% in 2020")
+    section_20_share_2015: float = fixed(0.28, 0.0, 1.0, "share of entrants accommodated under section 20, 2015", "B, section 20 peaked at 28%",
+                                         prior=(0.25, 0.31, "B, the 28% peak: +-3 points"))
+    section_20_share_2020: float = fixed(0.17, 0.0, 1.0, "share of entrants accommodated under section 20, 2020 and after", "A, 17% in 2020",
+                                         prior=(0.16, 0.18, "A, 17%: rounding"))
 
     # --- money (weekly unit costs at 2020 prices, growing at a rate per year) ---
-    kinship_weekly_cost_gbp: float = fixed(250.0, 0.0, 5e3, "kinship foster placement", "assumption (allowances and support)")
-    in_house_foster_weekly_cost_gbp: float = fixed(650.0, 0.0, 5e3, "in-house foster placement", "B, DfE written answer ~600 (c.2016), grown to 2020")
-    agency_foster_weekly_cost_gbp: float = fixed(820.0, 0.0, 5e3, "independent fostering agency placement", "B, CMA 2021: ~820 (2020-21)")
-    la_home_weekly_cost_gbp: float = fixed(3800.0, 0.0, 2e4, "local-authority children's home place", "B, DfE written answer ~3,000 (c.2016), grown to 2020")
-    private_home_weekly_cost_gbp: float = fixed(3830.0, 0.0, 2e4, "private children's home place", "B, CMA 2021: 3,830 (2020-21)")
-    semi_independent_weekly_cost_gbp: float = fixed(1000.0, 0.0, 1e4, "semi-independent or supported accommodation", "assumption")
-    other_placement_weekly_cost_gbp: float = fixed(150.0, 0.0, 5e3, "placed with parents, for adoption, other", "assumption")
+    kinship_weekly_cost_gbp: float = fixed(250.0, 0.0, 5e3, "kinship foster placement", "assumption (allowances and support)",
+                                           prior=(150.0, 400.0, "assumption"))
+    in_house_foster_weekly_cost_gbp: float = fixed(650.0, 0.0, 5e3, "in-house foster placement", "B, DfE written answer ~600 (c.2016), grown to 2020",
+                                                   prior=(550.0, 750.0, "B, ~600 (c.2016) grown: +-15%"))
+    agency_foster_weekly_cost_gbp: float = fixed(820.0, 0.0, 5e3, "independent fostering agency placement", "B, CMA 2021: ~820 (2020-21)",
+                                                 prior=(750.0, 900.0, "B, CMA 2021 ~820: +-10%"))
+    la_home_weekly_cost_gbp: float = fixed(3800.0, 0.0, 2e4, "local-authority children's home place", "B, DfE written answer ~3,000 (c.2016), grown to 2020",
+                                           prior=(3200.0, 4400.0, "B, ~3,000 (c.2016) grown: +-15%"))
+    private_home_weekly_cost_gbp: float = fixed(3830.0, 0.0, 2e4, "private children's home place", "B, CMA 2021: 3,830 (2020-21)",
+                                                prior=(3450.0, 4200.0, "B, CMA 2021 3,830: +-10%"))
+    semi_independent_weekly_cost_gbp: float = fixed(1000.0, 0.0, 1e4, "semi-independent or supported accommodation", "assumption",
+                                                    prior=(600.0, 1500.0, "assumption"))
+    other_placement_weekly_cost_gbp: float = fixed(150.0, 0.0, 5e3, "placed with parents, for adoption, other", "assumption",
+                                                   prior=(50.0, 300.0, "assumption"))
     care_overhead_weekly_cost_gbp: float = free(0.0, 5e3, "per child in care: social work, legal, reviews, leaving-care support", "free; spend ~GBP 5.3bn in 2020 (C)",
                                                 prior=(150.0, 1000.0, "spend ~GBP 5.3bn in 2020 (C) less placement costs"))
-    residential_cost_growth_per_year: float = fixed(0.061, -0.05, 0.2, "growth per year of residential unit costs", "C, residential 2,915 (2014) to 4,165 (2020) (D): 6.1%")
-    family_cost_growth_per_year: float = fixed(0.02, -0.05, 0.2, "growth per year of foster, other and overhead unit costs", "assumption (pay and prices)")
-    cost_dispersion: float = fixed(0.2, 0.0, 1.0, "standard deviation of a provider's log price around its type's mean", "assumption")
+    residential_cost_growth_per_year: float = fixed(0.061, -0.05, 0.2, "growth per year of residential unit costs", "C, residential 2,915 (2014) to 4,165 (2020) (D): 6.1%",
+                                                    prior=(0.04, 0.08, "C, 6.1% a year 2014-2020 (D): +-2 points"))
+    family_cost_growth_per_year: float = fixed(0.02, -0.05, 0.2, "growth per year of foster, other and overhead unit costs", "assumption (pay and prices)",
+                                               prior=(0.01, 0.035, "assumption: pay and prices"))
+    cost_dispersion: float = fixed(0.2, 0.0, 1.0, "standard deviation of a provider's log price around its type's mean", "assumption",
+                                   prior=(0.1, 0.35, "assumption"))
 
     def __post_init__(self):
         for f in dataclasses.fields(self):
@@ -223,9 +285,17 @@ class Params:
         return dict(next(f for f in dataclasses.fields(cls) if f.name == name).metadata)
 
     @classmethod
+    def uncertain_names(cls) -> list[str]:
+        """Every parameter with a prior range: the free ones and the fixed ones that are not pure data."""
+        return [f.name for f in dataclasses.fields(cls) if f.metadata.get("prior") is not None]
+
+    @classmethod
     def prior_range(cls, name: str) -> tuple[float, float]:
-        """The prior range of a free parameter (inside its hard range), which calibration fits in."""
+        """The prior range of a parameter (inside its hard range): for a free one, where calibration
+        fits it; for a fixed one, its uncertainty, which sensitivity analysis samples."""
         meta = cls.meta(name)
+        if meta.get("prior") is None:
+            raise ParameterError(f"parameter {name}: no prior range (a fixed figure taken as pure data)")
         lo, hi = meta["prior"][:2]
         return max(lo, meta["lo"]), min(hi, meta["hi"])
 
@@ -365,6 +435,11 @@ class ParameterSet:
             return self.point
         k = int(np.random.SeedSequence([int(seed) & 0xFFFFFFFF, 7]).generate_state(1)[0]) % len(self.draws)
         return self._draw(k)
+
+    def draw(self, index: int) -> Params:
+        """Posterior draw number `index` (modulo the number of draws), or the point estimate without
+        draws: an explicit draw, separate from any replication's seed (variance by source)."""
+        return self._draw(int(index) % len(self.draws)) if self.draws else self.point
 
     def notes(self) -> list[str]:
         """One line per hand-edited free parameter: the value every replication uses."""

@@ -22,15 +22,16 @@ def replication_seed(base_seed: int, replication: int) -> int:
 
 
 def run_replication(params: Params | None = None, *, seed: int = 1, scale: float = 1.0, end_year: int = 2025,
-                    levers: Sequence[Lever] = (), journeys: bool = False) -> pd.DataFrame:
+                    levers: Sequence[Lever] = (), journeys: bool = False, drivers=None) -> pd.DataFrame:
     """One replication from 31 March 2015 to 31 March `end_year`: the yearly table.
 
+    `drivers` (sim/driven.py) replaces the referral, UASC and workforce trends where observed.
     The table has one row per year; `child_months` (the run's unit of work) is in the
     frame's `attrs`.
     """
     if end_year <= START_YEAR:
         raise ValueError(f"end year {end_year} is not after the start year {START_YEAR}")
-    model = CareModel(params, seed=seed, scale=scale, levers=levers, journeys=journeys)
+    model = CareModel(params, seed=seed, scale=scale, levers=levers, journeys=journeys, drivers=drivers)
     try:
         model.run_until(end_year)
         table = model.yearly_table()

@@ -43,6 +43,11 @@ class Workforce:
         p, m = self.params, self.model
         years = START_DATE_YEARS + m.month / 12 - WORKFORCE_BASE_YEAR
         fte = p.social_workers_fte_2020 * (1 + p.social_workers_growth_per_year) ** years
+        if m.drivers is not None:  # the observed FTE census (sim/driven.py), the trend after it
+            observed = m.drivers.multiplier("social_worker_fte", START_DATE_YEARS + m.month / 12,
+                                            reference_value=p.social_workers_fte_2020,
+                                            trend_per_year=p.social_workers_growth_per_year)
+            fte = fte if observed is None else p.social_workers_fte_2020 * observed
         return max(1, int(round(fte * m.scale)))
 
     def hire(self, target: int) -> None:
