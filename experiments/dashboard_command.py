@@ -73,6 +73,11 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+def host_warning(host: str) -> str | None:
+    """The warning printed when the page listens beyond this machine (None for a loopback address)."""
+    return None if host in LOCAL_HOSTS else WARNING_OPEN.format(host=host)
+
+
 def ensure_assets(cache_dir: Path) -> None:
     """Unpack each npm package of ASSETS into `cache_dir/<name>@<version>/`, and of VEGA_ASSETS
     into `cache_dir/<name>@<major>/`, unless it is there."""
@@ -106,8 +111,9 @@ def main(args) -> int:
             raise UserError(f"dashboard --data-root {args.data_root}: not a folder")
         os.environ["CARESIM_DATA_ROOT"] = str(root.resolve())
     sock = bind(args.host, args.port)
-    if args.host not in LOCAL_HOSTS:
-        print(WARNING_OPEN.format(host=args.host), file=sys.stderr, flush=True)
+    warning = host_warning(args.host)
+    if warning:
+        print(warning, file=sys.stderr, flush=True)
     os.environ.setdefault("SOLARA_TELEMETRY_MIXPANEL_ENABLE", "False")
     os.environ["SOLARA_APP"] = APP
     os.environ["SERVER_NAME"] = args.host
