@@ -609,7 +609,7 @@ def ScenarioFiles():
             file_message.value = ("error", str(exc))
 
     with solara.Div(classes=["upload-scenario"]):
-        solara.FileDrop(label="Drop a scenario file (.toml) here, or click to choose one", on_file=uploaded,
+        solara.FileDrop(label="Drop a scenario file (.toml) here", on_file=uploaded,
                         lazy=False)
     if errors.value:
         solara.Text("Fix the values marked in red to download the scenario file.", style={"color": "#b00"})
@@ -644,7 +644,7 @@ def RunControls():
     solara.Text("Each replication is a run of the mix and a run of the baseline with the same seed; "
                 "more replications give a truer 90% band and take longer.",
                 style={"font-size": "12px", "color": "#555"})
-    solara.Select("Scale (share of England simulated)", values=SCALES, value=scale)
+    solara.Select("Scale (share of England simulated)", values=SCALES, value=scale, classes=["select-scale"])
     solara.InputInt("Seed of the first replication", value=seed)
     spec = SHARE_REALISED
     share = mix.value.share_realised
