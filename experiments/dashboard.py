@@ -1,29 +1,36 @@
 """The browser dashboard: choose a mix of policy levers and see its futures beside the baseline.
 
-A Solara app (the stack of Mesa 3's own visualisation), started by `caresim dashboard`. Two tabs:
+A Solara app (the stack of Mesa 3's own visualisation), started by `caresim dashboard`. Views:
 
-* **Futures** - start from a saved scenario, switch levers on and off and set their strengths
-  (the controls are built from `sim.levers.LEVERS` and each argument's `ParamSpec`: range, unit,
-  meaning, source), choose replications and scale, and run. The scenario and the baseline are
-  run with the same seeds (common random numbers), 2015 -> 2030, in a background thread with a
-  progress bar. Shown: children in care by placement type and spend on children in care as
-  fan charts (median and 90% band across replications), and the 2025 figures with the saving
-  net of investment, paired by seed. The mix can be saved as a scenario file that
-  `caresim compare` reads unchanged, and a scenario file can be loaded.
-* **Watch one run** - a single small run in the Mesa style (reset / step / play): the counts of
-  children by state, month by month.
+* **Futures** - opens on the baseline forecast with nothing to press (children in care by
+  placement type and spend, median and 90% band, observed points to 2020), from a cache of
+  results (`experiments.page.cache`, keyed by scenario, settings, parameter file and code).
+  Start from a shipped scenario or a scenario file dropped on the page, switch levers on and off
+  and set their strengths (controls built from `sim.levers.LEVERS` and each argument's
+  `ParamSpec`), and run: the mix and the baseline with the same seeds (common random numbers),
+  2015 -> 2030, in a background thread with progress and a Cancel button. Shown: interactive
+  charts (`experiments.page.charts`: values on hover, legend entries switch series off, PNG/SVG
+  from the chart's menu), the 2025 table with the saving net of investment paired by seed, and
+  the 2025 net saving by lever as a waterfall (Shapley values, `runner.attribution`). The
+  results download as CSV and the mix as a scenario file that `caresim compare` reads unchanged;
+  no path on the server is ever typed.
+* **Uncertainty** - the tornado of an output and its variance by source, from the files
+  `caresim sensitivity` and the variance study write (`experiments.page.uncertainty`).
+* **Authorities** - England, or an authority's SSDA903 files from a folder under
+  `--data-root` (`experiments.page.authority`).
+* **Watch one run** - a single small run in the Mesa style (reset / step / play).
 
 Every number on the page comes from the Monte Carlo runner every command uses
 (`runner.montecarlo`, same seeds, same posterior draw per seed as `caresim compare`) and the one
-summary (`runner.summary`: medians, 90% bands, the net saving paired by seed), or from
-`sim.model.CareModel` for the single run; nothing is typed in here. Mesa 3.3.1's `mesa.visualization` needs its optional `viz` extras (altair,
-networkx), which caresim does not install, so the step/play/reset controls are written here in
-plain Solara, after Mesa's `ModelController`.
+summary (`runner.summary`), or from `sim.model.CareModel` for the single run; nothing is typed in
+here. Page state (`solara.reactive` at module level) is per browser tab (Solara keeps it per
+kernel); only caches of finished runs are shared. Mesa 3.3.1's `mesa.visualization` needs extras
+caresim does not install, so the step/play/reset controls are written here in plain Solara,
+after Mesa's `ModelController`.
 """
 from __future__ import annotations
 
 import html
-import io
 import threading
 import time
 from dataclasses import dataclass, field

@@ -18,8 +18,10 @@ from sim.levers import LEVERS, LeverError
 
 
 @pytest.fixture(autouse=True)
-def fresh_page_state():
-    """Each test starts from the page's initial state (the reactive values are module-level)."""
+def fresh_page_state(tmp_path, monkeypatch):
+    """Each test starts from the page's initial state (the reactive values are module-level), with
+    a result cache of its own."""
+    monkeypatch.setenv("CARESIM_CACHE", str(tmp_path / "page-cache"))
     d.mix.value, d.errors.value, d.drafts.value = d.Mix(), {}, {}
     yield
     d.mix.value, d.errors.value, d.drafts.value = d.Mix(), {}, {}

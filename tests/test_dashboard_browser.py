@@ -23,7 +23,6 @@ import socket
 import subprocess
 import sys
 import time
-import tomllib
 import urllib.request
 from pathlib import Path
 
@@ -129,7 +128,7 @@ def number(text: str) -> float:
 
 def first_chart_labels(page, timeout_ms: float) -> list[float]:
     """The values written beside the first chart's lines (its 2025 labels), once it is drawn."""
-    labels = page.locator(".chart-care g.mark-text text")
+    labels = page.locator(".chart-care g.mark-text.role-mark text")
     labels.first.wait_for(timeout=timeout_ms)
     return [number(t) for t in labels.all_inner_texts() if t.strip()]
 
@@ -204,7 +203,7 @@ def test_dashboard_in_browser(dashboard, browser):
     heading = page.locator(".by-lever-heading")
     heading.wait_for()
     assert "by lever" in heading.inner_text()
-    page.locator(".chart-waterfall g.mark-rect path").first.wait_for()
+    page.locator(".chart-waterfall g.mark-rect.role-mark path").first.wait_for()
     after = table_text(page)
     assert after != before
     edge = [line for line in after.splitlines() if line.startswith("Edge-of-care spend")][0]

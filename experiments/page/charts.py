@@ -17,6 +17,10 @@ BAND_OPACITY = 0.2
 COLOURS = {"Baseline": "#7f7f7f", "Observed": "#000000"}
 SCENARIO_COLOUR = "#1f5fa8"
 WIDTH, HEIGHT = 330, 190
+# vega-embed reads its options from the spec's usermeta: SVG, so that labels are text in the page
+# (readable, selectable, testable) and the chart's menu still saves PNG or SVG
+EMBED = {"embedOptions": {"renderer": "svg", "actions": {"export": True, "source": False, "compiled": False,
+                                                         "editor": False}}}
 
 
 def fan_data(rows: Mapping[str, pd.DataFrame], measures: Mapping[str, str], divisor: float = 1.0) -> pd.DataFrame:
@@ -50,7 +54,14 @@ def fan_chart(data: pd.DataFrame, observed: pd.DataFrame | None, *, title: str, 
                alt.Tooltip("median:Q", format=",.0f", title=f"median ({unit})"),
                alt.Tooltip("p05:Q", format=",.0f", title="5th percentile"),
                alt.Tooltip("p95:Q", format=",.0f", title="95th percentile")]
-    base = alt.Chart(data)
+    if observed is not None:
+        observed = observed[observed["measure"].isin(set(data["measure"]))]
+    has_observed = observed is not None and len(observed) > 0
+    model = data.assign(kind="model", value=float("nan"), source="")
+    rows = model if not has_observed else pd.concat(
+        [model, observed.assign(series="Observed", kind="observed", median=float("nan"), p05=float("nan"),
+                                p95=float("nan"))[model.columns]], ignore_index=True)
+    base = alt.Chart().transform_filter(alt.datum.kind == "model")
     band = base.mark_area(opacity=BAND_OPACITY).encode(
         x=x, y=alt.Y("p05:Q", title=y_title, scale=alt.Scale(zero=True)), y2="p95:Q", color=colour,
         opacity=alt.condition(pick, alt.value(BAND_OPACITY), alt.value(0.0)))
@@ -61,18 +72,19 @@ def fan_chart(data: pd.DataFrame, observed: pd.DataFrame | None, *, title: str, 
         x=x, y="median:Q", color=colour, opacity=visible,
         text=alt.Text("median:Q", format=",.0f"))
     layers = [band, line, points, labels]
-    if observed is not None and len(observed):
-        obs = alt.Chart(observed.assign(series="Observed")).mark_point(shape="diamond", size=70, filled=True).encode(
+    if has_observed:
+        obs = alt.Chart().transform_filter(alt.datum.kind == "observed").mark_point(
+            shape="diamond", size=70, filled=True).encode(
             x=x, y="value:Q", color=colour, opacity=visible,
             tooltip=[alt.Tooltip("series:N"), alt.Tooltip("year:Q", format="d"),
                      alt.Tooltip("value:Q", format=",.0f", title=f"observed ({unit})"), alt.Tooltip("source:N")])
         layers.append(obs)
-    return (alt.layer(*layers, data=data).properties(width=WIDTH, height=HEIGHT)
+    return (alt.layer(*layers, data=rows).properties(width=WIDTH, height=HEIGHT)
             .facet(facet=alt.Facet("measure:N", title=None, sort=list(dict.fromkeys(data["measure"]))),
                    columns=columns)
             .resolve_scale(y="independent")
             .add_params(pick)
-            .properties(title=title))
+            .properties(title=title, usermeta=EMBED))
 
 
 def waterfall_chart(table: pd.DataFrame, total: float, *, title: str, divisor: float = 1e6,
@@ -101,7 +113,8 @@ def waterfall_chart(table: pd.DataFrame, total: float, *, title: str, divisor: f
     text = base.mark_text(dy=-8, fontSize=11).encode(
         x=alt.X("step:N", sort=order), y=alt.Y("end:Q"), text=alt.Text("saving:Q", format=",.1f"))
     rule = alt.Chart(pd.DataFrame({"zero": [0.0]})).mark_rule(color="#888").encode(y="zero:Q")
-    return alt.layer(bars, text, rule).add_params(pick).properties(width=720, height=300, title=title)
+    return alt.layer(bars, text, rule).add_params(pick).properties(width=720, height=300, title=title,
+                                                                   usermeta=EMBED)
 
 
 def tornado_chart(indices: pd.DataFrame, output: str, *, top: int = 15) -> alt.Chart:
@@ -118,7 +131,7 @@ def tornado_chart(indices: pd.DataFrame, output: str, *, top: int = 15) -> alt.C
                  alt.Tooltip("lo:Q", format=",.4g", title="95% low"), alt.Tooltip("hi:Q", format=",.4g", title="95% high")])
     whiskers = base.mark_rule(color="#333").encode(y=alt.Y("input:N", sort=order), x="lo:Q", x2="hi:Q")
     return alt.layer(bars, whiskers).properties(width=560, height=max(120, 22 * len(rows)),
-                                                title=f"What {output} rests on")
+                                                title=f"What {output} rests on", usermeta=EMBED)
 
 
 def shares_chart(shares: pd.DataFrame, output: str) -> alt.Chart:
@@ -131,4 +144,5 @@ def shares_chart(shares: pd.DataFrame, output: str) -> alt.Chart:
                  alt.Tooltip("hi:Q", format=".1%")])
     whiskers = base.mark_rule(color="#333").encode(y=alt.Y("source:N", sort="-x"), x="lo:Q", x2="hi:Q")
     return alt.layer(bars, whiskers).properties(width=560, height=max(100, 30 * len(rows)),
-                                                title=f"Where the uncertainty in {output} comes from")
+                                                title=f"Where the uncertainty in {output} comes from",
+                                                usermeta=EMBED)
