@@ -40,6 +40,7 @@ import matplotlib
 import numpy as np
 import solara
 import solara.lab
+import solara.widgets
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
@@ -414,6 +415,21 @@ def observed_points() -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["measure", "year", "value", "source"])
 
 
+@solara.component
+def Chart(make, f, *args):
+    """An Altair chart drawn by Solara's Vega-Lite widget (what `solara.FigureAltair` uses), its spec
+    built once per result and not re-validated against the schema (a second or so per chart)."""
+    spec = solara.use_memo(lambda: make(f, *args).to_dict(validate=False), dependencies=[id(f), *args])
+    return solara.widgets.VegaLite.element(spec=spec, on_click=None, listen_to_click=False, on_hover=None,
+                                           listen_to_hover=False)
+
+
+def waterfall(f: Futures):
+    return page_charts.waterfall_chart(
+        f.savings.table, f.savings.total_gbp,
+        title=f"{f.name}: year to March {TABLE_YEAR}, £m (mean of {f.replications} paired runs)")
+
+
 def care_chart(f: Futures):
     data = page_charts.fan_data(_series(f), PLACEMENTS)
     return page_charts.fan_chart(data, observed_points(), unit="children", label_year=TABLE_YEAR,
@@ -689,7 +705,7 @@ def Results():
         f"<b>{html.escape(f.name)}</b> ({html.escape(levers)}): {f.replications} replication(s) at scale "
         f"{f.scale:g}, seeds {f.seed}-{f.seed + f.replications - 1}, baseline with the same seeds{kept}."))
     with solara.Div(classes=["chart-care"]):
-        solara.FigureAltair(care_chart(f))
+        Chart(care_chart, f)
     solara.Text("Hover a point to read its value; click a legend entry to show one series (shift-click for "
                 "several); the chart's menu (…) saves it as PNG or SVG. Diamonds: observed (calibration targets).",
                 style={"font-size": "12px", "color": "#555"})
@@ -701,7 +717,7 @@ def Results():
     if f.savings is not None:
         LeverWaterfall(f)
     with solara.Div(classes=["chart-spend"]):
-        solara.FigureAltair(spend_chart(f))
+        Chart(spend_chart, f)
     solara.Text("Stocks at 31 March; spend for the year to 31 March, England scale, cash prices. "
                 "Saving net of investment: runner.summary's net saving, run by run with the same seed.",
                 style={"font-size": "12px", "color": "#555"})
@@ -714,8 +730,7 @@ def LeverWaterfall(f: Futures):
            "Shapley values averaged over sampled orders of the levers (with their reverses)")
     solara.HTML(tag="h3", unsafe_innerHTML=f"Net saving in {TABLE_YEAR} by lever", classes=["by-lever-heading"])
     with solara.Div(classes=["chart-waterfall"]):
-        solara.FigureAltair(page_charts.waterfall_chart(
-            s.table, s.total_gbp, title=f"{f.name}: year to March {TABLE_YEAR}, £m (mean of {f.replications} paired runs)"))
+        Chart(waterfall, f)
     solara.Text(f"Each lever's share of the net saving: {how}, every subset run with the same seeds, so that "
                 "interactions are shared between the levers that make them and the bars add up to the total. "
                 "'Alone' is the lever run by itself.", style={"font-size": "12px", "color": "#555"})
