@@ -221,6 +221,12 @@ def test_dashboard_in_browser(dashboard, browser):
                    "foster_median", "residential_median", "spend_gbp_median", "edge_spend_gbp_median",
                    "savings_net_gbp_median", "savings_net_gbp_p05", "savings_net_gbp_p95"):
         assert column in results.columns, column
+    page.locator(".chart-waterfall details summary").click()  # the chart's own menu: PNG from the browser
+    with page.expect_download() as info:
+        page.locator(".chart-waterfall .vega-actions a", has_text="PNG").click()
+    png = Path(info.value.path()).read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5_000
+    page.keyboard.press("Escape")
     toml_path, toml_name = downloaded(page, ".download-scenario")
     assert toml_name == "optimised-high.toml"
     got, shipped = load_scenario(toml_path), load_scenario("optimised-high")  # defaults written out; same values
