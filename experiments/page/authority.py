@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 import solara
+import solara.lab
 
 DATA_ROOT_ENV = "CARESIM_DATA_ROOT"
 ENGLAND = "England"
@@ -51,6 +52,21 @@ def local_model():
     return local_run, suppress_counts
 
 
+@solara.lab.task(prefer_threaded=True)
+def run_authority(root: Path, name: str, scenario_doc: dict, seeds: list[int]) -> None:
+    """Fit (or read from the local model's cache) and run one authority, off the page's thread."""
+    from runner.errors import UserError
+
+    local_run, suppress_counts = local_model()
+    message.value = ""
+    try:
+        out = local_run(folder_of(root, name), scenario_doc, seeds)
+    except UserError as exc:
+        message.value = str(exc)
+        return
+    result.value = suppress_counts(out.runs)
+
+
 @solara.component
 def AuthorityView(scenario_doc: dict, seeds: list[int]):
     root = data_root()
@@ -68,20 +84,11 @@ def AuthorityView(scenario_doc: dict, seeds: list[int]):
     if model is None:
         solara.Warning("authority runs need caresim run --data (coming)", classes=["authority-coming"])
         return
-    local_run, suppress_counts = model
-
-    def run() -> None:
-        from runner.errors import UserError
-
-        message.value = ""
-        try:
-            out = local_run(folder_of(root, chosen.value), scenario_doc, seeds)
-        except UserError as exc:
-            message.value = str(exc)
-            return
-        result.value = suppress_counts(out.runs)
-
-    solara.Button(f"Run {chosen.value}", on_click=run, color="primary", classes=["authority-run"])
+    solara.Button(f"Run {chosen.value}", on_click=lambda: run_authority(root, chosen.value, scenario_doc, seeds),
+                  color="primary", disabled=run_authority.pending, classes=["authority-run"])
+    if run_authority.pending:
+        solara.ProgressLinear(True)
+        solara.Text(f"fitting and running {chosen.value} on this machine", classes=["authority-progress"])
     if message.value:
         solara.Error(message.value, dense=True)
     if result.value is not None:
