@@ -397,21 +397,23 @@ def _series(f: Futures) -> dict[str, pd.DataFrame]:
 
 
 def observed_points() -> pd.DataFrame:
-    """Observed values of the charts' measures from the calibration targets (calibration/data):
-    children in care, and foster and residential as their observed shares of it; spend."""
-    from calibration.targets import load_targets
+    """Observed values of the charts' measures to OBSERVED_UP_TO, from the calibration's data file
+    (calibration/data/targets.csv, read as data: `experiments` does not import `calibration`):
+    children in care, foster and residential as their observed shares of it, and spend (£m)."""
+    from importlib import resources
 
-    targets = [t for t in load_targets() if t.year <= OBSERVED_UP_TO]
-    by = {(t.measure, t.year): t for t in targets}
+    targets = pd.read_csv(resources.files("calibration.data") / "targets.csv")
+    targets = targets[targets["year"] <= OBSERVED_UP_TO]
+    by = {(m, y): (v, src) for m, y, v, src in targets[["measure", "year", "value", "source"]].itertuples(index=False)}
     rows = []
-    for t in targets:
-        if t.measure == "n_in_care":
-            rows.append(("All children in care", t.year, t.value, t.source))
+    for (measure, year), (value, source) in by.items():
+        if measure == "n_in_care":
+            rows.append(("All children in care", year, value, source))
             for share, title in (("foster_share", PLACEMENTS["foster"]), ("residential_share", PLACEMENTS["residential"])):
-                if (share, t.year) in by:
-                    rows.append((title, t.year, t.value * by[(share, t.year)].value, by[(share, t.year)].source))
-        elif t.measure == CONTRACT["spend_gbp"]:
-            rows.append(("Spend on children in care", t.year, t.value / 1e6, t.source))
+                if (share, year) in by:
+                    rows.append((title, year, value * by[(share, year)][0], by[(share, year)][1]))
+        elif measure == CONTRACT["spend_gbp"]:
+            rows.append(("Spend on children in care", year, value / 1e6, source))
     return pd.DataFrame(rows, columns=["measure", "year", "value", "source"])
 
 

@@ -120,7 +120,7 @@ def test_an_authority_is_chosen_among_the_folders_under_the_data_root_only(tmp_p
     monkeypatch.setenv(authority.DATA_ROOT_ENV, str(tmp_path))
     authority.chosen.value = "Barsetshire"
     box, rc = solara.render(authority.AuthorityView(d.BASELINE_SCENARIO, [1]), handle_error=False)
-    if authority.local_model() is None:  # the seam: the local model is not installed on this branch
+    if authority.local_model() is None:  # the seam: no local model registered (experiments.cli registers it)
         assert rc.find(v.Alert, class_="authority-coming").widget.children == [
             "authority runs need caresim run --data (coming)"]
     else:

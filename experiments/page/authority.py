@@ -3,7 +3,7 @@
 The files never leave this machine: the page lists the folders under the root that
 `caresim dashboard --data-root DIR` names (nothing outside it can be chosen, and no path is typed),
 and runs the chosen authority through the local model (`calibration.local.local_run`, the
-function behind `caresim run --data`). Counts are shown through `calibration.local.suppress_counts`
+function behind `caresim run --data`, registered by the command line: `register_local_model`). Counts are shown through `calibration.local.suppress_counts`
 (a count of 1 to 5 shown as `c`). Where the local model is not installed yet, the view says so.
 """
 from __future__ import annotations
@@ -43,13 +43,19 @@ def folder_of(root: Path, name: str) -> Path:
     return folder
 
 
+_local_model: list = []
+
+
+def register_local_model(local_run, suppress_counts) -> None:
+    """Give the view the local model: `local_run(folder, scenario_doc, seeds)` returning an object
+    with `runs`, and `suppress_counts(table)`. The command line does it (experiments.cli, where
+    `calibration` and `experiments` meet), so that this module never imports `calibration`."""
+    _local_model[:] = [(local_run, suppress_counts)]
+
+
 def local_model():
-    """(local_run, suppress_counts) of the local model, or None where it is not installed."""
-    try:
-        from calibration.local import local_run, suppress_counts
-    except ImportError:
-        return None
-    return local_run, suppress_counts
+    """(local_run, suppress_counts) of the local model, or None where none is registered."""
+    return _local_model[0] if _local_model else None
 
 
 @solara.lab.task(prefer_threaded=True)
