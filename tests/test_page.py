@@ -120,11 +120,14 @@ def test_an_authority_is_chosen_among_the_folders_under_the_data_root_only(tmp_p
     monkeypatch.setenv(authority.DATA_ROOT_ENV, str(tmp_path))
     authority.chosen.value = "Barsetshire"
     box, rc = solara.render(authority.AuthorityView(d.BASELINE_SCENARIO, [1]), handle_error=False)
-    if authority.local_model() is None:  # the seam: no local model registered (experiments.cli registers it)
-        assert rc.find(v.Alert, class_="authority-coming").widget.children == [
-            "authority runs need caresim run --data (coming)"]
-    else:
-        rc.find(v.Btn, class_="authority-run").assert_single()
+    assert authority.local_model() is None  # nothing registered: the view says what is coming
+    assert rc.find(v.Alert, class_="authority-coming").widget.children == [
+        "authority runs need caresim run --data (coming)"]
+    rc.close()
+    monkeypatch.setattr(authority, "_local_model", [])
+    authority.register_local_model(lambda folder, doc, seeds: None, lambda table: table)  # as experiments.cli does
+    box, rc = solara.render(authority.AuthorityView(d.BASELINE_SCENARIO, [1]), handle_error=False)
+    assert rc.find(v.Btn, class_="authority-run").widget.children == ["Run Barsetshire"]
     rc.close()
     authority.chosen.value = authority.ENGLAND
 
