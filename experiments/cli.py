@@ -53,6 +53,8 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         args = build_parser().parse_args(argv)
+        if args.command == "dashboard":
+            _give_the_page_the_local_model()
         return int(SUBCOMMANDS[args.command][0].main(args) or 0)
     except (UserError, ParameterError) as exc:
         print(f"caresim: error: {exc}" if not str(exc).startswith("caresim") else f"{exc}", file=sys.stderr)
@@ -60,6 +62,18 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("caresim: interrupted", file=sys.stderr)
         return 130
+
+
+def _give_the_page_the_local_model() -> None:
+    """The page's authority view runs `calibration.local` (where it is installed); the command line
+    joins them, as `experiments` does not import `calibration`."""
+    try:
+        from calibration.local import local_run, suppress_counts
+    except ImportError:  # the local model is not there yet: the view says so
+        return
+    from experiments.page.authority import register_local_model
+
+    register_local_model(local_run, suppress_counts)
 
 
 def console() -> None:

@@ -1,29 +1,36 @@
 """The browser dashboard: choose a mix of policy levers and see its futures beside the baseline.
 
-A Solara app (the stack of Mesa 3's own visualisation), started by `caresim dashboard`. Two tabs:
+A Solara app (the stack of Mesa 3's own visualisation), started by `caresim dashboard`. Views:
 
-* **Futures** - start from a saved scenario, switch levers on and off and set their strengths
-  (the controls are built from `sim.levers.LEVERS` and each argument's `ParamSpec`: range, unit,
-  meaning, source), choose replications and scale, and run. The scenario and the baseline are
-  run with the same seeds (common random numbers), 2015 -> 2030, in a background thread with a
-  progress bar. Shown: children in care by placement type and spend on children in care as
-  fan charts (median and 90% band across replications), and the 2025 figures with the saving
-  net of investment, paired by seed. The mix can be saved as a scenario file that
-  `caresim compare` reads unchanged, and a scenario file can be loaded.
-* **Watch one run** - a single small run in the Mesa style (reset / step / play): the counts of
-  children by state, month by month.
+* **Futures** - opens on the baseline forecast with nothing to press (children in care by
+  placement type and spend, median and 90% band, observed points to 2020), from a cache of
+  results (`experiments.page.cache`, keyed by scenario, settings, parameter file and code).
+  Start from a shipped scenario or a scenario file dropped on the page, switch levers on and off
+  and set their strengths (controls built from `sim.levers.LEVERS` and each argument's
+  `ParamSpec`), and run: the mix and the baseline with the same seeds (common random numbers),
+  2015 -> 2030, in a background thread with progress and a Cancel button. Shown: interactive
+  charts (`experiments.page.charts`: values on hover, legend entries switch series off, PNG/SVG
+  from the chart's menu), the 2025 table with the saving net of investment paired by seed, and
+  the 2025 net saving by lever as a waterfall (Shapley values, `runner.attribution`). The
+  results download as CSV and the mix as a scenario file that `caresim compare` reads unchanged;
+  no path on the server is ever typed.
+* **Uncertainty** - the tornado of an output and its variance by source, from the files
+  `caresim sensitivity` and the variance study write (`experiments.page.uncertainty`).
+* **Authorities** - England, or an authority's SSDA903 files from a folder under
+  `--data-root` (`experiments.page.authority`).
+* **Watch one run** - a single small run in the Mesa style (reset / step / play).
 
 Every number on the page comes from the Monte Carlo runner every command uses
 (`runner.montecarlo`, same seeds, same posterior draw per seed as `caresim compare`) and the one
-summary (`runner.summary`: medians, 90% bands, the net saving paired by seed), or from
-`sim.model.CareModel` for the single run; nothing is typed in here. Mesa 3.3.1's `mesa.visualization` needs its optional `viz` extras (altair,
-networkx), which caresim does not install, so the step/play/reset controls are written here in
-plain Solara, after Mesa's `ModelController`.
+summary (`runner.summary`), or from `sim.model.CareModel` for the single run; nothing is typed in
+here. Page state (`solara.reactive` at module level) is per browser tab (Solara keeps it per
+kernel); only caches of finished runs are shared. Mesa 3.3.1's `mesa.visualization` needs extras
+caresim does not install, so the step/play/reset controls are written here in plain Solara,
+after Mesa's `ModelController`.
 """
 from __future__ import annotations
 
 import html
-import io
 import threading
 import time
 from dataclasses import dataclass, field
@@ -33,13 +40,18 @@ import matplotlib
 import numpy as np
 import solara
 import solara.lab
+import solara.widgets
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
 import pandas as pd
 
-from experiments.charts import fan
+from experiments.page import cache as page_cache
+from experiments.page import charts as page_charts
 from experiments.scenarios import Scenario, ScenarioError, load_scenario, parse_scenario, scenario_names
+from experiments.page.authority import AuthorityView
+from experiments.page.uncertainty import UncertaintyView
+from runner.attribution import LeverSavings, lever_savings, orders, subsets_needed
 from runner.montecarlo import BASELINE_SCENARIO, ExecutorOptions, as_rows, plan, run_replications, seeds_of
 from runner.summary import BASELINE, SAVING, summarise
 from sim.levers import DEFAULT_START, LEVERS, SHARE_REALISED, LeverError, ParamSpec, parse_start
@@ -54,6 +66,7 @@ SCALES = [0.02, 0.05, 0.1, 0.2, 0.5, 1.0]
 DEFAULT_SCALE = 0.05
 DEFAULT_REPLICATIONS = 3
 MAX_REPLICATIONS = 20
+OBSERVED_UP_TO = 2020  # calibration targets after this year are forecasts or checks, not observations
 MIX = "this mix"  # the label of the mix's runs beside the baseline's (a mix may be called "baseline")
 # public measures (sim.measures) the page shows, by their summary names
 PLACEMENTS = {"children_in_care": "All children in care", "foster": "Foster care (incl. kinship)",
@@ -124,8 +137,25 @@ def save_scenario(mix: Mix, path: Path) -> Scenario:
     return scenario
 
 
-def default_path(mix: Mix) -> str:
-    return str(Path.cwd() / f"{mix.name}.toml")
+def scenario_text(mix: Mix) -> str:
+    """The mix as the text of a scenario file (what the page offers to download)."""
+    return to_scenario(mix).to_toml()
+
+
+MAX_UPLOAD_BYTES = 256 * 1024  # a scenario file is well under 1 kB
+
+
+def scenario_from_upload(name: str, data: bytes) -> Scenario:
+    """A scenario file sent from the browser, read by the scenario loader itself (ScenarioError if unusable)."""
+    import tomllib
+
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise ScenarioError(f"{name}: {len(data):,} bytes is too large for a scenario file")
+    try:
+        doc = tomllib.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ScenarioError(f"{name}: not a TOML scenario file ({exc})") from None
+    return parse_scenario(doc, source=name)
 
 
 def parse_value(spec: ParamSpec, kind: str, name: str, text: str) -> float | int:
@@ -181,7 +211,8 @@ class Futures:
     replications: int
     scale: float
     seed: int
-    charts: dict = field(default_factory=dict, repr=False)  # drawn once: name -> PNG bytes
+    savings: LeverSavings | None = None  # the 2025 net saving by lever (None: no lever)
+    from_cache: bool = False
 
     @property
     def years(self) -> np.ndarray:
@@ -194,16 +225,6 @@ class Futures:
     def at(self, which: str, column: str, year: int = TABLE_YEAR) -> float:
         rows = self.rows(which)
         return float(rows.loc[rows["year"] == year, column].iloc[0])
-
-
-def chart_png(f: Futures, name: str) -> bytes:
-    """The chart `name` ("care" or "spend") of these results as PNG, drawn on first request."""
-    if name not in f.charts:
-        fig = {"care": care_figure, "spend": spend_figure}[name](f)
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format="png", dpi=100)
-        f.charts[name] = buffer.getvalue()
-    return f.charts[name]
 
 
 _baseline_cache: dict[tuple, pd.DataFrame] = {}
@@ -228,15 +249,39 @@ class _Cancelled(Exception):
 
 
 def run_futures(scenario: Scenario, *, replications: int, scale: float, seed: int = 1, on_progress=None,
-                cancelled=lambda: False) -> Futures | None:
-    """Run the scenario and the baseline with paired seeds through the Monte Carlo runner;
-    `on_progress(done, total)` after each run. Baseline runs are cached (the same for every mix).
+                cancelled=lambda: False, by_lever: bool = True, use_cache: bool = True) -> Futures | None:
+    """Run the scenario and the baseline with paired seeds through the Monte Carlo runner, and
+    (`by_lever`) every subset of its levers the Shapley decomposition needs (runner.attribution);
+    `on_progress(done, total)` after each run. Baseline runs are kept in memory (the same for
+    every mix); whole results are kept on disk (experiments.page.cache) under a key of the
+    scenario, the settings, the parameter file and the code.
 
     Returns None if `cancelled()` became true between runs.
     """
+    doc = scenario.to_dict()
+    with _baseline_lock:
+        key_lock = _result_locks.setdefault(repr(sorted(doc.items())) + f"{replications}/{scale}/{seed}", threading.Lock())
+    with key_lock:  # the same result asked for twice at once (the warm-up and a first visitor) is run once
+        return _run_futures(scenario, doc, replications=replications, scale=scale, seed=seed, on_progress=on_progress,
+                            cancelled=cancelled, by_lever=by_lever, use_cache=use_cache)
+
+
+_result_locks: dict[str, threading.Lock] = {}
+
+
+def _run_futures(scenario: Scenario, doc: dict, *, replications: int, scale: float, seed: int, on_progress,
+                 cancelled, by_lever: bool, use_cache: bool) -> Futures | None:
+    entry = page_cache.key(doc, replications=replications, scale=scale, seed=seed, end_year=END_YEAR,
+                           year=TABLE_YEAR, by_lever=by_lever) if use_cache else None
+    if entry is not None and (hit := page_cache.load(entry)) is not None:
+        tables, meta = hit
+        return _futures(scenario, tables["runs"], replications, scale, seed,
+                        _savings(tables.get("levers"), meta), from_cache=True)
     seeds = seeds_of(seed, replications)
-    mix_doc = {**scenario.to_dict(), "name": MIX}
-    todo = plan([mix_doc, BASELINE_SCENARIO], seeds, parameter_set())
+    mix_doc = {**doc, "name": MIX}
+    levers_on = len(scenario.levers) > 0
+    n_subsets = len(subsets_needed(len(scenario.levers), orders(len(scenario.levers)))) if by_lever and levers_on else 2
+    todo = plan([mix_doc, BASELINE_SCENARIO] if levers_on else [BASELINE_SCENARIO], seeds, parameter_set())
     frames = []
     with _baseline_lock:
         for r in todo:
@@ -244,7 +289,14 @@ def run_futures(scenario: Scenario, *, replications: int, scale: float, seed: in
             if cached is not None:
                 frames.append(cached)
     todo = [r for r in todo if not (r.scenario is BASELINE_SCENARIO and (r.seed, scale, END_YEAR) in _baseline_cache)]
-    total, done = 2 * replications, [len(frames)]
+    total, done = n_subsets * replications, [len(frames)]
+
+    def count(replication, table) -> None:
+        done[0] += 1
+        if on_progress:
+            on_progress(min(done[0], total), total)
+        if cancelled():
+            raise _Cancelled
 
     def keep(replication, table) -> None:
         rows = as_rows(table, replication.scenario["name"], replication.seed)
@@ -252,20 +304,49 @@ def run_futures(scenario: Scenario, *, replications: int, scale: float, seed: in
         if replication.scenario is BASELINE_SCENARIO:
             with _baseline_lock:
                 _baseline_cache[(replication.seed, scale, END_YEAR)] = rows
-        done[0] += 1
-        if on_progress:
-            on_progress(done[0], total)
-        if cancelled():
-            raise _Cancelled
+        count(replication, table)
 
     try:
         run_replications(todo, keep, scale=scale, end_year=END_YEAR, executor=ExecutorOptions())
+        runs = pd.concat(frames, ignore_index=True)
+        if not levers_on:  # the mix is the baseline: its runs are the baseline's, shown once under each label
+            runs = pd.concat([runs.assign(scenario=MIX), runs], ignore_index=True)
+        savings = None
+        if by_lever and levers_on:
+            done_runs = runs.replace({"scenario": {MIX: "+".join(str(i) for i in range(len(scenario.levers)))}})
+            savings = lever_savings(doc, seeds, parameter_set(), scale=scale, end_year=END_YEAR, year=TABLE_YEAR,
+                                    on_table=count, runs_done=done_runs)
     except _Cancelled:
         return None
-    runs = pd.concat(frames, ignore_index=True)
+    f = _futures(scenario, runs, replications, scale, seed, savings)
+    if entry is not None:
+        tables = {"runs": runs}
+        if savings is not None:
+            tables["levers"] = savings.table
+        page_cache.store(entry, tables, {"total_gbp": None if savings is None else savings.total_gbp,
+                                         "exact": None if savings is None else savings.exact})
+    return f
+
+
+def _futures(scenario: Scenario, runs: pd.DataFrame, replications: int, scale: float, seed: int,
+             savings: LeverSavings | None, from_cache: bool = False) -> Futures:
     summary = summarise(runs, measures=SHOWN, baseline=BASELINE, changes=True)
     titles = [type(lever).TITLE or lever.name for lever in scenario.levers]
-    return Futures(scenario.name, titles, runs, summary, replications, scale, seed)
+    return Futures(scenario.name, titles, runs, summary, replications, scale, seed, savings, from_cache)
+
+
+def _savings(table: pd.DataFrame | None, meta: dict) -> LeverSavings | None:
+    if table is None:
+        return None
+    return LeverSavings(table, float(meta["total_gbp"]), TABLE_YEAR, bool(meta["exact"]), pd.DataFrame())
+
+
+def results_csv(f: Futures) -> bytes:
+    """The summary behind the charts and the table, one row per (scenario, year), as CSV."""
+    out = f.summary.replace({"scenario": {MIX: f.name}}) if f.name != BASELINE else f.summary
+    if f.name == BASELINE:
+        out = out[out["scenario"] == BASELINE]
+    return out.to_csv(index=False).encode()
 
 
 def table_rows(f: Futures) -> list[tuple[str, str, str, str]]:
@@ -307,44 +388,61 @@ def table_html(f: Futures) -> str:
 
 
 # ---------------------------------------------------------------------------- charts
-def _fan(ax, f: Futures, which: str, name: str, colour: str, label: str, divisor: float = 1.0) -> None:
-    fan(ax, f.rows(which), name, colour=colour, label=label, centre="median", divisor=divisor, alpha=0.22,
-        linewidth=2.2)
+def _series(f: Futures) -> dict[str, pd.DataFrame]:
+    """Summary rows by the label a chart shows: the baseline, and the mix when it has levers."""
+    rows = {"Baseline": f.rows(BASELINE)}
+    if f.levers:
+        rows[f.name] = f.rows(MIX)
+    return rows
 
 
-def care_figure(f: Futures) -> Figure:
-    """Children in care by placement type: scenario and baseline fans, 2015-2030."""
-    fig = Figure(figsize=(11, 6.2), layout="constrained")
-    axes = fig.subplots(2, 2, sharex=True)
-    for ax, (name, label) in zip(axes.flat, PLACEMENTS.items()):
-        _fan(ax, f, BASELINE, name, BASELINE_COLOUR, "Baseline")
-        _fan(ax, f, MIX, name, SCENARIO_COLOUR, f.name)
-        ax.set_title(label, fontsize=13)
-        ax.set_ylim(bottom=0)
-        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
-        ax.grid(alpha=0.3)
-        ax.axvline(TABLE_YEAR, color="#bbbbbb", linestyle=":", linewidth=1)
-    axes[0, 0].legend(loc="lower left", fontsize=11)
-    fig.suptitle(f"Children in care at 31 March (median and 90% band of {f.replications} runs)", fontsize=14)
-    return fig
+def observed_points() -> pd.DataFrame:
+    """Observed values of the charts' measures to OBSERVED_UP_TO, from the calibration's data file
+    (calibration/data/targets.csv, read as data: `experiments` does not import `calibration`):
+    children in care, foster and residential as their observed shares of it, and spend (£m)."""
+    from importlib import resources
+
+    targets = pd.read_csv(resources.files("calibration.data") / "targets.csv")
+    targets = targets[targets["year"] <= OBSERVED_UP_TO]
+    by = {(m, y): (v, src) for m, y, v, src in targets[["measure", "year", "value", "source"]].itertuples(index=False)}
+    rows = []
+    for (measure, year), (value, source) in by.items():
+        if measure == "n_in_care":
+            rows.append(("All children in care", year, value, source))
+            for share, title in (("foster_share", PLACEMENTS["foster"]), ("residential_share", PLACEMENTS["residential"])):
+                if (share, year) in by:
+                    rows.append((title, year, value * by[(share, year)][0], by[(share, year)][1]))
+        elif measure == CONTRACT["spend_gbp"]:
+            rows.append(("Spend on children in care", year, value / 1e6, source))
+    return pd.DataFrame(rows, columns=["measure", "year", "value", "source"])
 
 
-def spend_figure(f: Futures) -> Figure:
-    """Spend on children in care, and the saving net of investment, per year (GBP bn / m)."""
-    fig = Figure(figsize=(11, 3.6), layout="constrained")
-    ax1, ax2 = fig.subplots(1, 2)
-    _fan(ax1, f, BASELINE, "spend_gbp", BASELINE_COLOUR, "Baseline", 1e9)
-    _fan(ax1, f, MIX, "spend_gbp", SCENARIO_COLOUR, f.name, 1e9)
-    ax1.set_title("Spend on children in care, £bn a year", fontsize=13)
-    ax1.legend(loc="upper left", fontsize=11)
-    _fan(ax2, f, MIX, SAVING, SCENARIO_COLOUR, f.name, 1e6)
-    ax2.axhline(0, color="black", linewidth=0.8)
-    ax2.set_title("Saving net of investment, £m a year", fontsize=13)
-    for ax in (ax1, ax2):
-        ax.grid(alpha=0.3)
-        ax.axvline(TABLE_YEAR, color="#bbbbbb", linestyle=":", linewidth=1)
-    fig.suptitle("Spend in the year to 31 March (median and 90% band)", fontsize=14)
-    return fig
+@solara.component
+def Chart(make, f, *args):
+    """An Altair chart drawn by Solara's Vega-Lite widget (what `solara.FigureAltair` uses), its spec
+    built once per result and not re-validated against the schema (a second or so per chart)."""
+    spec = solara.use_memo(lambda: make(f, *args).to_dict(validate=False), dependencies=[id(f), *args])
+    return solara.widgets.VegaLite.element(spec=spec, on_click=None, listen_to_click=False, on_hover=None,
+                                           listen_to_hover=False)
+
+
+def waterfall(f: Futures):
+    return page_charts.waterfall_chart(
+        f.savings.table, f.savings.total_gbp,
+        title=f"{f.name}: year to March {TABLE_YEAR}, £m (mean of {f.replications} paired runs)")
+
+
+def care_chart(f: Futures):
+    data = page_charts.fan_data(_series(f), PLACEMENTS)
+    return page_charts.fan_chart(data, observed_points(), unit="children", label_year=TABLE_YEAR,
+                                 title=f"Children in care at 31 March: median and 90% band of {f.replications} runs")
+
+
+def spend_chart(f: Futures):
+    data = page_charts.fan_data(_series(f), {"spend_gbp": "Spend on children in care",
+                                             "edge_spend_gbp": "Edge-of-care spend"}, divisor=1e6)
+    return page_charts.fan_chart(data, observed_points(), unit="£m", label_year=TABLE_YEAR,
+                                 title="Spend in the year to 31 March, £m (median and 90% band)")
 
 
 def single_run_figure(table) -> Figure:
@@ -364,7 +462,12 @@ def single_run_figure(table) -> Figure:
 
 
 # ---------------------------------------------------------------------------- page state (per browser session)
-mix = solara.reactive(Mix())
+def first_mix() -> Mix:
+    """The mix a new page starts with: the shipped baseline scenario."""
+    return from_scenario(load_scenario(BASELINE))
+
+
+mix = solara.reactive(first_mix())
 errors = solara.reactive({})  # control key -> message; a run or save waits until none is left
 drafts = solara.reactive({})  # control key -> the bad text the user typed (kept visible beside the message)
 generation = solara.reactive(0)  # bumped when a scenario is loaded, to redraw the controls
@@ -375,7 +478,11 @@ progress = solara.reactive(0.0)
 run_error = solara.reactive("")
 futures = solara.reactive(None)
 start_from = solara.reactive(BASELINE)
-file_path = solara.reactive("")
+cancel_requested = solara.reactive(False)
+elapsed = solara.reactive(0.0)
+indices_table = solara.reactive(None)  # an uploaded indices.csv (caresim sensitivity)
+shares_table = solara.reactive(None)  # an uploaded variance-by-source table
+uncertainty_message = solara.reactive(("", ""))
 file_message = solara.reactive(("", ""))  # (kind, text): kind in {"ok", "error"}
 
 
@@ -402,17 +509,17 @@ def set_error(key: str, message: str | None, text: str | None = None) -> None:
 def run_task(scenario: Scenario, reps: int, sc: float, sd: int):
     started = time.perf_counter()
     progress.value = 0.0
+    cancel_requested.value = False
 
     def on_progress(done, total):
         progress.value = 100.0 * done / total
 
     result = run_futures(scenario, replications=reps, scale=sc, seed=sd, on_progress=on_progress,
-                         cancelled=lambda: not run_task.is_current())
+                         cancelled=lambda: cancel_requested.value or not run_task.is_current())
     if result is not None:
-        for name in ("care", "spend"):
-            chart_png(result, name)  # drawn here, off the page's thread
         futures.value = result
-    return time.perf_counter() - started
+    elapsed.value = time.perf_counter() - started
+    return elapsed.value
 
 
 def start_run() -> None:
@@ -519,32 +626,29 @@ def ScenarioFiles():
                      on_value=lambda v: set_mix(name=(v or "").strip() or "my-mix"), classes=["input-mix-name"])
     solara.InputText("Description (one or two sentences)", value=mix.value.description,
                      on_value=lambda v: set_mix(description=(v or "").strip()), classes=["input-mix-description"])
-    solara.InputText("Scenario file (path on this machine)", value=file_path.value or default_path(mix.value),
-                     on_value=lambda v: file_path.set(v or ""), classes=["input-file-path"])
-
-    def save():
-        path = Path(file_path.value or default_path(mix.value)).expanduser()
-        if errors.value:
-            file_message.value = ("error", "fix the values marked in red before saving")
-            return
+    def uploaded(info) -> None:
         try:
-            save_scenario(mix.value, path)
-            file_message.value = ("ok", f"Saved {path}: `caresim compare {path}` reads it back unchanged.")
-            file_path.value = str(path)
-        except Exception as exc:  # noqa: BLE001
+            _load_mix(from_scenario(scenario_from_upload(info["name"], info["data"])))
+            file_message.value = ("ok", f"Loaded {info['name']}.")
+        except Exception as exc:  # noqa: BLE001 - any failure to read is shown, never raised
             file_message.value = ("error", str(exc))
 
-    def load():
-        path = Path(file_path.value or default_path(mix.value)).expanduser()
+    with solara.Div(classes=["upload-scenario"]):
+        solara.FileDrop(label="Drop a scenario file (.toml) here", on_file=uploaded,
+                        lazy=False)
+    if errors.value:
+        solara.Text("Fix the values marked in red to download the scenario file.", style={"color": "#b00"})
+    else:
         try:
-            _load_mix(from_scenario(load_scenario(str(path))))
-            file_message.value = ("ok", f"Loaded {path}.")
-        except Exception as exc:  # noqa: BLE001
-            file_message.value = ("error", str(exc))
-
-    with solara.Row(style={"flex-wrap": "wrap"}):
-        solara.Button("Save scenario file", on_click=save, color="primary", outlined=True, classes=["save-button"])
-        solara.Button("Load scenario file", on_click=load, outlined=True, classes=["load-button"])
+            text = scenario_text(mix.value)
+        except (ScenarioError, LeverError) as exc:
+            solara.Error(str(exc), dense=True)
+        else:
+            with solara.Div(classes=["download-scenario"]):
+                solara.FileDownload(text.encode(), filename=f"{mix.value.name}.toml", label="Download scenario file",
+                                    mime_type="application/toml")
+            solara.Text("`caresim compare FILE` reads the downloaded file unchanged.",
+                        style={"font-size": "12px", "color": "#555"})
     kind, text = file_message.value
     if kind == "ok":
         solara.Success(text, dense=True, classes=["file-message"])
@@ -565,7 +669,7 @@ def RunControls():
     solara.Text("Each replication is a run of the mix and a run of the baseline with the same seed; "
                 "more replications give a truer 90% band and take longer.",
                 style={"font-size": "12px", "color": "#555"})
-    solara.Select("Scale (share of England simulated)", values=SCALES, value=scale)
+    solara.Select("Scale (share of England simulated)", values=SCALES, value=scale, classes=["select-scale"])
     solara.InputInt("Seed of the first replication", value=seed)
     spec = SHARE_REALISED
     share = mix.value.share_realised
@@ -579,7 +683,8 @@ def RunControls():
         solara.Error(f"{len(errors.value)} value(s) need fixing before a run", dense=True)
     if pending:
         solara.ProgressLinear(progress.value or True)
-        solara.Text(f"running: {progress.value:.0f}% of {2 * replications.value} runs", classes=["run-progress"])
+        solara.Text(f"running: {progress.value:.0f}% done", classes=["run-progress"])
+        solara.Button("Cancel", on_click=lambda: cancel_requested.set(True), outlined=True, classes=["cancel-button"])
     if run_error.value:
         solara.Error(run_error.value, dense=True, classes=["run-failed"])
     if run_task.error:
@@ -590,23 +695,55 @@ def RunControls():
 def Results():
     f = futures.value
     if f is None:
-        solara.Info("Choose a mix of levers on the left and press Run: the mix and the baseline are run "
-                    "with the same seeds, 2015 to 2030.")
+        if run_task.pending:
+            solara.Info("Running the baseline forecast, 2015 to 2030 (first start only: results are then kept).")
+        else:
+            solara.Info("Choose a mix of levers on the left and press Run: the mix and the baseline are run "
+                        "with the same seeds, 2015 to 2030.")
         return
     levers = ", ".join(f.levers) or "no levers"
+    kept = " (kept from an earlier run of the same inputs)" if f.from_cache else ""
     solara.HTML(tag="div", unsafe_innerHTML=(
         f"<b>{html.escape(f.name)}</b> ({html.escape(levers)}): {f.replications} replication(s) at scale "
-        f"{f.scale:g}, seeds {f.seed}-{f.seed + f.replications - 1}, baseline with the same seeds."))
+        f"{f.scale:g}, seeds {f.seed}-{f.seed + f.replications - 1}, baseline with the same seeds{kept}."))
+    with solara.Div(classes=["chart-care"]):
+        Chart(care_chart, f)
+    solara.Text("Hover a point to read its value; click a legend entry to show one series (shift-click for "
+                "several); the chart's menu (…) saves it as PNG or SVG. Diamonds: observed (calibration targets).",
+                style={"font-size": "12px", "color": "#555"})
     with solara.Div(classes=["results-2025"]):
         solara.HTML(tag="div", unsafe_innerHTML=table_html(f))
-    with solara.Div(classes=["chart-care"]):
-        solara.Image(chart_png(f, "care"), width="100%")
+    with solara.Div(classes=["download-results"]):
+        solara.FileDownload(lambda: results_csv(f), filename=f"{f.name}-results.csv",
+                            label="Download results (CSV)", mime_type="text/csv")
+    if f.savings is not None:
+        LeverWaterfall(f)
     with solara.Div(classes=["chart-spend"]):
-        solara.Image(chart_png(f, "spend"), width="100%")
+        Chart(spend_chart, f)
     solara.Text("Stocks at 31 March; spend for the year to 31 March, England scale, cash prices. "
-                "Saving net of investment = baseline minus scenario spend on children in care, less the "
-                "scenario's extra edge-of-care spend, run by run with the same seed.",
+                "Saving net of investment: runner.summary's net saving, run by run with the same seed.",
                 style={"font-size": "12px", "color": "#555"})
+
+
+@solara.component
+def LeverWaterfall(f: Futures):
+    s = f.savings
+    how = ("exact Shapley values over every subset of levers" if s.exact else
+           "Shapley values averaged over sampled orders of the levers (with their reverses)")
+    solara.HTML(tag="h3", unsafe_innerHTML=f"Net saving in {TABLE_YEAR} by lever", classes=["by-lever-heading"])
+    with solara.Div(classes=["chart-waterfall"]):
+        Chart(waterfall, f)
+    solara.Text(f"Each lever's share of the net saving: {how}, every subset run with the same seeds, so that "
+                "interactions are shared between the levers that make them and the bars add up to the total. "
+                "'Alone' is the lever run by itself.", style={"font-size": "12px", "color": "#555"})
+    rows = "".join(f"<tr><td style='text-align:left'>{html.escape(r.lever)}</td><td>{r.saving_gbp / 1e6:,.1f}</td>"
+                   f"<td>{'' if np.isnan(r.solo_gbp) else f'{r.solo_gbp / 1e6:,.1f}'}</td></tr>"
+                   for r in s.table.itertuples())
+    solara.HTML(tag="div", unsafe_innerHTML=(
+        "<table class='lever-table results-table-levers' style='border-collapse:collapse;width:100%'>"
+        "<tr><th style='text-align:left'>Lever</th><th>Share of net saving, £m</th><th>Alone, £m</th></tr>"
+        f"{rows}<tr><td style='text-align:left'><b>All levers</b></td><td><b>{s.total_gbp / 1e6:,.1f}</b></td>"
+        "<td></td></tr></table>"))
 
 
 @solara.component
@@ -706,18 +843,34 @@ def SingleRunTab():
     solara.FigureMatplotlib(single_run_figure(table), format="png", dependencies=[tick])
 
 
-VIEWS = ["Futures: a mix of levers against the baseline", "Watch one run"]
+VIEWS = ["Futures: a mix of levers against the baseline", "Uncertainty", "Authorities", "Watch one run"]
 view = solara.reactive(VIEWS[0])
+
+
+def first_sight() -> None:
+    """On opening the page: the baseline forecast at the default settings, from the cache when it
+    holds it (no button to press)."""
+    if futures.value is None and not run_task.pending:
+        start_run()
 
 
 @solara.component
 def Page():
     solara.Title("caresim: futures of children's social care")
+    solara.use_effect(first_sight, [])
     with solara.AppBar():
         solara.AppBarTitle("caresim: children's social care in England, 2015-2030")
     with solara.Row(classes=["view-choice"]):
         solara.ToggleButtonsSingle(value=view, values=VIEWS)
     if view.value == VIEWS[0]:
         FuturesTab()
+    elif view.value == VIEWS[1]:
+        UncertaintyView()
+    elif view.value == VIEWS[2]:
+        try:
+            doc = to_scenario(mix.value).to_dict()
+        except (ScenarioError, LeverError):
+            doc = BASELINE_SCENARIO
+        AuthorityView(doc, seeds_of(seed.value or 0, replications.value))
     else:
         SingleRunTab()

@@ -12,6 +12,8 @@ import argparse
 import os
 import socket
 import subprocess
+import sys
+import threading
 import tarfile
 import tempfile
 import warnings
@@ -20,8 +22,13 @@ from pathlib import Path
 from runner.errors import UserError
 
 APP = "experiments.dashboard"
-# the npm packages that the page template of solara 1.64.1 loads (solara.html.j2)
+# the npm packages that the page template of solara 1.64.1 loads (solara.html.j2), and those its
+# Vega-Lite widget (solara/widgets/vue/vegalite.vue, behind solara.FigureAltair) asks for by major
+# version: each is fetched at that exact version and kept under the name the widget asks for
 ASSETS = (("@widgetti/solara-vuetify3-app", "5.2.0"), ("font-awesome", "4.5.0"), ("requirejs", "2.3.6"))
+VEGA_ASSETS = (("vega", "5", "5.33.0"), ("vega-lite", "5", "5.23.0"), ("vega-embed", "6", "6.29.0"))
+WARNING_OPEN = ("caresim dashboard: listening on {host}, not this machine only: anyone who can reach this "
+                "address can run simulations on this machine and read what the page shows")
 
 
 def port_value(text: str) -> int:
@@ -37,7 +44,14 @@ def port_value(text: str) -> int:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=port_value, default=8765, help="port to listen on (default 8765)")
     parser.add_argument("--host", default="127.0.0.1",
-                        help="address to listen on (default 127.0.0.1: this machine only)")
+                        help="address to listen on (default 127.0.0.1: this machine only; another address lets "
+                             "anyone who reaches it run simulations here)")
+    parser.add_argument("--data-root", default=None, metavar="DIR",
+                        help="folder whose sub-folders hold local authorities' SSDA903 files: the page offers "
+                             "them by name (processed on this machine only)")
+
+
+LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -59,10 +73,17 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+def host_warning(host: str) -> str | None:
+    """The warning printed when the page listens beyond this machine (None for a loopback address)."""
+    return None if host in LOCAL_HOSTS else WARNING_OPEN.format(host=host)
+
+
 def ensure_assets(cache_dir: Path) -> None:
-    """Unpack each npm package of ASSETS into `cache_dir/<name>@<version>/` unless it is there."""
-    for name, version in ASSETS:
-        target = cache_dir / f"{name}@{version}"
+    """Unpack each npm package of ASSETS into `cache_dir/<name>@<version>/`, and of VEGA_ASSETS
+    into `cache_dir/<name>@<major>/`, unless it is there."""
+    wanted = [(name, version, version) for name, version in ASSETS] + list(VEGA_ASSETS)
+    for name, folder_version, version in wanted:
+        target = cache_dir / f"{name}@{folder_version}"
         if target.is_dir():
             continue
         cache_dir.mkdir(parents=True, exist_ok=True)
@@ -84,7 +105,15 @@ def ensure_assets(cache_dir: Path) -> None:
 
 
 def main(args) -> int:
+    if args.data_root is not None:
+        root = Path(args.data_root).expanduser()
+        if not root.is_dir():
+            raise UserError(f"dashboard --data-root {args.data_root}: not a folder")
+        os.environ["CARESIM_DATA_ROOT"] = str(root.resolve())
     sock = bind(args.host, args.port)
+    warning = host_warning(args.host)
+    if warning:
+        print(warning, file=sys.stderr, flush=True)
     os.environ.setdefault("SOLARA_TELEMETRY_MIXPANEL_ENABLE", "False")
     os.environ["SOLARA_APP"] = APP
     os.environ["SERVER_NAME"] = args.host
@@ -100,5 +129,18 @@ def main(args) -> int:
                                            host=args.host, port=args.port))
     host = f"[{args.host}]" if ":" in args.host else args.host
     print(f"caresim dashboard: http://{host}:{args.port}/  (Ctrl+C to stop)", flush=True)
+    threading.Thread(target=warm_cache, name="caresim-warm-cache", daemon=True).start()
     server.run(sockets=[sock])
     return 0
+
+
+def warm_cache() -> None:
+    """Run the page's first sight (the baseline at the default settings) into the result cache
+    while the server starts, so that the first visitor sees it at once; a failure only means
+    the page runs it itself."""
+    try:
+        from experiments import dashboard as page
+        page.run_futures(page.to_scenario(page.first_mix()), replications=page.DEFAULT_REPLICATIONS,
+                         scale=page.DEFAULT_SCALE, seed=1)
+    except Exception:  # noqa: BLE001 - the page runs it on first visit instead
+        pass

@@ -1,5 +1,12 @@
 """The dashboard in a real browser: `caresim dashboard` on a free localhost port, driven by Playwright.
 
+What a new user meets: the baseline forecast drawn with nothing pressed (its 2025 value read from
+the first chart's labels, and on hover), the time from opening the page to that chart with a cold
+result cache and then a warm one (written to tests/artifacts/first-chart-seconds.json), a second
+tab with its own state, optimised-high run with its waterfall by lever and a changed 2025 table,
+the results CSV and the scenario file downloaded through the browser, a run cancelled, and the
+single run in the Mesa style. Screenshots go to tests/artifacts/.
+
 Headless Chromium is Debian's (`apt-get install chromium`, at /usr/bin/chromium; Playwright's own
 browser download does not work on these machines; CARESIM_CHROMIUM overrides the path). A
 missing browser fails the test with that instruction. The page's screenshot is written to
@@ -8,6 +15,7 @@ The server is stopped whatever happens.
 """
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -15,10 +23,10 @@ import socket
 import subprocess
 import sys
 import time
-import tomllib
 import urllib.request
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from playwright.sync_api import expect
 
@@ -55,7 +63,7 @@ def dashboard(tmp_path_factory):
     port = free_port()
     workdir = tmp_path_factory.mktemp("dashboard")
     path = os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-    env = {**os.environ, "PYTHONPATH": path}
+    env = {**os.environ, "PYTHONPATH": path, "CARESIM_CACHE": str(workdir / "cache")}  # a cold cache
     log = open(workdir / "server.log", "w+")
     proc = subprocess.Popen([*caresim_command(), "dashboard", "--port", str(port)], cwd=workdir, env=env,
                             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
@@ -97,7 +105,7 @@ def browser():
     from playwright.sync_api import sync_playwright  # noqa: PLC0415 - after the check for the browser
 
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)  # pages of one browser: separate tabs
         try:
             yield b
         finally:
@@ -114,12 +122,15 @@ def table_text(page) -> str:
     return page.locator(".results-table").inner_text()
 
 
-def chart_pixels(page, css: str) -> bytes:
-    """The chart as the browser shows it (PNG of the element)."""
-    image = page.locator(f"{css} img")
-    image.wait_for()
-    assert image.evaluate("img => img.complete && img.naturalWidth > 400"), f"{css}: the chart is drawn"
-    return image.screenshot()
+def number(text: str) -> float:
+    return float(text.replace(",", "").replace("£", ""))
+
+
+def first_chart_labels(page, timeout_ms: float) -> list[float]:
+    """The values written beside the first chart's lines (its 2025 labels), once it is drawn."""
+    labels = page.locator(".chart-care g.mark-text.role-mark text")
+    labels.first.wait_for(timeout=timeout_ms)
+    return [number(t) for t in labels.all_text_contents() if t.strip()]
 
 
 def wait_for_results(page, before: str | None) -> None:
@@ -133,86 +144,109 @@ def wait_for_results(page, before: str | None) -> None:
     page.wait_for_function("() => !document.querySelector('.run-progress')", timeout=RUN_TIMEOUT_MS)
 
 
+def open_and_time_first_chart(browser, url: str) -> tuple[object, float, list[float]]:
+    page = browser.new_page(viewport={"width": 1500, "height": 1300})
+    page.set_default_timeout(60_000)
+    started = time.perf_counter()
+    page.goto(url)
+    labels = first_chart_labels(page, RUN_TIMEOUT_MS)
+    return page, time.perf_counter() - started, labels
+
+
+def downloaded(page, css: str):
+    with page.expect_download() as info:
+        page.locator(f"{css} .solara-file-download-container").click()
+    return Path(info.value.path()), info.value.suggested_filename
+
+
 def test_dashboard_in_browser(dashboard, browser):
     url, proc, workdir = dashboard
-    page = browser.new_page(viewport={"width": 1500, "height": 1100})
-    page.set_default_timeout(60_000)
-    page.goto(url)
-    run = page.locator(".run-button")
-    run.wait_for()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
 
-    # fewer replications by keyboard on the slider: 2 pairs of runs
-    page.locator(".slider-replications [role=slider]").focus()
-    page.keyboard.press("ArrowLeft")
-    page.get_by_text("Replications: 2").wait_for()
-
-    # the baseline mix (no levers): the charts and the 2025 table appear; the page answers meanwhile
-    run.click()
-    page.locator(".run-progress").wait_for()
-    page.get_by_role("button", name="Watch one run").click()
-    page.get_by_text("Press Reset").wait_for(timeout=10_000)  # the server serves while the runs go on
-    page.get_by_role("button", name="Futures: a mix of levers").click()
-    wait_for_results(page, None)
+    # first sight: the baseline forecast with nothing pressed; the first visit may find the cache cold
+    page, cold_s, labels = open_and_time_first_chart(browser, url)
+    assert labels and all(value > 0 for value in labels), labels
+    csv_path, name = downloaded(page, ".download-results")
+    results = pd.read_csv(csv_path)
+    baseline_2025 = results[(results["scenario"] == "baseline") & (results["year"] == 2025)]
+    assert round(float(baseline_2025["children_in_care_median"].iloc[0])) in [round(v) for v in labels], \
+        "the first chart's 2025 label is the baseline's median children in care in 2025"
+    # values on hover: the tooltip of a point
+    page.locator('.chart-care path[aria-roledescription="circle"][aria-label*="year: 2025"]').first.hover()
+    tooltip = page.locator("#vg-tooltip-element")
+    tooltip.wait_for(state="visible", timeout=10_000)
+    assert "2025" in tooltip.inner_text() and f"{labels[0]:,.0f}" in tooltip.inner_text(), tooltip.inner_text()
+    page.screenshot(path=str(ARTIFACTS / "dashboard-first-sight.png"))
     before = table_text(page)
-    care_before, spend_before = chart_pixels(page, ".chart-care"), chart_pixels(page, ".chart-spend")
     assert "Saving net of investment" in before and "Foster care" in before
 
-    # change a lever: switch on the investment; an out-of-range typed value is a message, not a crash
-    page.locator(".lever-investment").get_by_text("Include this lever").click()
-    field = ".input-investment-gbp_per_year"
-    page.locator(f"{field} input").wait_for()
-    type_into(page, field, "-5")
-    message = page.locator(".lever-investment").get_by_text(re.compile(r"gbp_per_year: -5 is outside 0 to"))
-    message.wait_for()
-    expect(run).to_be_disabled()
-    assert proc.poll() is None, "the server survives invalid input"
-    type_into(page, field, "400,000,000")
-    message.wait_for(state="detached")
-    expect(run).to_be_enabled()
-    name = ".input-mix-name"
-    type_into(page, name, "more-investment")
+    # a second tab: the cache is warm, and the tab has its own state
+    other, warm_s, warm_labels = open_and_time_first_chart(browser, url)
+    assert warm_labels == labels
+    timing = {"cold_s": round(cold_s, 2), "warm_s": round(warm_s, 2)}
+    (ARTIFACTS / "first-chart-seconds.json").write_text(json.dumps(timing))
+    print(f"time from opening to first chart: {timing}")
 
-    run.click()
-    wait_for_results(page, before)
-    after = table_text(page)
-    edge = [line for line in after.splitlines() if line.startswith("Edge-of-care spend")][0]
-    assert re.search(r"\+\d", edge), f"the investment adds edge-of-care spend: {edge}"
-    assert chart_pixels(page, ".chart-care") != care_before and chart_pixels(page, ".chart-spend") != spend_before
-
-    # save the mix: the file is what `caresim compare` reads, unchanged
-    saved = workdir / "saved" / "more-investment.toml"
-    type_into(page, ".input-file-path", str(saved))
-    page.locator(".save-button").click()
-    page.get_by_text(f"Saved {saved}").wait_for()
-    doc = tomllib.loads(saved.read_text())
-    assert load_scenario(saved).to_dict() == doc
-    assert doc["name"] == "more-investment"
-    assert doc["levers"] == [{"type": "investment", "start": "2020-04", "gbp_per_year": 400_000_000, "ramp_months": 12}]
-
-    # the artefact: the page as a policy team sees it after a run of its mix
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    shot = ARTIFACTS / "dashboard.png"
-    page.set_viewport_size({"width": 1500, "height": 1250})
-    page.evaluate("() => document.querySelectorAll('*').forEach(e => { if (e.scrollTop) e.scrollTop = 0; })")
-    page.screenshot(path=str(shot))
-    print(f"dashboard screenshot: {shot}")
-
-    # load a scenario file: the controls show what it says
-    other = workdir / "other.toml"
-    other.write_text(saved.read_text().replace("400000000", "123000000").replace("more-investment", "loaded-mix"))
-    type_into(page, ".input-file-path", str(other))
-    page.locator(".load-button").click()
-    page.get_by_text(f"Loaded {other}").wait_for()
-    expect(page.locator(f"{field} input")).to_have_value("123,000,000")
-    expect(page.locator(f"{name} input")).to_have_value("loaded-mix")
-
-    # start from a shipped scenario: its levers are switched on with its values
+    # choose optimised-high, 1 replication at scale 0.02, and run it
     page.locator(".select-scenario").click()
-    page.get_by_role("option", name="optimised-low").click()
-    page.locator(".input-right_care-step_down_rate_per_year input").wait_for()
-    expect(page.locator(f"{name} input")).to_have_value("optimised-low")
-    expect(page.locator(f"{field} input")).to_have_value("205,000,000")
+    page.get_by_role("option", name="optimised-high").click()
+    expect(page.locator(".input-mix-name input")).to_have_value("optimised-high")
+    slider = page.locator(".slider-replications [role=slider]")
+    slider.focus()
+    page.keyboard.press("ArrowLeft")
+    page.keyboard.press("ArrowLeft")
+    page.get_by_text("Replications: 1").wait_for()
+    page.locator(".select-scale").click()
+    page.get_by_role("option", name="0.02", exact=True).click()
+    page.locator(".run-button").click()
+    page.locator(".run-progress").wait_for()
+    wait_for_results(page, before)
+    heading = page.locator(".by-lever-heading")
+    heading.wait_for()
+    assert "by lever" in heading.inner_text()
+    page.locator(".chart-waterfall g.mark-rect.role-mark path").first.wait_for()
+    after = table_text(page)
+    assert after != before
+    edge = [line for line in after.splitlines() if line.startswith("Edge-of-care spend")][0]
+    assert re.search(r"\+\d", edge), f"the mix adds edge-of-care spend: {edge}"
+    expect(other.locator(".input-mix-name input")).to_have_value("baseline")  # the other tab is untouched
+    assert other.locator(".by-lever-heading").count() == 0
 
+    # the CSV of the results and the scenario file come through the browser
+    csv_path, name = downloaded(page, ".download-results")
+    assert name == "optimised-high-results.csv"
+    results = pd.read_csv(csv_path)
+    assert set(results["scenario"]) == {"optimised-high", "baseline"}
+    for column in ("year", "replications", "children_in_care_median", "children_in_care_p05", "children_in_care_p95",
+                   "foster_median", "residential_median", "spend_gbp_median", "edge_spend_gbp_median",
+                   "savings_net_gbp_median", "savings_net_gbp_p05", "savings_net_gbp_p95"):
+        assert column in results.columns, column
+    page.locator(".chart-waterfall details summary").click()  # the chart's own menu: PNG from the browser
+    with page.expect_download() as info:
+        page.locator(".chart-waterfall .vega-actions a", has_text="PNG").click()
+    png = Path(info.value.path()).read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5_000
+    page.keyboard.press("Escape")
+    toml_path, toml_name = downloaded(page, ".download-scenario")
+    assert toml_name == "optimised-high.toml"
+    got, shipped = load_scenario(toml_path), load_scenario("optimised-high")  # defaults written out; same values
+    assert (got.name, got.share_realised) == (shipped.name, shipped.share_realised)
+    assert [(type(a), a.start, {k: a.value(k) for k in a.specs()}) for a in got.levers] == \
+        [(type(b), b.start, {k: b.value(k) for k in b.specs()}) for b in shipped.levers]
+
+    page.set_viewport_size({"width": 1500, "height": 2200})
+    page.evaluate("() => document.querySelectorAll('*').forEach(e => { if (e.scrollTop) e.scrollTop = 0; })")
+    page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
+    print(f"dashboard screenshots: {ARTIFACTS}")
+
+    # a run can be cancelled: the results stay those of the last finished run
+    page.locator(".input-right_care-step_down_rate_per_year input").wait_for()
+    type_into(page, ".input-mix-name", "cancelled-mix")
+    page.locator(".run-button").click()
+    page.locator(".cancel-button").click()
+    page.wait_for_function("() => !document.querySelector('.run-progress')", timeout=RUN_TIMEOUT_MS)
+    assert table_text(page) == after
+    assert proc.poll() is None
 
     # the single run in the Mesa style: reset, step, play
     page.set_viewport_size({"width": 1500, "height": 900})
@@ -226,6 +260,8 @@ def test_dashboard_in_browser(dashboard, browser):
     page.locator(".single-play").click()  # pause
     page.screenshot(path=str(ARTIFACTS / "dashboard-single-run.png"))
     assert proc.poll() is None
+    other.close()
+    page.close()
 
 
 def test_port_in_use_is_one_line_and_exit_2():
