@@ -99,9 +99,16 @@ class Params:
     # --- edge-of-care support (front edge) ---
     edge_capacity_families: float = fixed(3000.0, 0.0, 1e5, "families that baseline edge-of-care services can support at once", "assumption; no national figure")
     edge_support_months: float = fixed(6.0, 1.0, 24.0, "length of an episode of edge-of-care support", "assumption (typical 3-6 month programmes)")
-    edge_weekly_cost_gbp: float = fixed(250.0, 0.0, 5000.0, "cost of edge-of-care support per family per week, 2020 prices", "assumption (intensive family support ~GBP 6,500 per 6-month episode)")
-    avoidable_share: float = fixed(0.39, 0.0, 1.0, "share of families whose child's entry could be avoided with the right support", "D, R10: up to 39% of entrants (case reviews)")
-    edge_effectiveness: float = fixed(0.6, 0.0, 1.0, "chance that support keeps an avoidable family together, at baseline worker time", "assumption")
+    edge_weekly_cost_gbp: float = fixed(250.0, 0.0, 5000.0, "cost of edge-of-care support per family per week, 2020 prices",
+                                        "assumption, range 150-500 (about GBP 6,500 per 6-month episode of intensive family support or family group conferencing with follow-up); no unit cost in ../shared/evidence.md")
+    edge_hazard_threshold_multiple: float = fixed(2.0, 1.0, 20.0, "a family is at the edge of care when it is on a plan and its care-entry hazard is at least this multiple of the plan base rate",
+                                                  "assumption (pre-proceedings: on a plan and high need, an infant, or all three parental risks), range 1.5-3")
+    edge_support_relative_risk: float = fixed(0.81, 0.0, 1.0, "relative risk of care entry for a family reached by edge-of-care support (children under 11)",
+                                              "evidence.md: FGC trial (Taylor et al. 2024), in care at 12 months 36.2% vs 44.8%, RR ~0.81; prior 0.7-0.95")
+    edge_effect_months: float = fixed(12.0, 1.0, 60.0, "months from the start of support during which it lowers the entry hazard; none after",
+                                      "evidence.md: the FGC effect is measured at 12 months; assumption that it fades after (range 6-24)")
+    edge_adolescent_effect_multiplier: float = fixed(0.0, 0.0, 1.0, "share of the support's effect that reaches a child aged 11+",
+                                                     "evidence.md: MST trial (START, Fonagy et al. 2018), no effect on placement for 11-17s (OR 1.25, 0.77-2.05); prior 0-0.5")
 
     # --- social workers ---
     social_workers_fte_2020: float = fixed(31900.0, 1e3, 1e5, "children-and-family social workers (FTE) at 30 September 2020", "C, DfE workforce: ~31,900")
@@ -159,9 +166,20 @@ class Params:
     kinship_guardianship_multiplier: float = fixed(6.0, 1.0, 20.0, "multiplier on that hazard when placed with relatives or friends", "assumption")
     left_16_17_rate_per_year: float = fixed(0.1, 0.0, 2.0, "hazard that a 16-17 year old leaves care before 18 (independent living, other)", "assumption")
     placed_with_parents_discharge_rate_per_year: float = fixed(0.25, 0.0, 3.0, "hazard that a care order for a child placed with parents is discharged", "assumption")
-    reentry_rate_per_year: float = fixed(0.12, 0.0, 2.0, "hazard that a child who returned home comes back into care", "assumption (about a third within 5 years)")
-    monitoring_months: float = fixed(24.0, 1.0, 120.0, "months a returned-home child stays known before the case closes", "assumption")
-    reunifiable_share: float = fixed(0.34, 0.0, 1.0, "share of children in care for whom a return home could safely be explored", "D, R11: up to 34%")
+    reentry_rate_first_year_per_year: float = fixed(0.223, 0.0, 5.0, "re-entry hazard of a child in the first 12 months after going home",
+                                                    "evidence.md: about one in five back in care within a year (Goldacre et al. 2022): -ln(0.8) = 0.223")
+    reentry_rate_later_per_year: float = fixed(0.0415, 0.0, 2.0, "re-entry hazard from 12 months after going home to the horizon",
+                                               "evidence.md: 30% within five years (DfE 2006-07 cohort), over a third within six (Goldacre et al. 2022): S(72 months) = 0.8 x exp(-5 x 0.0415) = 0.65")
+    reentry_horizon_months: float = fixed(72.0, 12.0, 216.0, "months after going home beyond which the model assumes no re-entry (the child stops being an agent)",
+                                          "assumption: the evidence ends at six years (Goldacre et al. 2022); 216 keeps every child until 18")
+    monitoring_months: float = fixed(24.0, 1.0, 120.0, "months a returned-home child stays on a social worker's caseload", "assumption")
+    reunifiable_share: float = fixed(0.34, 0.0, 1.0, "share of children in care whose return home was not properly explored", "D, R11: up to 34% (an upper bound of a reviewed population)")
+    return_appropriate_share: float = fixed(0.5, 0.0, 1.0, "of those, the share for whom an assessment finds a return home appropriate",
+                                            "assumption, prior 0.25-0.75: evidence.md, 'not properly explored' is not 'would return home safely'; Farmer 2014: 27% of returns unplanned")
+    reunification_support_months: float = fixed(9.0, 1.0, 36.0, "length of an episode of reunification support (assessment, return, support at home)",
+                                                 "assumption, range 6-12 (reunification programmes run over months, evidence.md: Farmer 2014, SCIE briefing 42)")
+    reunification_weekly_cost_gbp: float = fixed(250.0, 0.0, 5000.0, "cost of reunification support per child per week, 2020 prices",
+                                                 "assumption, range 150-500: as edge-of-care support (no unit cost in ../shared/evidence.md)")
 
     # --- initial stock at 31 March 2015 ---
     children_in_care_2015: float = fixed(69540.0, 1e4, 2e5, "children looked after at 31 March 2015", "A, DfE SFR 34/2015: 69,540")
