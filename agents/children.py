@@ -50,7 +50,9 @@ class ChildTable(Table):
         "on_plan": (bool, False),  # child protection plan (at home)
         "uasc": (bool, False),  # unaccompanied asylum-seeking child
         "reunifiable": (bool, False),  # a return home could safely be explored
-        "reunification_support": (bool, False),  # receives back-edge support
+        "return_appropriate": (bool, False),  # an assessment would find a return home appropriate
+        "reunification_support": (bool, False),  # had back-edge support in this care episode (or the return after it)
+        "reunification_until": (np.int32, -1),  # last month of the child's reunification support episode, -1 if none
     }
 
 
@@ -60,7 +62,6 @@ class FamilyTable(Table):
         "domestic_abuse": (bool, False),
         "substance_misuse": (bool, False),
         "mental_health": (bool, False),
-        "avoidable": (bool, False),  # care could be avoided with the right support
         "support_until": (np.int32, -1),  # last month of edge-of-care support, -1 if none
         "kinship_carer": (np.int32, -1),  # provider row of the family's kinship carer, once it has one
     }
@@ -153,10 +154,6 @@ class Family(mesa.Agent):
     def supported(self) -> bool:
         """Whether the family receives edge-of-care support this month."""
         return bool(self.model.families.support_until[self.row] >= self.model.month)
-
-    @property
-    def avoidable(self) -> bool:
-        return bool(self.model.families.avoidable[self.row])
 
     def __repr__(self) -> str:
         return f"Family(row={self.row}, {len(self.children)} children)"

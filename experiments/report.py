@@ -18,7 +18,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from experiments.charts import fan  # noqa: E402
-from runner.summary import BASELINE, EDGE_SPEND, SPEND, net_saving  # noqa: E402
+from runner.summary import BASELINE, SUPPORT_SPEND, SPEND, net_saving  # noqa: E402
 
 REPORT_YEAR = 2025  # the report's horizon
 GROWTH_FROM = 2020  # the report's growth in spend is 2020 -> 2025
@@ -153,8 +153,8 @@ def figures(runs: pd.DataFrame, year: int) -> list[dict]:
     for scenario in by.index.get_level_values("scenario").unique():
         if scenario == BASELINE:
             continue
-        spend, edge = col(scenario, SPEND), col(scenario, EDGE_SPEND)
-        saving = net_saving({SPEND: b_spend, EDGE_SPEND: b_edge}, {SPEND: spend, EDGE_SPEND: edge})
+        spend, edge = col(scenario, SPEND), col(scenario, SUPPORT_SPEND)
+        saving = net_saving({SPEND: b_spend, SUPPORT_SPEND: b_edge}, {SPEND: spend, SUPPORT_SPEND: edge})
         add("R5", scenario, saving / b_spend, _share)
         add("R5", scenario, saving, _gbp)
         if growth is not None:

@@ -115,11 +115,11 @@ def _params_with(parameters, values: Mapping[str, float], base=None):
 def paired_outputs(params, scenario: Mapping, seed: int, scale: float, end_year: int, drivers=None) -> dict[str, float]:
     """Baseline and scenario with one seed (common random numbers): the end year's headline outputs."""
     from runner.montecarlo import BASELINE_SCENARIO, replication_table
-    from runner.summary import EDGE_SPEND, SPEND, net_saving
+    from runner.summary import SUPPORT_SPEND, SPEND, net_saving
 
     base = replication_table(BASELINE_SCENARIO, params, seed, scale, end_year, drivers=drivers).loc[end_year]
     policy = replication_table(dict(scenario), params, seed, scale, end_year, drivers=drivers).loc[end_year]
-    saving = float(net_saving({c: base[c] for c in (SPEND, EDGE_SPEND)}, {c: policy[c] for c in (SPEND, EDGE_SPEND)}))
+    saving = float(net_saving({c: base[c] for c in (SPEND, SUPPORT_SPEND)}, {c: policy[c] for c in (SPEND, SUPPORT_SPEND)}))
     spend = float(base[SPEND])
     return {"children_in_care": float(base["n_in_care"]), "spend_gbp": spend,
             "residential": float(base["n_residential"]), "net_saving_gbp": saving,

@@ -21,7 +21,7 @@ from sim.measures import CONTRACT
 
 BASELINE = "baseline"  # the scenario that paired differences are taken against
 SPEND = "spend_children_in_care_gbp"
-EDGE_SPEND = "spend_edge_of_care_gbp"
+SUPPORT_SPEND = "spend_support_gbp"  # every support levers and the baseline buy (sim/costs.py)
 SAVING = "savings_net_gbp"  # name of the net saving in summaries and the store's derived column
 STATISTICS = ("mean", "median", "p05", "p95")
 KEYS = ("scenario", "seed", "year")  # the columns that identify a row of `runs`
@@ -50,10 +50,11 @@ def describe(values: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def net_saving(baseline: Mapping[str, np.ndarray], scenario: Mapping[str, np.ndarray]) -> np.ndarray:
-    """Baseline spend on children in care minus the scenario's, minus the scenario's extra
-    edge-of-care spend (which carries any investment); arrays paired element by element (by seed)."""
+    """The net saving, all in: baseline spend on children in care and on support minus the
+    scenario's (support carries the investment: edge-of-care and reunification support); arrays
+    paired element by element (by seed)."""
     return ((np.asarray(baseline[SPEND], dtype=float) - np.asarray(scenario[SPEND], dtype=float))
-            - (np.asarray(scenario[EDGE_SPEND], dtype=float) - np.asarray(baseline[EDGE_SPEND], dtype=float)))
+            - (np.asarray(scenario[SUPPORT_SPEND], dtype=float) - np.asarray(baseline[SUPPORT_SPEND], dtype=float)))
 
 
 def with_saving(runs: pd.DataFrame, baseline: str = BASELINE) -> pd.DataFrame:
@@ -61,9 +62,9 @@ def with_saving(runs: pd.DataFrame, baseline: str = BASELINE) -> pd.DataFrame:
     seed and year; NaN where that run is missing)."""
     base = runs[runs["scenario"] == baseline].set_index(["seed", "year"])
     key = pd.MultiIndex.from_frame(runs[["seed", "year"]])
-    paired = {c: base[c].reindex(key).to_numpy() for c in (SPEND, EDGE_SPEND)}
+    paired = {c: base[c].reindex(key).to_numpy() for c in (SPEND, SUPPORT_SPEND)}
     runs = runs.copy()
-    runs[SAVING] = net_saving(paired, {c: runs[c].to_numpy() for c in (SPEND, EDGE_SPEND)})
+    runs[SAVING] = net_saving(paired, {c: runs[c].to_numpy() for c in (SPEND, SUPPORT_SPEND)})
     return runs
 
 
@@ -101,7 +102,7 @@ def summarise(runs: pd.DataFrame, *, measures: Mapping[str, str] | None = None, 
     measures = dict(CONTRACT if measures is None else measures)
     scenarios = list(dict.fromkeys(runs["scenario"]))
     paired = baseline is not None and baseline in scenarios
-    columns = list(dict.fromkeys([*measures.values(), SPEND, EDGE_SPEND]))
+    columns = list(dict.fromkeys([*measures.values(), SPEND, SUPPORT_SPEND]))
     frames = []
     for scenario in scenarios:
         seeds, years, values = grid(runs, scenario, columns)

@@ -4,8 +4,8 @@ Unit costs are weekly prices at 2020-21 prices (sources in sim/parameters.py), g
 residential rate (children's homes, semi-independent) or the family rate (foster care,
 other placements, overheads, support, social work) from the middle of 2020-21. A provider's
 price is its kind's price times the provider's own price factor. Spend on children in care is
-placements plus the per-child overhead; edge-of-care support and social work are counted
-separately, so scenario savings can be stated net of investment.
+placements plus the per-child overhead; support (edge-of-care, reunification: `SUPPORT_SPEND`)
+and social work are counted separately, so scenario savings can be stated net of investment.
 """
 from __future__ import annotations
 
@@ -24,6 +24,10 @@ PLACEMENT_SPEND = {  # output name -> the states whose placement spend it sums
     "spend_semi_independent_gbp": (State.SEMI_INDEPENDENT,),
     "spend_other_placements_gbp": (State.PLACED_WITH_PARENTS, State.PLACED_FOR_ADOPTION, State.OTHER_PLACEMENT),
 }
+
+
+# every support that levers and the baseline buy, each a money measure (sim/measures.py)
+SUPPORT_SPEND = ("spend_edge_of_care_gbp", "spend_reunification_gbp")
 
 
 def weekly_prices(params) -> np.ndarray:
@@ -64,7 +68,8 @@ class Costs:
         return self.state_prices(model.year)[prov.kind[provider_rows]] * prov.price_factor[provider_rows]
 
     def month_spend(self, year: float, states: np.ndarray, price_factors: np.ndarray,
-                    n_supported_families: float, n_workers: float) -> dict[str, float]:
+                    n_supported_families: float, n_workers: float, *,
+                    n_reunification_children: float = 0) -> dict[str, float]:
         """Spend of one month, by part, for the children, families and workers simulated (unscaled).
 
         `states` and `price_factors` are those of the children in care this month.
@@ -78,5 +83,7 @@ class Costs:
         spend["spend_care_overhead_gbp"] = n_in_care * p.care_overhead_weekly_cost_gbp * fam * WEEKS_PER_MONTH
         spend["spend_children_in_care_gbp"] = sum(spend.values())
         spend["spend_edge_of_care_gbp"] = n_supported_families * p.edge_weekly_cost_gbp * fam * WEEKS_PER_MONTH
+        spend["spend_reunification_gbp"] = n_reunification_children * p.reunification_weekly_cost_gbp * fam * WEEKS_PER_MONTH
+        spend["spend_support_gbp"] = sum(spend[name] for name in SUPPORT_SPEND)
         spend["spend_social_work_gbp"] = n_workers * p.social_worker_annual_cost_gbp * fam / 12
         return spend

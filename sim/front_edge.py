@@ -14,7 +14,7 @@ import numpy as np
 
 from agents.children import LegalStatus, Need
 from sim import driven, hazards
-from sim.ages import AGE_11_MONTHS, AGE_14_MONTHS, AGE_16_MONTHS
+from sim.ages import ADULT_MONTHS, AGE_11_MONTHS, AGE_14_MONTHS, AGE_16_MONTHS
 from sim.parameters import monthly_probability
 from sim.placements import Route
 from sim.states import Reason, State
@@ -73,7 +73,7 @@ class FrontEdge:
         if not n_uasc:
             return np.zeros(0, dtype=np.int64)
         fams = m.people.add_families(n_uasc, gen)
-        for risk_name in ("avoidable", "domestic_abuse", "substance_misuse", "mental_health"):
+        for risk_name in ("domestic_abuse", "substance_misuse", "mental_health"):
             getattr(self.families, risk_name)[fams] = False
         ages = (UASC_FIRST_AGE_MONTHS + gen.beta(*UASC_AGE_BETA, n_uasc) * UASC_AGE_SPAN_MONTHS).astype(np.int16)
         rows = m.people.add_children(n_uasc, State.CHILD_IN_NEED, ages, fams, np.zeros(n_uasc, np.int8))
@@ -81,8 +81,11 @@ class FrontEdge:
         m.journeys.add(rows, m.month, np.full(n_uasc, int(State.CLOSED)), np.int8(State.CHILD_IN_NEED), Reason.REFERRAL)
         return rows
 
-    def protect(self, rows: np.ndarray) -> None:
-        """Plans end and at-risk cases close or escalate, a family's children together."""
+    def protect(self, rows: np.ndarray, escalation_multiplier: float = 1.0) -> None:
+        """Plans end and at-risk cases close or escalate, a family's children together.
+
+        `escalation_multiplier` scales the at-risk-to-plan escalation (aligned partnership working).
+        """
         p, c, m = self.params, self.children, self.model
         state = c.state[rows]
         u = self.streams["protection"].uniform(c.family[rows], m.month)
@@ -94,7 +97,7 @@ class FrontEdge:
         c.on_plan[cp] = False
         m.transitions.move(cp, State.CLOSED, Reason.PLAN_ENDED)
         in_need = state == State.CHILD_IN_NEED
-        p_esc = monthly_probability(p.at_risk_escalation_rate_per_year)
+        p_esc = monthly_probability(p.at_risk_escalation_rate_per_year * escalation_multiplier)
         p_close = monthly_probability(p.at_risk_closure_rate_per_year)
         escalate = rows[in_need & (u < p_esc)]
         c.on_plan[escalate] = True
@@ -113,10 +116,34 @@ class FrontEdge:
         hazard = hazards.entry_hazard(self.params, c.on_plan[rows], n_risks, c.need[rows], c.age_months[rows])
         return AtHome(rows, fam, hazard, starts, fam[starts], np.diff(starts, append=rows.size))
 
-    def support_families(self, home: AtHome, extra_capacity_families: float) -> int:
-        """Edge-of-care support: episodes end; free places go to the families at highest risk.
+    def at_edge(self, home: AtHome, policy) -> np.ndarray:
+        """Families at the edge of care (pre-proceedings), as a mask over `home.families`.
 
-        Returns the number of families in support at the end of the phase.
+        A family is at the edge when it is on a plan and its care-entry hazard is at least
+        `edge_hazard_threshold_multiple` times the plan base rate (high need, an infant, all
+        three parental risks); a lever may narrow it to an age band or to high need.
+        """
+        p, c = self.params, self.children
+        rows, starts = home.rows, home.starts
+        if not starts.size:
+            return np.zeros(0, dtype=bool)
+        on_plan = np.logical_or.reduceat(c.on_plan[rows], starts)
+        threshold = p.edge_hazard_threshold_multiple * p.care_entry_rate_cp_per_year
+        edge = on_plan & (hazards.family_max(home.hazard, starts) >= threshold)
+        lo, hi = policy.edge_target_min_age_months, policy.edge_target_max_age_months
+        if lo > 0 or hi < ADULT_MONTHS or policy.edge_target_high_need_only:
+            age = c.age_months[rows]
+            target = (age >= lo) & (age < hi)
+            if policy.edge_target_high_need_only:
+                target &= c.need[rows] == Need.HIGH
+            edge &= np.logical_or.reduceat(target, starts)
+        return edge
+
+    def support_families(self, home: AtHome, extra_capacity_families: float, policy) -> tuple[int, int]:
+        """Edge-of-care support: episodes end; free places go to the families at the edge at highest risk.
+
+        Returns the families in support at the end of the phase and the families at the edge
+        (supported or not).
         """
         p, c, f, m = self.params, self.children, self.families, self.model
         rows, hazard, starts, fam_ids = home.rows, home.hazard, home.starts, home.families
@@ -129,10 +156,12 @@ class FrontEdge:
                            Reason.SUPPORT_ENDED)
         capacity = (p.edge_capacity_families + extra_capacity_families) * m.scale
         n_supported = int((fam_in_edge & ~fam_ended).sum())
+        at_edge = self.at_edge(home, policy)
+        n_at_edge = int((at_edge | (fam_in_edge & ~fam_ended)).sum())
         free = int(capacity) - n_supported
-        eligible = support_until < 0  # one episode per family
+        eligible = (support_until < 0) & at_edge  # one episode per family, at the edge
         if free <= 0 or not eligible.any():
-            return n_supported
+            return n_supported, n_at_edge
         chosen = np.flatnonzero(eligible)
         if chosen.size > free:
             # highest family hazard first; among families at the last hazard admitted, a random
@@ -149,7 +178,29 @@ class FrontEdge:
         chosen_mask[chosen] = True
         m.transitions.move(rows[home.per_child(chosen_mask)], State.EDGE_OF_CARE, Reason.SUPPORT_STARTED)
         m.flows["new_edge_support_families"] += chosen.size
-        return n_supported + chosen.size
+        return n_supported + chosen.size, n_at_edge
+
+    def support_effect(self, home: AtHome, policy, time) -> np.ndarray:
+        """Each at-home child's multiplier on the entry hazard from edge-of-care support (1 if none).
+
+        For `edge_effect_months` from the start of its family's support (through and after the
+        episode), a child's hazard is multiplied by 1 - cut x (worker-time effect), where cut =
+        1 - `edge_support_relative_risk` plus a lever's uplift; a child aged 11+ gets
+        `edge_adolescent_effect_multiplier` of the cut (MST trial: none).
+        """
+        p, c, f, m = self.params, self.children, self.families, self.model
+        until = f.support_until[home.families]
+        started = until - (int(p.edge_support_months) - 1)
+        fam_on = (until >= 0) & (m.month < started + int(p.edge_effect_months))
+        factor = np.ones(home.rows.size)
+        if not fam_on.any():
+            return factor
+        reached = np.flatnonzero(home.per_child(fam_on))
+        rows = home.rows[reached]
+        cut = (1 - p.edge_support_relative_risk) + policy.edge_effectiveness_uplift
+        cut = cut * np.where(c.age_months[rows] >= AGE_11_MONTHS, p.edge_adolescent_effect_multiplier, 1.0)
+        factor[reached] = 1 - np.clip(cut * time.of(c, rows), 0.0, 1.0)
+        return factor
 
     def enter_care(self, home: AtHome, returned: np.ndarray, uasc_arrivals: np.ndarray, policy,
                    time) -> tuple[np.ndarray, np.ndarray]:
@@ -158,20 +209,17 @@ class FrontEdge:
         Returns the entrants and the placement route each needs; they are placed later in the
         same month. `time` is this month's `WorkerTime` (direct time scales support's effect).
         """
-        p, c, f, m = self.params, self.children, self.families, self.model
-        rows, hazard = home.rows, home.hazard
-        supported = np.flatnonzero(c.state[rows] == State.EDGE_OF_CARE)
-        supported = supported[f.avoidable[home.family[supported]]]
-        if supported.size:
-            hazard = hazard.copy()
-            eff = (p.edge_effectiveness + policy.edge_effectiveness_uplift) * time.of(c, rows[supported])
-            hazard[supported] *= 1 - np.clip(eff, 0.0, 1.0)
+        p, c, m = self.params, self.children, self.model
+        rows = home.rows
+        hazard = home.hazard * self.support_effect(home, policy, time)
+        if policy.at_risk_entry_multiplier != 1.0:
+            hazard = np.where(c.on_plan[rows], hazard, hazard * policy.at_risk_entry_multiplier)
         # the family enters if any child's hazard fires: the largest hazard decides
         fam_prob = monthly_probability(hazards.family_max(hazard, home.starts))
         fam_enters = self.streams["entries"].uniform(home.families, m.month) < fam_prob
         from_home = rows[home.per_child(fam_enters)]
-        supported_home = c.reunification_support[returned]
-        reentry = p.reentry_rate_per_year * np.where(supported_home, 1 - policy.reentry_reduction, 1.0)
+        reentry = hazards.reentry_hazard(p, c.months_in_state[returned], c.reunification_support[returned],
+                                         policy.reentry_reduction)
         back = returned[self.streams["reentry"].uniform(returned, m.month) < monthly_probability(reentry)]
         entrants = np.concatenate([from_home, back, uasc_arrivals])
         routes = self._entry_routes(entrants)
@@ -181,9 +229,12 @@ class FrontEdge:
         s20 = p.section_20_share_2015 + (p.section_20_share_2020 - p.section_20_share_2015) * min(
             m.month / 12 / SECTION_20_TREND_YEARS, 1)
         c.legal_status[entrants] = np.where(u < s20, LegalStatus.SECTION_20, LegalStatus.CARE_ORDER)
-        reunifiable = self.streams["legal"].uniform(entrants, m.month, salt=1) < p.reunifiable_share
-        c.reunifiable[entrants] = reunifiable & ~c.uasc[entrants]
+        v = self.streams["legal"].uniform(entrants, m.month, salt=1)
+        # a return not properly explored (R11) and, for a share of those, a return an assessment finds appropriate
+        c.reunifiable[entrants] = (v < p.reunifiable_share) & ~c.uasc[entrants]
+        c.return_appropriate[entrants] = c.reunifiable[entrants] & (v < p.reunifiable_share * p.return_appropriate_share)
         c.reunification_support[entrants] = False
+        c.reunification_until[entrants] = -1
         return entrants, routes
 
     def _entry_routes(self, rows: np.ndarray) -> np.ndarray:

@@ -16,6 +16,7 @@ from sim.states import CHILDRENS_HOMES, FOSTER, IN_CARE, N_STATES, RESIDENTIAL, 
 RETURN_HOME_STATES = FOSTER + RESIDENTIAL + (State.OTHER_PLACEMENT,)  # the placed-with-parents return is a discharge
 LEAVING_16_17_STATES = tuple(s for s in IN_CARE if s != State.PLACED_FOR_ADOPTION)
 EXITS = ("returned_home", "special_guardianship", "adoption", "left_16_17")  # order of `exit_hazards`
+REENTRY_FIRST_PERIOD_MONTHS = 12  # the re-entry hazard is higher in the first year at home (Goldacre et al. 2022)
 MOVES = ("placed_for_adoption", "placed_with_parents", "breakdown", "step_down", "to_semi_independent")
 
 
@@ -109,6 +110,35 @@ def move_hazards(params, years: float, state, age, months_in_care, uasc, care_or
     to_semi = by_state(dict.fromkeys(CHILDRENS_HOMES, p.to_semi_independent_rate_per_year))[state]
     to_semi *= age >= AGE_16_MONTHS
     return [to_adoption, with_parents, breakdown, step_down, to_semi]
+
+
+def reentry_hazard(params, months_home, supported, reduction: float) -> np.ndarray:
+    """Yearly re-entry hazard of children who went home, by months since the return.
+
+    Piecewise constant, falling with time at home: `reentry_rate_first_year_per_year` in the
+    first 12 months, `reentry_rate_later_per_year` after, none from `reentry_horizon_months`
+    (where the evidence ends). Survival: S(t) = exp(-h1 t) for t <= 12 months, then
+    S(12) exp(-h2 (t - 12)) (`reentry_survival`). A return made with reunification support
+    (`supported`) has its hazard cut by `reduction` (a lever's assumption).
+    """
+    p = params
+    elapsed = months_home - 1  # months_in_state is 1 in the first month at home (the month of the return counts 0)
+    rate = np.where(elapsed < REENTRY_FIRST_PERIOD_MONTHS, p.reentry_rate_first_year_per_year,
+                    p.reentry_rate_later_per_year)
+    rate = np.where(elapsed < p.reentry_horizon_months, rate, 0.0)
+    if reduction:
+        rate = np.where(supported, rate * (1 - reduction), rate)
+    return rate
+
+
+def reentry_survival(params, months) -> np.ndarray:
+    """Chance of not having re-entered care `months` after going home (the hazard of `reentry_hazard`,
+    unsupported, in continuous time)."""
+    p = params
+    t = np.minimum(np.asarray(months, dtype=float), p.reentry_horizon_months)
+    first = np.minimum(t, REENTRY_FIRST_PERIOD_MONTHS)
+    later = np.maximum(t - REENTRY_FIRST_PERIOD_MONTHS, 0.0)
+    return np.exp(-(p.reentry_rate_first_year_per_year * first + p.reentry_rate_later_per_year * later) / 12)
 
 
 def competing(stream, rows: np.ndarray, month: int, hazards: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:

@@ -1,10 +1,11 @@
 """In care and the back edge: reunification support, exits, placement moves, birthdays.
 
 Children in care leave by competing hazards (sim/hazards.py: return home, special
-guardianship, adoption, leaving at 16-17); reunification support raises a reunifiable child's
-chance of going home; placements break down or change (placement for adoption, with parents,
-step-down, semi-independence); everyone ages a month, care ends at 18, and monitoring of a
-child who went home ends after its months.
+guardianship, adoption, leaving at 16-17); reunification support assesses a child whose return was not properly explored (R11) and
+raises the chance of going home when the return is appropriate; placements break down or change (placement for adoption, with parents,
+step-down, semi-independence); everyone ages a month, care ends at 18; a child who went home
+leaves its worker's caseload after the monitoring months and stays an agent, exposed to the
+re-entry hazard (sim/hazards.py), until the re-entry horizon or 18.
 """
 from __future__ import annotations
 
@@ -33,30 +34,41 @@ class InCare:
         self.children = model.children
         self.streams = model.streams
 
-    def support_reunification(self, in_care: np.ndarray, capacity_children: float) -> None:
-        """Back-edge support: free places go to reunifiable children in care (random order)."""
-        m = self.model
+    def support_reunification(self, in_care: np.ndarray, returned: np.ndarray, capacity_children: float) -> int:
+        """Back-edge support: free places go to children in care whose return was not properly explored.
+
+        An episode lasts `reunification_support_months` (the assessment, the return if the
+        assessment finds it appropriate, and support at home after it) and holds its place until
+        it ends, in care or at home; one episode per care episode, candidates in random order.
+        Returns the children in an episode at the end of the phase (the spend counts them).
+        """
+        c, m = self.children, self.model
         capacity = int(capacity_children * m.scale)
-        if capacity <= 0:
-            return
-        c = self.children
-        used = int(c.reunification_support[in_care].sum())
+        in_episode = np.concatenate([in_care, returned])
+        used = int((c.reunification_until[in_episode] >= m.month).sum())
         free = capacity - used
         if free <= 0:
-            return
+            return used
         cand = in_care[c.reunifiable[in_care] & ~c.reunification_support[in_care]
                        & (c.state[in_care] != State.PLACED_FOR_ADOPTION)]
         order = np.argsort(self.streams["reunification"].uniform(cand, m.month), kind="stable")
         chosen = cand[order[:free]]
         c.reunification_support[chosen] = True
+        c.reunification_until[chosen] = m.month + int(self.params.reunification_support_months) - 1
         m.flows["new_reunification_support"] += chosen.size
+        return used + chosen.size
 
     def leave_care(self, rows: np.ndarray, policy, time) -> None:
-        """Exits from care by competing hazards (by age, time in care and placement type)."""
+        """Exits from care by competing hazards (by age, time in care and placement type).
+
+        Reunification support adds its return-home hazard only to a child in an episode for whom
+        the assessment finds a return appropriate; for the others it ends without a return.
+        """
         c, m = self.children, self.model
+        supported = np.flatnonzero(c.return_appropriate[rows] & (c.reunification_until[rows] >= m.month))
         exits = hazards.exit_hazards(self.params, m.month / 12, c.state[rows], c.age_months[rows],
                                      c.months_in_care[rows], c.uasc[rows], time.of(c, rows),
-                                     np.flatnonzero(c.reunification_support[rows]), policy.reunification_rate_per_year)
+                                     supported, policy.reunification_rate_per_year)
         out, which = hazards.competing(self.streams["exits"], rows, m.month, exits)
         for k, (state_to, reason, flow) in enumerate(EXIT_TARGETS):
             sel = out[which == k]
@@ -103,7 +115,17 @@ class InCare:
         m.transitions.move(aged_out, State.AGED_OUT, Reason.EIGHTEENTH_BIRTHDAY)
         m.flows["new_aged_out"] += aged_out.size
         m.transitions.move(adult[IS_AT_HOME[adult_state]], State.CLOSED, Reason.CASE_CLOSED)
+        # a child who went home stays an agent while it may come back (the re-entry horizon); its
+        # social worker's monitoring ends earlier, after `monitoring_months` (it leaves the caseload)
         returned = rows[c.state[rows] == State.RETURNED_HOME]
-        done = returned[(c.age_months[returned] >= ADULT_MONTHS)
-                        | (c.months_in_state[returned] >= self.params.monitoring_months)]
+        home_months = c.months_in_state[returned]
+        c.worker[returned[home_months >= self.params.monitoring_months]] = -1
+        done = returned[(c.age_months[returned] >= ADULT_MONTHS) | (home_months >= self.params.reentry_horizon_months)]
         m.transitions.move(done, State.CLOSED, Reason.MONITORING_ENDED)
+
+    def caseload(self, rows: np.ndarray) -> np.ndarray:
+        """The active children `rows` who are on a social worker's caseload: all but the children
+        at home past their monitoring months (still agents because they may come back)."""
+        c = self.children
+        past = (c.state[rows] == State.RETURNED_HOME) & (c.months_in_state[rows] >= self.params.monitoring_months)
+        return rows[~past]

@@ -23,14 +23,13 @@ from sim.parameters import CARE_AGE_BANDS
 from sim.states import IS_AT_HOME, Reason, State
 
 HISTORY_MONTHS = 60  # the at-home stock is the survivors of five years of referrals (assumption: long enough)
-# children who went home in the monitoring window: returns at 1.5x the long-run return rate
-# (the early-episode multiplier lifts recent returns; assumption), less half the re-entries
+# children who went home in the re-entry horizon: returns at 1.5x the long-run return rate
+# (the early-episode multiplier lifts recent returns; assumption)
 RETURNS_STOCK_MULTIPLIER = 1.5
-RETURNS_REENTERED_SHARE = 0.5
 
 
-def build(model) -> int:
-    """Fill `model` with the 2015 stock; returns the families in edge-of-care support."""
+def build(model) -> tuple[int, int]:
+    """Fill `model` with the 2015 stock; returns the families in edge-of-care support and at the edge."""
     p, s, m = model.params, model.scale, model
     gen = m.streams["initial"].generator
     m.workforce.hire(m.workforce.fte_target())
@@ -43,12 +42,13 @@ def build(model) -> int:
     m.journeys.add(rows, 0, np.full(rows.size, int(State.CLOSED)), states, Reason.INITIAL)
     _children_at_home(m, n_care, gen)
     # the reference direct time per case is the 2015 mean: the time effect is 1 at the start
-    direct_per_case = m.workforce.allocate(m.active_rows).direct_per_case
-    m.workforce.reference_direct_hours_per_case = float(np.mean(direct_per_case[m.children.worker[m.active_rows]]))
+    caseload = m.in_care.caseload(m.active_rows)
+    direct_per_case = m.workforce.allocate(caseload).direct_per_case
+    m.workforce.reference_direct_hours_per_case = float(np.mean(direct_per_case[m.children.worker[caseload]]))
     active = m.active_rows
     home = active[IS_AT_HOME[m.children.state[active]]]
     home = home[~m.children.uasc[home]]  # UASC wait for placement; none are at home at the start
-    return m.front.support_families(m.front.at_home(home), m.policy.extra_edge_capacity_families)
+    return m.front.support_families(m.front.at_home(home), m.policy.extra_edge_capacity_families, m.policy)
 
 
 def _placement_counts(p, n_care: int) -> dict[State, int]:
@@ -115,7 +115,9 @@ def _children_in_care(m, counts: dict[State, int], gen) -> tuple[np.ndarray, np.
     c.legal_status[rows] = np.where(gen.random(n) < p.section_20_share_2015, LegalStatus.SECTION_20,
                                     LegalStatus.CARE_ORDER)
     c.legal_status[rows[young]] = LegalStatus.PLACEMENT_ORDER
-    c.reunifiable[rows] = gen.random(n) < p.reunifiable_share
+    v = gen.random(n)
+    c.reunifiable[rows] = v < p.reunifiable_share
+    c.return_appropriate[rows] = v < p.reunifiable_share * p.return_appropriate_share
     older = np.flatnonzero((ages >= AGE_14_MONTHS) & np.isin(states, [State.FOSTER_AGENCY, State.SEMI_INDEPENDENT]))
     n_uasc = min(int(round(_uasc_steady_stock(p) * m.scale)), older.size)
     uasc = rows[gen.choice(older, size=n_uasc, replace=False)]
@@ -131,7 +133,7 @@ def _uniform_ages(lo_months: int, hi_months: int, n, gen) -> np.ndarray:
 
 def _children_at_home(m, n_care: int, gen) -> None:
     """Children on plans and assessed at risk (the past five years' referrals still at home), and
-    children who went home in the monitoring window."""
+    children who went home within the re-entry horizon and are still at home."""
     p, s, c = m.params, m.scale, m.children
     at_risk = m.people.referred_sibling_groups(p.at_risk_referrals_per_year * s * HISTORY_MONTHS / 12,
                                                State.CHILD_IN_NEED, gen, history_months=HISTORY_MONTHS)
@@ -139,17 +141,24 @@ def _children_at_home(m, n_care: int, gen) -> None:
     cp_rate = p.cp_starts_per_year * s + at_risk.size * p.at_risk_escalation_rate_per_year
     m.people.referred_sibling_groups(cp_rate * HISTORY_MONTHS / 12, State.CHILD_PROTECTION, gen,
                                      history_months=HISTORY_MONTHS)
+    # children who went home in the re-entry horizon and have not come back: months at home d
+    # drawn in proportion to the chance of not having re-entered after d months (sim/hazards.py)
     returns_per_year = n_care * p.return_home_rate_per_year * RETURNS_STOCK_MULTIPLIER
-    n_returned = int(round(returns_per_year * p.monitoring_months / 12
-                           * (1 - RETURNS_REENTERED_SHARE * p.reentry_rate_per_year)))
+    d = np.arange(int(p.reentry_horizon_months))
+    still_home = hazards.reentry_survival(p, d)
+    n_returned = int(round(returns_per_year / 12 * still_home.sum()))
     if n_returned <= 0:
         return
+    months_home = np.searchsorted(np.cumsum(still_home) / still_home.sum(), gen.random(n_returned)).astype(np.int16)
+    ages_at_return = m.people.draw_ages(CARE_AGE_BANDS, n_returned, gen)
+    ages = ages_at_return + months_home
+    under_18 = ages < ADULT_MONTHS  # a child who has turned 18 since going home has left
+    ages, months_home = ages[under_18], months_home[under_18]
+    n_returned = int(under_18.sum())
     fams = m.people.add_families(n_returned, gen)
-    ages = m.people.draw_ages(CARE_AGE_BANDS, n_returned, gen)
-    ages = np.minimum(ages, ADULT_MONTHS - 1 - int(p.monitoring_months))
     need = (gen.random(n_returned) < p.high_need_share).astype(np.int8)
-    back = m.people.add_children(n_returned, State.RETURNED_HOME, ages.clip(0), fams, need)
-    c.months_in_state[back] = (gen.random(n_returned) * p.monitoring_months).astype(np.int16)
+    back = m.people.add_children(n_returned, State.RETURNED_HOME, ages, fams, need)
+    c.months_in_state[back] = months_home
     m.journeys.add(back, 0, np.full(n_returned, int(State.CLOSED)), np.int8(State.RETURNED_HOME), Reason.INITIAL)
     c.n_entries[back] = 1
     c.n_placements[back] = 1

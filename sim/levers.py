@@ -15,14 +15,18 @@ is described once, in `PARAMETERS`, for validation, the scenario loader and the 
 
 The levers and their evidence:
 
-* keeping_families_together - edge-of-care support that keeps avoidable families together.
-  R10 (up to 39% of entrants avoidable) is the model's `avoidable_share`; the lever raises the
-  chance that support keeps an avoidable family together, and may add places.
-* supporting_children_home - reunification support for children in care whose return home was
-  not properly explored (R11, 34%: the model's `reunifiable_share`).
+* keeping_families_together - edge-of-care support for families at the edge of care: the lever
+  raises support's relative cut of entry from the FGC trial's 0.19 towards R10's upper bound
+  (39%), and may add places.
+* supporting_children_home - reunification support episodes for children in care whose return
+  home was not properly explored (R11, 34%: the model's `reunifiable_share`); an assessment
+  finds a return appropriate for a share of them (`return_appropriate_share`).
 * great_place_to_call_home - foster carer recruitment and retention.
 * right_care - step-down from children's homes to family settings when a place frees.
 * practitioner_time - less recording and fewer meetings: +25% direct time (R9).
+* aligned_partnership_working - a faster multi-agency response: less escalation from an at-risk
+  referral to a plan and to care (assumptions, prior 0-20%).
+* locally_tailored_delivery - edge-of-care support focused on an age band or need.
 * investment - GBP 205m a year of edge-of-care spending (R7). The money buys places at the
   model's weekly cost of support, so it appears once, in `spend_edge_of_care_gbp`, through
   the families actually supported.
@@ -203,23 +207,25 @@ class PolicyLever(Lever):
 
 
 class KeepingFamiliesTogether(PolicyLever):
-    """Front edge: evidence-backed, relationship-based support for families at risk of care.
+    """Front edge: evidence-backed, relationship-based support for families at the edge of care.
 
-    The model already gives support places to the families at highest risk; support lowers
-    an avoidable family's entry hazard by the support's effectiveness (R10's 39% of entrants
-    are the model's `avoidable_share`). At full opportunity every supported avoidable family
-    stays together. Places added here are costed in `spend_edge_of_care_gbp`.
+    Support places go to the families at the edge (on a plan, high hazard) at highest risk; for
+    a year from its start support multiplies a reached child's entry hazard by 1 - cut (none
+    at 11+ by default: sim/front_edge.py). The baseline cut is the FGC trial's (RR 0.81:
+    `edge_support_relative_risk`); this lever raises it towards `effectiveness`, at most R10's
+    39% (an upper bound: "up to 39% of entrants could have avoided care"). Places added here are
+    costed in `spend_edge_of_care_gbp`.
     """
 
     TYPE = "keeping_families_together"
     TITLE = "Keeping families together"
     PARAMETERS = {
         "effectiveness": ParamSpec(
-            0.0, 1.0, 1.0, "probability",
-            "chance that support keeps an avoidable family together, at full strength and baseline worker time",
-            "R10: up to 39% of entrants avoidable with the right support; full opportunity = all kept together",
+            0.0, 0.39, 0.39, "relative cut",
+            "relative cut of a reached family's care-entry hazard, at full strength and baseline worker time",
+            "R10 as an upper bound (up to 39% of entrants avoidable); the FGC trial's RR 0.81 is the baseline cut 0.19",
             realised=True,
-            prior=(0.8, 1.0, "evidence.md: FGC relative risk ~0.81 for families reached, MST null; R10 is a maximum")),
+            prior=(0.19, 0.39, "evidence.md: FGC trial cut 0.19 for families reached; R10's 39% a maximum")),
         "extra_capacity_families": ParamSpec(
             0.0, 1e5, 0.0, "families at once",
             "edge-of-care places added besides those the investment buys (costed at edge_weekly_cost_gbp)",
@@ -227,44 +233,52 @@ class KeepingFamiliesTogether(PolicyLever):
             prior=(0.0, 2000.0, "assumption: up to two thirds of baseline places again")),
     }
 
+    @staticmethod
+    def baseline_cut(model) -> float:
+        return 1 - model.params.edge_support_relative_risk
+
     def check_model(self, model) -> None:
-        base = model.params.edge_effectiveness
-        if self.value("effectiveness") < base:
+        base = self.baseline_cut(model)
+        if self.value("effectiveness") < base - 1e-12:
             raise LeverError(f"{self.TYPE}: effectiveness = {self.value('effectiveness')!r} is below the "
-                             f"model's baseline edge_effectiveness {base:g}")
+                             f"model's baseline cut 1 - edge_support_relative_risk = {base:g}")
 
     def act(self, model, ramp: float, realised: float) -> None:
-        gap = self.value("effectiveness") - model.params.edge_effectiveness
+        gap = max(self.value("effectiveness") - self.baseline_cut(model), 0.0)
         model.policy.edge_effectiveness_uplift += realised * gap
         model.policy.extra_edge_capacity_families += ramp * self.value("extra_capacity_families")
 
 
 class SupportingChildrenHome(PolicyLever):
-    """Back edge: support for children in care whose return home can safely be explored.
+    """Back edge: reunification support for children whose return home was not properly explored.
 
-    Places go to reunifiable children in care (R11: 34%, the model's `reunifiable_share`) in
-    random order; a supported child's return-home hazard rises, scaled by worker time, and
-    re-entry after a supported return falls.
+    Support episodes (`reunification_support_months` long, `reunification_weekly_cost_gbp` a
+    week, counted in `spend_reunification_gbp`) go to those children (R11: up to 34%, the
+    model's `reunifiable_share`) in random order while places are free. The episode assesses
+    the return: for the share found appropriate (`return_appropriate_share`) the return-home
+    hazard rises, scaled by worker time; for the others it ends without a return. Re-entry
+    after a supported return falls by `reentry_reduction` (an assumption: specialist
+    reunification services give more stable returns, SCIE briefing 42, size unknown).
     """
 
     TYPE = "supporting_children_home"
     TITLE = "Supporting children home"
     PARAMETERS = {
         "capacity_children": ParamSpec(
-            0.0, 2e5, 27_000.0, "children in care at once",
-            "children in care receiving reunification support at once",
+            0.0, 2e5, 27_000.0, "children at once",
+            "children in a reunification support episode at once (in care or after going home)",
             "R11 x R2: 34% of 80,080 children in care (2020), i.e. every child whose return was not explored",
             realised=True,
             prior=(10000.0, 27000.0, "evidence.md: R11's 34% is a maximum, not who would return safely")),
         "return_rate_per_year": ParamSpec(
             0.0, 12.0, 1.0, "per year",
-            "added return-home hazard of a supported child (scaled by worker time)",
-            "assumption: a supported, safe return home within about a year", realised=True,
+            "added return-home hazard of a supported child whose return is appropriate (scaled by worker time)",
+            "assumption: a supported, appropriate return home within about a year", realised=True,
             prior=(0.3, 1.5, "evidence.md: specialist reunification helps, size unknown")),
         "reentry_reduction": ParamSpec(
             0.0, 1.0, 0.5, "share",
             "relative cut in the re-entry hazard after a supported return home",
-            "assumption", realised=True,
+            "assumption: direction from SCIE briefing 42 (evidence.md), size unknown", realised=True,
             prior=(0.1, 0.6, "evidence.md: stabler returns with specialist services, size not known")),
     }
 
@@ -389,9 +403,75 @@ class Investment(PolicyLever):
         model.policy.extra_edge_capacity_families += ramp * self.places(model)
 
 
+class AlignedPartnershipWorking(PolicyLever):
+    """Aligned partnership working: a faster multi-agency response at the front door.
+
+    Police, health, schools and children's services acting together on a referral lower the
+    escalation of at-risk cases onto a plan and the care-entry hazard of at-risk families not on
+    a plan. The report gives no size: each cut is an assumption with a prior of 0-20%, default
+    a modest 10%.
+    """
+
+    TYPE = "aligned_partnership_working"
+    TITLE = "Aligned partnership working"
+    PARAMETERS = {
+        "escalation_cut": ParamSpec(
+            0.0, 0.5, 0.1, "relative cut",
+            "relative cut of the hazard that an at-risk case escalates onto a child protection plan",
+            "assumption: prior 0-0.2 (no published estimate)", realised=True,
+            prior=(0.0, 0.2, "assumption: no published estimate")),
+        "entry_cut": ParamSpec(
+            0.0, 0.5, 0.1, "relative cut",
+            "relative cut of the care-entry hazard of at-risk families not on a plan",
+            "assumption: prior 0-0.2 (no published estimate)", realised=True,
+            prior=(0.0, 0.2, "assumption: no published estimate")),
+    }
+
+    def act(self, model, ramp: float, realised: float) -> None:
+        pol = model.policy
+        pol.at_risk_escalation_multiplier *= 1 - realised * self.value("escalation_cut")
+        pol.at_risk_entry_multiplier *= 1 - realised * self.value("entry_cut")
+
+
+class LocallyTailoredDelivery(PolicyLever):
+    """Locally tailored delivery: edge-of-care support focused on a chosen age band or need.
+
+    Only families at the edge with a child aged `min_age_years` to under `max_age_years` (and,
+    with `high_need_only` = 1, a high-need child) are offered support places; capacity and the
+    effect of support are unchanged, so the lever moves support to the families chosen. Its
+    fuller form (local authorities' own mixes) comes with the local-authority model.
+    """
+
+    TYPE = "locally_tailored_delivery"
+    TITLE = "Locally tailored delivery"
+    PARAMETERS = {
+        "min_age_years": ParamSpec(0, 17, 0, "years", "youngest age of the children support is focused on",
+                                   "assumption per scenario (e.g. under 11s: the MST trial found no effect at 11+)",
+                                   integer=True, prior=(0, 5, "a targeting choice: from birth to the under-5s")),
+        "max_age_years": ParamSpec(1, 18, 11, "years", "age (exclusive) up to which support is focused",
+                                   "assumption per scenario", integer=True,
+                                   prior=(5, 18, "a targeting choice: under-5s to every age")),
+        "high_need_only": ParamSpec(0, 1, 0, "0 or 1", "focus support on families with a high-need child",
+                                    "assumption per scenario", integer=True,
+                                    prior=(0, 1, "a targeting choice")),
+    }
+
+    def check(self) -> None:
+        super().check()
+        if self.value("min_age_years") >= self.value("max_age_years"):
+            raise LeverError(f"{self.TYPE}: min_age_years = {self.value('min_age_years')!r} is not below "
+                             f"max_age_years = {self.value('max_age_years')!r}")
+
+    def act(self, model, ramp: float, realised: float) -> None:
+        pol = model.policy
+        pol.edge_target_min_age_months = max(pol.edge_target_min_age_months, 12 * int(self.value("min_age_years")))
+        pol.edge_target_max_age_months = min(pol.edge_target_max_age_months, 12 * int(self.value("max_age_years")))
+        pol.edge_target_high_need_only = pol.edge_target_high_need_only or bool(self.value("high_need_only"))
+
+
 LEVERS: dict[str, type[PolicyLever]] = {cls.TYPE: cls for cls in (
     KeepingFamiliesTogether, SupportingChildrenHome, GreatPlaceToCallHome, RightCare, PractitionerTime,
-    Investment)}
+    Investment, AlignedPartnershipWorking, LocallyTailoredDelivery)}
 
 
 def lever_from_dict(table: dict, share_realised: float = 1.0) -> PolicyLever:

@@ -65,22 +65,29 @@ class CareModel(mesa.Model):
        the workforce (hires and leavers to the FTE trend, direct share of hours).
     2. ``front.refer`` - families referred onto a child protection plan or assessed at risk of
        care (sibling groups together); returns the unaccompanied asylum-seeking arrivals.
-    3. ``workforce.allocate`` - new cases get the least-loaded worker; returns each worker's
-       direct time per case and its effect.
-    4. ``front.protect`` - plans end, at-risk cases close or escalate onto a plan.
+    3. ``workforce.allocate`` - new cases get the least-loaded worker (children who went home
+       leave the caseload after the monitoring months, ``in_care.caseload``); returns each
+       worker's direct time per case and its effect.
+    4. ``front.protect`` - plans end, at-risk cases close or escalate onto a plan (a lever may
+       slow escalation).
     5. ``front.support_families`` - edge-of-care support ends after its episode; free capacity
-       goes to the families at highest risk of care; returns the families supported.
+       goes to the families at the edge of care (on a plan, high hazard; a lever may target an
+       age band or need) at highest risk; returns the families supported and at the edge.
     6. ``front.enter_care`` - a family's children come into care together (hazard by plan,
-       risks, need, age; reduced by support for avoidable families, scaled by worker time);
-       children who went home may come back; UASC arrivals enter; returns entrants and routes.
-    7. ``in_care.support_reunification`` - back-edge support places go to reunifiable children.
-    8. ``in_care.leave_care`` - return home (scaled by the worker's direct time), special
-       guardianship, adoption, leaving at 16-17.
+       risks, need, age; times the relative risk of support for a year from its start, weaker
+       or none at 11+, scaled by worker time); children who went home may come back (a hazard
+       falling with time at home); UASC arrivals enter; returns entrants and routes.
+    7. ``in_care.support_reunification`` - back-edge support episodes (capacity, length) go to
+       children whose return was not properly explored; returns the children in an episode.
+    8. ``in_care.leave_care`` - return home (scaled by the worker's direct time; raised by
+       support when an assessment finds a return appropriate), special guardianship,
+       adoption, leaving at 16-17.
     9. ``in_care.move_placements`` - breakdowns, placement for adoption, with parents,
        step-down; returns movers, their routes and step-down requests.
     10. ``ledger.match`` - entrants and movers go to the best available type with a free
         place; when no foster place is free a child goes to residential and that is recorded.
-    11. ``in_care.age`` - a month older; 18th birthdays; monitoring of returned-home children ends.
+    11. ``in_care.age`` - a month older; 18th birthdays; children who went home leave the
+        caseload after the monitoring months and the model at the re-entry horizon.
     12. ``market.supply_places`` - foster households recruited and leaving; empty homes close.
     13. ``recorder.record`` - counts, flows, costs and direct hours for the month.
     """
@@ -118,8 +125,8 @@ class CareModel(mesa.Model):
         self.in_care = InCare(self)
         for lever in self.levers:
             lever.init(self)
-        n_supported = initial.build(self)
-        self.recorder.record(self.children.state[self.active_rows], n_supported)
+        n_supported, n_at_edge = initial.build(self)
+        self.recorder.record(self.children.state[self.active_rows], n_supported, n_at_edge=n_at_edge)
         gc.freeze()  # the cyclic collector otherwise rescans every agent each month
 
     # ------------------------------------------------------------------ time
@@ -191,7 +198,7 @@ class CareModel(mesa.Model):
         self.flows.reset()
         policy = self.update_context()  # 1
         uasc_arrivals = self.front.refer()  # 2
-        time = self.workforce.allocate(self.active_rows)  # 3
+        time = self.workforce.allocate(self.in_care.caseload(self.active_rows))  # 3
         # who is where after referrals: each phase below narrows its own group
         active = self.active_rows
         state = c.state[active]
@@ -199,11 +206,11 @@ class CareModel(mesa.Model):
         home = home[~c.uasc[home]]  # UASC arrivals wait for placement, not at home
         returned = active[state == State.RETURNED_HOME]
         care = active[IS_IN_CARE[state]]
-        self.front.protect(home)  # 4
+        self.front.protect(home, policy.at_risk_escalation_multiplier)  # 4
         home = self.front.at_home(home[IS_AT_HOME[c.state[home]]])  # support keeps them at home
-        n_supported = self.front.support_families(home, policy.extra_edge_capacity_families)  # 5
+        n_supported, n_at_edge = self.front.support_families(home, policy.extra_edge_capacity_families, policy)  # 5
         entrants, routes = self.front.enter_care(home, returned, uasc_arrivals, policy, time)  # 6
-        self.in_care.support_reunification(care, policy.reunification_capacity_children)  # 7
+        n_reunification = self.in_care.support_reunification(care, returned, policy.reunification_capacity_children)  # 7
         self.in_care.leave_care(care, policy, time)  # 8
         care = care[IS_IN_CARE[c.state[care]]]
         movers, mover_routes, step_downs = self.in_care.move_placements(care, policy)  # 9
@@ -215,7 +222,7 @@ class CareModel(mesa.Model):
         still = IS_ACTIVE[state]
         self.active_rows = self.active_rows[still]
         self.child_months += int(self.active_rows.size)
-        self.recorder.record(state[still], n_supported)  # 13
+        self.recorder.record(state[still], n_supported, n_at_edge=n_at_edge, n_reunification=n_reunification)  # 13
 
     def run_until(self, year: int, month: int = 3) -> None:
         """Step until the end of `month` of `year` (default 31 March)."""

@@ -118,12 +118,21 @@ class Params:
                                           prior=(1500.0, 6000.0, "no national figure: half to double"))
     edge_support_months: float = fixed(6.0, 1.0, 24.0, "length of an episode of edge-of-care support", "assumption (typical 3-6 month programmes)",
                                        prior=(3.0, 12.0, "3-6 month programmes; evidence.md: FGC effects measured at a year"))
-    edge_weekly_cost_gbp: float = fixed(250.0, 0.0, 5000.0, "cost of edge-of-care support per family per week, 2020 prices", "assumption (intensive family support ~GBP 6,500 per 6-month episode)",
-                                        prior=(150.0, 400.0, "assumption: GBP 4,000-10,000 per episode of intensive support"))
-    avoidable_share: float = fixed(0.39, 0.0, 1.0, "share of families whose child's entry could be avoided with the right support", "D, R10: up to 39% of entrants (case reviews)",
-                                   prior=(0.15, 0.39, "evidence.md: R10's 39% is a maximum from case reviews, not the share who would avoid care"))
-    edge_effectiveness: float = fixed(0.6, 0.0, 1.0, "chance that support keeps an avoidable family together, at baseline worker time", "assumption",
-                                      prior=(0.3, 0.8, "evidence.md: FGC relative risk ~0.81 for families reached; MST null for adolescents"))
+    edge_weekly_cost_gbp: float = fixed(250.0, 0.0, 5000.0, "cost of edge-of-care support per family per week, 2020 prices",
+                                        "assumption, range 150-500 (about GBP 6,500 per 6-month episode of intensive family support or family group conferencing with follow-up); no unit cost in ../shared/evidence.md",
+                                        prior=(150.0, 500.0, "assumption: GBP 4,000-13,000 per episode of intensive support"))
+    edge_hazard_threshold_multiple: float = fixed(2.0, 1.0, 20.0, "a family is at the edge of care when it is on a plan and its care-entry hazard is at least this multiple of the plan base rate",
+                                                  "assumption (pre-proceedings: on a plan and high need, an infant, or all three parental risks), range 1.5-3",
+                                                  prior=(1.5, 3.0, "assumption: pre-proceedings families are the highest-risk families on plans"))
+    edge_support_relative_risk: float = fixed(0.81, 0.0, 1.0, "relative risk of care entry for a family reached by edge-of-care support (children under 11)",
+                                              "evidence.md: FGC trial (Taylor et al. 2024), in care at 12 months 36.2% vs 44.8%, RR ~0.81; prior 0.7-0.95",
+                                              prior=(0.7, 0.95, "evidence.md: FGC trial RR ~0.81 for the families reached"))
+    edge_effect_months: float = fixed(12.0, 1.0, 60.0, "months from the start of support during which it lowers the entry hazard; none after",
+                                      "evidence.md: the FGC effect is measured at 12 months; assumption that it fades after (range 6-24)",
+                                      prior=(6.0, 24.0, "evidence.md: measured at 12 months; assumption"))
+    edge_adolescent_effect_multiplier: float = fixed(0.0, 0.0, 1.0, "share of the support's effect that reaches a child aged 11+",
+                                                     "evidence.md: MST trial (START, Fonagy et al. 2018), no effect on placement for 11-17s (OR 1.25, 0.77-2.05); prior 0-0.5",
+                                                     prior=(0.0, 0.5, "evidence.md: MST trial null for adolescents"))
 
     # --- social workers ---
     social_workers_fte_2020: float = fixed(31900.0, 1e3, 1e5, "children-and-family social workers (FTE) at 30 September 2020", "C, DfE workforce: ~31,900",
@@ -203,12 +212,28 @@ class Params:
                                             prior=(0.05, 0.2, "assumption: half to double"))
     placed_with_parents_discharge_rate_per_year: float = fixed(0.25, 0.0, 3.0, "hazard that a care order for a child placed with parents is discharged", "assumption",
                                                                prior=(0.125, 0.5, "assumption: half to double"))
-    reentry_rate_per_year: float = fixed(0.12, 0.0, 2.0, "hazard that a child who returned home comes back into care", "assumption (about a third within 5 years)",
-                                         prior=(0.06, 0.2, "evidence.md: 30% back within 5 years (DfE), 1 in 5 in a year, over a third in 6 (Goldacre 2022)"))
-    monitoring_months: float = fixed(24.0, 1.0, 120.0, "months a returned-home child stays known before the case closes", "assumption",
+    reentry_rate_first_year_per_year: float = fixed(0.223, 0.0, 5.0, "re-entry hazard of a child in the first 12 months after going home",
+                                                    "evidence.md: about one in five back in care within a year (Goldacre et al. 2022): -ln(0.8) = 0.223",
+                                                    prior=(0.16, 0.29, "evidence.md: 15-25% back within a year"))
+    reentry_rate_later_per_year: float = fixed(0.0415, 0.0, 2.0, "re-entry hazard from 12 months after going home to the horizon",
+                                               "evidence.md: 30% within five years (DfE 2006-07 cohort), over a third within six (Goldacre et al. 2022): S(72 months) = 0.8 x exp(-5 x 0.0415) = 0.65",
+                                               prior=(0.025, 0.06, "evidence.md: 30-40% back within five to six years"))
+    reentry_horizon_months: float = fixed(72.0, 12.0, 216.0, "months after going home beyond which the model assumes no re-entry (the child stops being an agent)",
+                                          "assumption: the evidence ends at six years (Goldacre et al. 2022); 216 keeps every child until 18",
+                                          prior=(60.0, 120.0, "assumption: the evidence covers six years"))
+    monitoring_months: float = fixed(24.0, 1.0, 120.0, "months a returned-home child stays on a social worker's caseload", "assumption",
                                      prior=(12.0, 48.0, "assumption: half to double"))
-    reunifiable_share: float = fixed(0.34, 0.0, 1.0, "share of children in care for whom a return home could safely be explored", "D, R11: up to 34%",
-                                     prior=(0.1, 0.34, "evidence.md: R11's 34% is a maximum; not explored is not would return safely"))
+    reunifiable_share: float = fixed(0.34, 0.0, 1.0, "share of children in care whose return home was not properly explored", "D, R11: up to 34% (an upper bound of a reviewed population)",
+                                     prior=(0.1, 0.34, "evidence.md: R11's 34% is a maximum"))
+    return_appropriate_share: float = fixed(0.5, 0.0, 1.0, "of those, the share for whom an assessment finds a return home appropriate",
+                                            "assumption, prior 0.25-0.75: evidence.md, 'not properly explored' is not 'would return home safely'; Farmer 2014: 27% of returns unplanned",
+                                            prior=(0.25, 0.75, "assumption: not explored is not would return safely"))
+    reunification_support_months: float = fixed(9.0, 1.0, 36.0, "length of an episode of reunification support (assessment, return, support at home)",
+                                                 "assumption, range 6-12 (reunification programmes run over months, evidence.md: Farmer 2014, SCIE briefing 42)",
+                                                 prior=(6.0, 12.0, "assumption: reunification programmes run over months"))
+    reunification_weekly_cost_gbp: float = fixed(250.0, 0.0, 5000.0, "cost of reunification support per child per week, 2020 prices",
+                                                 "assumption, range 150-500: as edge-of-care support (no unit cost in ../shared/evidence.md)",
+                                                 prior=(150.0, 500.0, "assumption, as edge-of-care support"))
 
     # --- initial stock at 31 March 2015 ---
     children_in_care_2015: float = fixed(69540.0, 1e4, 2e5, "children looked after at 31 March 2015", "A, DfE SFR 34/2015: 69,540")

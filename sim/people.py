@@ -60,8 +60,7 @@ class People:
         p = self.params
         return {"domestic_abuse": gen.random(count) < p.domestic_abuse_share,
                 "substance_misuse": gen.random(count) < p.substance_misuse_share,
-                "mental_health": gen.random(count) < p.mental_health_share,
-                "avoidable": gen.random(count) < p.avoidable_share}
+                "mental_health": gen.random(count) < p.mental_health_share}
 
     def add_families(self, count: int, gen: np.random.Generator, sizes: np.ndarray | None = None,
                      risks: dict[str, np.ndarray] | None = None) -> np.ndarray:

@@ -16,7 +16,12 @@ class PolicyState:
     """This month's policy settings; all zero / one in the baseline."""
 
     extra_edge_capacity_families: float = 0.0  # edge-of-care places added (families, England scale)
-    edge_effectiveness_uplift: float = 0.0  # added to the chance support keeps an avoidable family together
+    edge_effectiveness_uplift: float = 0.0  # added to the relative cut of entry (1 - relative risk) for families reached
+    edge_target_min_age_months: int = 0  # edge support goes only to families with a child in this age band
+    edge_target_max_age_months: int = 216  # (exclusive upper end)
+    edge_target_high_need_only: bool = False  # ... and, if set, with a high-need child
+    at_risk_escalation_multiplier: float = 1.0  # on the at-risk-to-plan escalation hazard (aligned partnership working)
+    at_risk_entry_multiplier: float = 1.0  # on the care-entry hazard of at-risk families not on a plan
     reunification_capacity_children: float = 0.0  # children in care receiving back-edge support at once
     reunification_rate_per_year: float = 0.0  # added return-home hazard of a supported reunifiable child
     reentry_reduction: float = 0.0  # relative cut in re-entry hazard after supported reunification

@@ -47,8 +47,10 @@ class Recorder:
         """The last month's record (unscaled)."""
         return self.records[-1]
 
-    def record(self, states: np.ndarray, n_supported_families: int) -> None:
-        """Record the month just ended (`states`: those of the active children, in `active_rows` order)."""
+    def record(self, states: np.ndarray, n_supported_families: int, *, n_at_edge: int = 0,
+               n_reunification: int = 0) -> None:
+        """Record the month just ended (`states`: those of the active children, in `active_rows` order;
+        families in edge-of-care support and at the edge; children in reunification support)."""
         m = self.model
         c, prov, w = m.children, m.providers, m.workers
         rows = m.active_rows
@@ -79,6 +81,8 @@ class Recorder:
         rec["n_childrens_homes_open"] = int(homes.sum())
         rec["n_home_places"] = float(prov.places[:n][homes].sum())
         rec["n_edge_families"] = n_supported_families
+        rec["n_families_at_edge"] = n_at_edge
+        rec["n_reunification_support"] = n_reunification
         rec["n_social_workers"] = int(w.active[: w.n].sum())
         rec["direct_hours_per_week"] = float(w.direct_hours().sum())
         rec["mean_caseload"] = float(w.caseload[: w.n][w.active[: w.n]].mean())
@@ -86,7 +90,8 @@ class Recorder:
         rec["direct_hours_per_child_in_care_or_on_plan"] = rec["direct_hours_per_week"] / max(n_cp, 1e-9)
         # a child with no provider (-1) reads the appended 1.0: the kind's price as it is
         factors = np.append(prov.price_factor[:n], 1.0)[c.provider[care_rows]]
-        spend = m.costs.month_spend(m.year, states[in_care], factors, n_supported_families, rec["n_social_workers"])
+        spend = m.costs.month_spend(m.year, states[in_care], factors, n_supported_families, rec["n_social_workers"],
+                                    n_reunification_children=n_reunification)
         if m.month == 0:
             spend = {k: 0.0 for k in spend}  # the state at 31 March 2015 carries no spend
         rec.update(spend)

@@ -39,7 +39,7 @@ def lever_range(kind: str, key: str) -> tuple[float, float]:
     spec = LEVERS[kind].specs()[key]
     lo, hi = spec.lo, spec.hi
     if (kind, key) == ("keeping_families_together", "effectiveness"):
-        lo = SHIPPED.edge_effectiveness
+        lo = 1 - SHIPPED.edge_support_relative_risk
     if (kind, key) == ("practitioner_time", "direct_time_increase"):
         hi = (1 - SHIPPED.direct_share) / SHIPPED.direct_share  # at most every non-direct hour
     return lo, hi

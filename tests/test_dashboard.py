@@ -13,7 +13,7 @@ import pandas as pd
 
 from experiments import dashboard as d
 from experiments.scenarios import load_scenario, scenario_names
-from runner.summary import EDGE_SPEND, SAVING, SPEND, summarise, with_saving
+from runner.summary import SUPPORT_SPEND, SAVING, SPEND, summarise, with_saving
 from sim.levers import LEVERS, LeverError
 
 
@@ -76,7 +76,7 @@ def _futures(base_spend, scen_spend, base_edge, scen_edge) -> d.Futures:
     for label, spend, edge in ((d.BASELINE, base_spend, base_edge), (d.MIX, scen_spend, scen_edge)):
         for seed, (s, e) in enumerate(zip(spend, edge)):
             rows.append({"scenario": label, "seed": seed, "year": d.TABLE_YEAR, **dict.fromkeys(d.SHOWN.values(), 0.0),
-                         SPEND: s, EDGE_SPEND: e})
+                         SPEND: s, SUPPORT_SPEND: e})
     runs = pd.DataFrame(rows)
     summary = summarise(runs, measures=d.SHOWN, baseline=d.BASELINE, changes=True)
     return d.Futures("x", [], runs, summary, len(base_spend), 0.05, 1)

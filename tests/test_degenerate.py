@@ -9,7 +9,8 @@ from sim.states import IS_IN_CARE, N_STATES, State
 from tests.conftest import small_model
 
 NO_FLOWS = dict(cp_starts_per_year=0.0, at_risk_referrals_per_year=0.0, uasc_entries_per_year=0.0,
-                care_entry_rate_cp_per_year=0.0, care_entry_rate_at_risk_per_year=0.0, reentry_rate_per_year=0.0)
+                care_entry_rate_cp_per_year=0.0, care_entry_rate_at_risk_per_year=0.0,
+                reentry_rate_first_year_per_year=0.0, reentry_rate_later_per_year=0.0)
 NO_EXITS = dict(return_home_rate_per_year=0.0, placed_with_parents_discharge_rate_per_year=0.0,
                 special_guardianship_rate_per_year=0.0, adoption_order_rate_per_year=0.0,
                 left_16_17_rate_per_year=0.0)

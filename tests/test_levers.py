@@ -54,7 +54,8 @@ def paired(kind: str, column: str, flow: bool = False, **args) -> tuple[float, f
 # ---------------------------------------------------------------------------- registry and checks
 def test_registry_describes_every_argument():
     assert set(LEVERS) == {"keeping_families_together", "supporting_children_home", "great_place_to_call_home",
-                           "right_care", "practitioner_time", "investment"}
+                           "right_care", "practitioner_time", "investment", "aligned_partnership_working",
+                           "locally_tailored_delivery"}
     for kind, cls in LEVERS.items():
         assert issubclass(cls, PolicyLever) and cls.TYPE == kind and cls.TITLE and cls.__doc__
         for name, spec in cls.specs().items():
@@ -94,7 +95,7 @@ def test_bad_arguments_are_one_line_naming_field_and_value(table_, words):
 
 def test_init_validates_against_the_model():
     params = load_params()
-    too_weak = LEVERS["keeping_families_together"](effectiveness=params.edge_effectiveness / 2)
+    too_weak = LEVERS["keeping_families_together"](effectiveness=(1 - params.edge_support_relative_risk) / 2)
     with pytest.raises(LeverError, match="effectiveness .* below the model's baseline"):
         CareModel(params, seed=1, scale=0.02, levers=[too_weak])
     free = LEVERS["investment"]()
@@ -152,9 +153,9 @@ def test_investment_buys_places_that_spend_the_money_once():
 
 
 # ---------------------------------------------------------------------------- levers that select nobody
-BASE_EFFECTIVENESS = load_params().edge_effectiveness
+BASE_EFFECTIVENESS = 1 - load_params().edge_support_relative_risk  # the baseline cut of entry
 NO_OPS = [
-    ("keeping_families_together", {"effectiveness": 1.0}, 0.0),  # share 0: no uplift
+    ("keeping_families_together", {"effectiveness": 0.39}, 0.0),  # share 0: no uplift
     ("keeping_families_together", {"effectiveness": BASE_EFFECTIVENESS, "extra_capacity_families": 0.0}, 1.0),
     ("supporting_children_home", {"capacity_children": 0.0, "return_rate_per_year": 3.0}, 1.0),  # nobody supported
     ("great_place_to_call_home", {"recruitment_multiplier": 1.0, "attrition_multiplier": 1.0}, 1.0),
@@ -162,6 +163,9 @@ NO_OPS = [
     ("practitioner_time", {"direct_time_increase": 0.0}, 1.0),
     ("investment", {"gbp_per_year": 0.0}, 1.0),
     ("investment", {"start": "2030-01"}, 1.0),  # starts after the run ends
+    ("aligned_partnership_working", {"escalation_cut": 0.1, "entry_cut": 0.1}, 0.0),  # share 0
+    ("aligned_partnership_working", {"escalation_cut": 0.0, "entry_cut": 0.0}, 1.0),
+    ("locally_tailored_delivery", {"min_age_years": 0, "max_age_years": 18}, 1.0),  # every age: no focus
 ]
 
 
@@ -228,7 +232,14 @@ def practitioner_time_adds_a_quarter_of_direct_hours_and_never_raises_entries(**
     assert mean <= 2 * se
 
 
-CLAIMS = [keeping_families_together_lowers_entries, investment_lowers_entries_and_children_in_care,
+def aligned_partnership_working_lowers_plans_and_entries(**args):
+    mean, se = paired("aligned_partnership_working", "new_cp_plans", flow=True, **args)
+    assert mean < -2 * se
+    mean, se = paired("aligned_partnership_working", "new_entries", flow=True, **args)
+    assert mean < -2 * se
+
+
+CLAIMS = [keeping_families_together_lowers_entries, aligned_partnership_working_lowers_plans_and_entries, investment_lowers_entries_and_children_in_care,
           supporting_children_home_raises_returns_and_lowers_children_in_care,
           more_foster_carers_never_raise_residential_use, right_care_moves_children_from_homes_to_families,
           practitioner_time_adds_a_quarter_of_direct_hours_and_never_raises_entries]
@@ -236,6 +247,7 @@ CLAIMS = [keeping_families_together_lowers_entries, investment_lowers_entries_an
 STRENGTH_ZERO = {
     keeping_families_together_lowers_entries: {"effectiveness": BASE_EFFECTIVENESS, "extra_capacity_families": 0.0},
     investment_lowers_entries_and_children_in_care: {"gbp_per_year": 0.0},
+    aligned_partnership_working_lowers_plans_and_entries: {"escalation_cut": 0.0, "entry_cut": 0.0},
     supporting_children_home_raises_returns_and_lowers_children_in_care: {"capacity_children": 0.0},
     more_foster_carers_never_raise_residential_use: {"recruitment_multiplier": 1.0, "attrition_multiplier": 1.0},
     right_care_moves_children_from_homes_to_families: {"step_down_rate_per_year": 0.0},

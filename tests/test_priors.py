@@ -40,4 +40,4 @@ def test_every_lever_strength_has_a_prior_inside_its_range_around_its_default():
 
 
 def test_prior_range_of_a_fixed_parameter():
-    assert Params.prior_range("avoidable_share") == (0.15, 0.39)
+    assert Params.prior_range("reunifiable_share") == (0.1, 0.34)

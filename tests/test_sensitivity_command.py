@@ -18,7 +18,7 @@ def test_sensitivity_quick_writes_indices_of_at_least_25_inputs_and_passes_the_d
     assert len(inputs) >= 25
     assert DUMMY in set(indices["input"])
     assert {"children_in_care", "spend_gbp", "residential", "net_saving_gbp"} <= set(indices["output"])
-    assert "keeping_families_together__effectiveness" in inputs and "avoidable_share" in inputs
+    assert "keeping_families_together__effectiveness" in inputs and "reunifiable_share" in inputs
     checks = dummy_checks(indices)
     assert checks and all(check.passed for check in checks)
     for name in ("tornado.png", "sobol.png", "report.md"):
