@@ -43,7 +43,7 @@ def build_parser() -> Parser:
     parser = Parser(prog="caresim", description="Agent-based simulation of children's social care in England.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     for name, (module, help_text) in SUBCOMMANDS.items():
-        module.add_arguments(sub.add_parser(name, help=help_text, description=help_text))
+        module.add_arguments(sub.add_parser(name, help=help_text.replace("%", "%%"), description=help_text))
     return parser
 
 
