@@ -20,7 +20,8 @@ from sim.run import run_replication
 from sim.states import State
 from tests.conftest import small_model
 
-SUPPORT_SPEND_COLUMNS = ("spend_reunification_gbp", "n_reunification_support", "new_reunification_support")
+SUPPORT_SPEND_COLUMNS = ("spend_reunification_gbp", "spend_support_gbp", "n_reunification_support",
+                         "new_reunification_support")
 
 
 def with_levers(seed: int, *levers, **overrides) -> CareModel:
