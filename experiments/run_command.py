@@ -27,6 +27,8 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--params", type=path_value, default=None, help="parameter file (default: the shipped calibration)")
     parser.add_argument("--point-estimate", action="store_true",
                         help="every replication uses the calibrated point estimate (no parameter uncertainty)")
+    parser.add_argument("--data", type=path_value, default=None, metavar="DIR",
+                        help="an authority's SSDA903 folder: start from its latest 31 March, fitted to its history")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -48,9 +50,12 @@ def format_table(table) -> str:
         cells = []
         for name, _, fmt in cols:
             v = row[CONTRACT[name]]
+            width = len(fmt.format(0))
+            if isinstance(v, str):  # a suppressed count from an authority's return (`c`)
+                cells.append(f"{v:>{width}}")
+                continue
             if name == "spend_gbp":
                 v = v / 1e9
-            width = len(fmt.format(0))
             cells.append(" " * (width - 1) + "–" if v != v else fmt.format(v))
         lines.append(f"{year:>8} " + " ".join(cells))
     return "\n".join(lines)
@@ -77,6 +82,11 @@ def load_run_inputs(args):
 
 def main(args) -> int:
     import pandas as pd
+
+    if getattr(args, "data", None) is not None:
+        from experiments.local_command import run_local
+
+        return run_local(args)
 
     from runner.montecarlo import ExecutorOptions, as_rows, plan, run_replications, seeds_of
     from runner.summary import contract, mean_table

@@ -1,0 +1,58 @@
+"""`caresim run --data DIR`: the same table and JSON contract for one authority (calibration/local.py).
+
+The authority's own counts, every count of children that rounds to 1-5 shown as `c` (the DfE's
+rule for local figures), and `local_authority`: the LA code from the return or the folder's
+name - never a child's identifier. The fitted local parameters are kept beside `--out`, or in
+the user's cache folder, never in the data folder.
+"""
+from __future__ import annotations
+
+import json
+import sys
+
+from runner.checks import check_output_dir
+from runner.errors import UserError
+from runner.options import check_seeds
+
+
+def run_local(args) -> int:
+    from calibration.local import load_authority, local_run, suppress_contract, suppress_counts
+    from experiments.run_command import format_table
+    from experiments.scenarios import load_scenario
+    from runner.montecarlo import seeds_of
+    from runner.summary import contract, mean_table
+    from sim.parameters import ParameterSet
+
+    if args.scale != 1.0:
+        raise UserError(f"--scale {args.scale:g}: a local model simulates the whole authority (leave --scale out)")
+    check_seeds(args.seed, args.replications)
+    scenario = load_scenario(getattr(args, "scenario", None) or "baseline")
+    scenario.check_params(ParameterSet.load(args.params).point)
+    if args.out is not None:
+        check_output_dir(args.out)
+    authority = load_authority(args.data)
+    end_year = args.end_year if args.end_year > authority.last_year else None
+    log = None if args.json else (lambda msg: print(f"local fit: {msg}", file=sys.stderr, flush=True))
+    result = local_run(authority, scenario.to_dict(), seeds_of(args.seed, args.replications), end_year=end_year,
+                       params=args.params, cache_dir=args.out, uncertainty=not args.point_estimate, log=log)
+    for note in result.notes:
+        print(f"caresim: note: {note}", file=sys.stderr)
+    table = mean_table(result.runs, scenario.name)
+    if args.out is not None:
+        try:
+            args.out.mkdir(parents=True, exist_ok=True)
+            suppress_counts(table).to_csv(args.out / "yearly.csv")
+        except OSError as exc:
+            raise UserError(f"--out {args.out}: cannot write ({exc.strerror})") from None
+    if args.json:
+        doc = contract(result.runs, scenario=scenario.name, seed=args.seed, child_months=result.child_months)
+        doc = {"local_authority": result.name, **suppress_contract(doc)}
+        print(json.dumps(doc))
+    else:
+        print(f"caresim {scenario.name} for {result.name}: from 31 March {result.start.year}, seed {args.seed}, "
+              f"{args.replications} replication(s)" + (" (means)" if args.replications > 1 else ""))
+        print(format_table(suppress_counts(table)))
+        print("The authority's own counts: stocks at 31 March; entries, exits and spend for the year ending then.")
+        print("Counts from 1 to 5 are shown as c. At-home stocks, workforce and providers are England's scaled "
+              "by the authority's size.")
+    return 0
