@@ -122,7 +122,6 @@ def truncate(ret: CleanReturn, last_year: int) -> CleanReturn:
     after = ep["dec"] > end
     ep.loc[after, "dec"] = pd.NaT
     ep.loc[after, "rec"] = ""
-    ep = ep[ep["year"] <= last_year] if "year" in ep.columns else ep
     children = ret.children.loc[ret.children.index.isin(ep["child"].unique())].copy()
     if "uasc_until" in children.columns:
         children.loc[children["uasc_until"] > end, "uasc_until"] = pd.NaT

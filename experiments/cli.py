@@ -20,6 +20,7 @@ from calibration import cli as calibrate_command
 from calibration import data_command
 from calibration import report_command
 from experiments import compare, dashboard_command, run_command
+from experiments import backtest_command, region_command
 from runner.errors import UserError
 
 SUBCOMMANDS = {
@@ -29,6 +30,8 @@ SUBCOMMANDS = {
     "compare": (compare, "run several scenarios with common random numbers"),
     "dashboard": (dashboard_command, "start the browser dashboard"),
     "data": (data_command, "read, clean and count an authority's SSDA903 return; synthetic returns"),
+    "backtest": (backtest_command, "project years not fitted and set them beside what happened"),
+    "region": (region_command, "fit and run every authority of a folder and add them up"),
 }
 
 
