@@ -130,9 +130,11 @@ def chart(table, path: Path, title: str) -> None:
     for ax, measure in zip(axes.ravel(), measures):
         t = table[table["measure"] == measure]
         num = lambda c: pd.to_numeric(t[c], errors="coerce")  # noqa: E731 - `c` (suppressed) is not drawn
-        ax.fill_between(t["year"], num("p05"), num("p95"), alpha=0.25, label="model 5-95%")
-        ax.plot(t["year"], num("mean"), "o-", label="model mean")
-        ax.plot(t["year"], num("actual"), "ks", label="actual")
+        x = num("year").to_numpy(dtype=float)
+        ax.fill_between(x, num("p05").to_numpy(dtype=float), num("p95").to_numpy(dtype=float), alpha=0.25,
+                        label="model 5-95%")
+        ax.plot(x, num("mean").to_numpy(dtype=float), "o-", label="model mean")
+        ax.plot(x, num("actual").to_numpy(dtype=float), "ks", label="actual")
         ax.set_title(measure, fontsize=9)
         ax.tick_params(labelsize=8)
     for ax in axes.ravel()[len(measures):]:

@@ -28,10 +28,11 @@ from tests.test_ssda903_privacy import _plant
 
 
 def _cli(argv: list[str]) -> tuple[int, str]:
+    """Exit code, and stdout then stderr (so a JSON object printed is the first line)."""
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         rc = main(argv)
-    return rc, out.getvalue() + err.getvalue()
+    return rc, out.getvalue() + "\n" + err.getvalue()
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +87,7 @@ def test_synth_check_run_round_trip_and_privacy(authorities, tmp_path):
     out = tmp_path / "run"
     rc, text = _cli(["run", "--data", str(folder), "--out", str(out), "--replications", "2", "--json"])
     assert rc == 0, text
-    doc = json.loads(text.strip().splitlines()[-1])
+    doc = json.loads(text.splitlines()[0])
     assert doc["local_authority"] == "gamma"
     assert doc["years"][0] == 2021 and doc["replications"] == 2
     assert doc["children_in_care"][0] == history(load_authority(folder).ret).at[2021, "n_in_care"]
@@ -149,7 +150,7 @@ def test_region_command_json_and_privacy(authorities, tmp_path):
     rc, text = _cli(["region", str(root / "region"), "--out", str(out), "--replications", "2", "--no-fit",
                      "--end-year", "2023", "--json"])
     assert rc == 0, text
-    doc = json.loads(text.strip().splitlines()[-1])
+    doc = json.loads(text.splitlines()[0])
     assert sorted(doc["by_authority"]) == ["alpha", "beta", "gamma"]
     total, parts = doc["total"], doc["by_authority"]
     for k, year in enumerate(total["years"]):
