@@ -37,18 +37,18 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import least_squares
 
-from calibration.fit import DIFF_STEP, Evaluator, FitSettings, model_source_digest, prior_range, write_document
+from calibration.fit import Evaluator, FitSettings, model_source_digest, prior_range, write_document
 from calibration.ssda903 import codes
 from calibration.ssda903.cleaning import CleanReturn, clean, collection_end
 from calibration.ssda903.counts import flow_table, stock_at
 from calibration.ssda903.privacy import HIDDEN, is_small
 from calibration.targets import Target
 from runner.errors import UserError
-from runner.montecarlo import BASELINE_SCENARIO, ExecutorOptions, as_rows, plan, run_replications, seeds_of
+from runner.montecarlo import ExecutorOptions, as_rows, plan, run_replications
 from sim.dates import START_YEAR
 from sim.local_start import LocalStart
 from sim.measures import BY_NAME
-from sim.parameters import ParameterSet, Params
+from sim.parameters import ParameterError, ParameterSet, Params
 
 LOCAL_FREE = ("care_entry_rate_cp_per_year", "care_entry_rate_at_risk_per_year", "return_home_rate_per_year")
 # what the fit compares: the model's measure -> the return's count of the same thing
@@ -247,7 +247,7 @@ def fit_local(authority: Authority, national: ParameterSet, *, cache_dir: Path |
             pset = ParameterSet.load(cached)
             if pset.meta.get("local_key") == key:
                 return pset, [f"local parameters from {cached} (cached)"]
-        except Exception:  # an unreadable cache is refitted, never trusted
+        except (ParameterError, OSError):  # an unreadable cache is refitted, never trusted
             pass
     mean, sd = national_prior(national, settings.free)
     if last - first < 1 or first < START_YEAR:
@@ -389,10 +389,3 @@ def suppress_contract(doc: dict) -> dict:
             out[key] = [suppress_value(v) if v is not None else None for v in values]
     return out
 
-
-def seeds_for(seed: int, replications: int) -> list[int]:
-    return seeds_of(seed, replications)
-
-
-__all__ = ["Authority", "LocalRun", "BASELINE_SCENARIO", "local_run", "load_authority", "fit_local", "start_at",
-           "history", "truncate", "suppress_counts", "suppress_contract", "DIFF_STEP"]

@@ -65,7 +65,7 @@ def contracts(store, seed: int) -> dict:
     return {"total": out.pop(TOTAL), "by_authority": out}
 
 
-def table_of(docs: dict) -> "pd.DataFrame":
+def table_of(docs: dict):
     """The means per authority and year (`c` kept) as one table."""
     import pandas as pd
 

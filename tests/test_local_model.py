@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 
 from calibration.local import count_columns, history, load_authority, start_at, truncate
-from calibration.region import region_total, run_region
+from calibration.region import run_region
 from calibration.ssda903.synth import synthesise
 from experiments.cli import main
 from runner.montecarlo import BASELINE_SCENARIO, replication_table
