@@ -3,7 +3,9 @@
 Time in care of the initial stock is drawn from the survival curve of the model's exit hazards
 (sim/hazards.py), and the at-home stock is the referrals of the past five years that survived
 their exit and care-entry hazards, so the first years neither dip nor jump (no warm-up
-artefact). Every draw comes from the `initial` stream, which no lever touches.
+artefact). Every draw comes from the `initial` stream, which no lever touches. An authority's
+start (sim/local_start.py) replaces only the children in care and the providers sized to them;
+the at-home stocks and the workforce are England's at the model's scale, as here.
 """
 from __future__ import annotations
 

@@ -3,7 +3,8 @@
 A Mesa 3 model. Children, families, social workers and care providers are Mesa agents; the
 monthly update of their numbers runs on arrays (agents/table.py) because one Python call per
 child per month is ~60x slower (../shared/PERFORMANCE.md). The run starts at 31 March 2015 with
-the 2015 stock and each `step()` is one calendar month. This module is the plan of a month;
+the 2015 stock (or at an authority's 31 March with its own children: sim/local_start.py) and
+each `step()` is one calendar month. This module is the plan of a month;
 each mechanism is a component in its own module (listed in `CareModel`'s docstring). Rules,
 rates and their sources are in sim/parameters.py; the README describes each rule.
 """
