@@ -177,3 +177,16 @@ def _assert_private(planted: list[str], printed: str, files: list[Path]) -> None
         for col in [c for c in table.columns if c in counts]:
             for v in table[col]:
                 assert v in ("c", "") or round(float(v)) == 0 or round(float(v)) >= 6, (f.name, col, v)
+
+
+def test_mistakes_are_one_line_and_exit_2(authorities, tmp_path):
+    root, _ = authorities
+    for argv, words in (
+            (["run", "--data", str(tmp_path / "missing")], "not a folder of SSDA903 files"),
+            (["run", "--data", str(root / "region" / "alpha"), "--scale", "0.5"], "--scale 0.5"),
+            (["backtest", "--data", str(root / "region" / "alpha"), "--fit-until", "2021", "--out", str(tmp_path / "b")],
+             "--fit-until 2021"),
+            (["region", str(tmp_path / "missing"), "--out", str(tmp_path / "r")], "not a folder")):
+        rc, text = _cli(argv)
+        assert rc == 2, argv
+        assert words in text and text.strip().count("\n") == 0 and "Traceback" not in text, text
