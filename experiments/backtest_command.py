@@ -122,6 +122,7 @@ def chart(table, path: Path, title: str) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import pandas as pd
+    from matplotlib.ticker import MaxNLocator
 
     measures = list(dict.fromkeys(table["measure"]))
     cols = min(3, len(measures))
@@ -135,6 +136,7 @@ def chart(table, path: Path, title: str) -> None:
                         label="model 5-95%")
         ax.plot(x, num("mean").to_numpy(dtype=float), "o-", label="model mean")
         ax.plot(x, num("actual").to_numpy(dtype=float), "ks", label="actual")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_title(measure, fontsize=9)
         ax.tick_params(labelsize=8)
     for ax in axes.ravel()[len(measures):]:
