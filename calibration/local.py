@@ -130,9 +130,15 @@ def truncate(ret: CleanReturn, last_year: int) -> CleanReturn:
 
 
 def england_in_care(year: int) -> float:
-    from calibration.ssda903.estimates import england_figures
+    """England's children in care at 31 March `year`: the published figures caresim ships
+    (calibration/data/targets.csv, not the out-of-sample projections), linear between published
+    years and held at the nearest one outside them. (The latest published figure at or before
+    the year, as `data check` shows, would size a 2019 authority by England's 2015 stock.)"""
+    from calibration.targets import default_data_path
 
-    return england_figures(year)["n_in_care"][1]
+    data = pd.read_csv(default_data_path())
+    rows = data[(data["measure"] == "n_in_care") & (data["use"] != "oos")].sort_values("year")
+    return float(np.interp(year, rows["year"].to_numpy(dtype=float), rows["value"].to_numpy(dtype=float)))
 
 
 def start_at(ret: CleanReturn, year: int, name: str) -> LocalStart:
