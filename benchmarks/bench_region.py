@@ -114,6 +114,8 @@ def main() -> int:
     parser.add_argument("--years", type=int, default=5)
     parser.add_argument("--cache", type=Path, default=Path("/tmp/caresim-bench-region"))
     parser.add_argument("--build-processes", type=int, default=2)
+    parser.add_argument("--national-scale", type=float, default=1.0, help="scale of the national replication "
+                        "(1: England; smaller only for a smoke run)")
     args = parser.parse_args()
 
     t0 = time.perf_counter()
@@ -131,7 +133,7 @@ def main() -> int:
             region_s = time.perf_counter() - t0
         rss = sampler.samples
         t0 = time.perf_counter()
-        run_tasks([Task("national/seed=1", run_replication, {"seed": 1, "scale": 1.0,
+        run_tasks([Task("national/seed=1", run_replication, {"seed": 1, "scale": args.national_scale,
                                                               "end_year": 2015 + args.years})],
                   lambda task, table: None, scheduler=cluster.address, progress=False)
         national_s = time.perf_counter() - t0
@@ -140,7 +142,7 @@ def main() -> int:
     peak = max((max(s.values()) for s in rss), default=0) / 2**20
     ratio = region_s / national_s
     print(f"region: {region_s:.1f} s for {args.authorities} authorities x 1 replication, {args.years} years")
-    print(f"national: {national_s:.1f} s for one replication at scale 1, {args.years} years")
+    print(f"national: {national_s:.1f} s for one replication at scale {args.national_scale:g}, {args.years} years")
     print(f"ratio {ratio:.2f} (target <= 2); worker RSS MiB first {first} last {last} peak {peak:.0f} "
           f"({len(rss)} samples)")
     print(json.dumps(dict(authorities=args.authorities, children_2015=int(sum(children)), workers=args.workers,
