@@ -7,6 +7,8 @@ dozen to a few thousand children; assumption from the published spread), years 2
 returns are built once in `--cache` (not timed). Then times, on a loopback Dask cluster of
 `--workers` single-threaded workers:
 
+The workers import the model before the timing, as a running cluster's have.
+
 * region: `calibration.region.run_region` with national parameters (`--no-fit`: the local fits
   are a separate, cached step of about 5-10 s per authority), one replication per authority,
   from 31 March 2021 for `--years` years (reading and cleaning every return included);
@@ -22,6 +24,7 @@ replication's model is released).
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
 import threading
@@ -33,6 +36,8 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+
+from distributed import Client  # noqa: E402
 
 from runner.executor import Task, run_tasks  # noqa: E402
 from runner.loopback import loopback_cluster  # noqa: E402
@@ -126,6 +131,9 @@ def main() -> int:
           flush=True)
     out = args.cache / f"out{args.authorities}-{int(time.time())}"
     with loopback_cluster(args.workers, nanny=True) as cluster:
+        with Client(cluster.address) as client:  # a running cluster has the model imported
+            for module in ("sim.run", "calibration.local", "calibration.region"):
+                client.run(importlib.import_module, module)
         with RssSampler(cluster.address) as sampler:
             t0 = time.perf_counter()
             run_region(args.cache / f"n{args.authorities}", out, [1], end_year=2021 + args.years, fit=False,
