@@ -44,7 +44,7 @@ from calibration.ssda903.counts import flow_table, stock_at
 from calibration.ssda903.privacy import HIDDEN, is_small
 from calibration.targets import Target
 from runner.errors import UserError
-from runner.montecarlo import ExecutorOptions, as_rows, plan, run_replications
+from runner.montecarlo import BASELINE_SCENARIO, ExecutorOptions, as_rows, plan, run_replications
 from sim.dates import START_YEAR
 from sim.local_start import LocalStart
 from sim.measures import BY_NAME
@@ -317,7 +317,7 @@ def _local_parameter_set(national: ParameterSet, point: Params, free: Sequence[s
     return ParameterSet(point, names, draws, source="local fit", fitted=[getattr(point, n) for n in names])
 
 
-def local_run(data_dir: Path | str | Authority, scenario: str | dict = "baseline", seeds: Sequence[int] = (1,), *,
+def local_run(data_dir: Path | str | Authority, scenario: dict = BASELINE_SCENARIO, seeds: Sequence[int] = (1,), *,
               end_year: int | None = None, params: Path | None = None, cache_dir: Path | None = None,
               uncertainty: bool = True, executor: ExecutorOptions = ExecutorOptions(),
               log: Callable[[str], None] | None = None,
@@ -326,7 +326,7 @@ def local_run(data_dir: Path | str | Authority, scenario: str | dict = "baseline
 
     Args:
         data_dir: the authority's folder of 903 files (or an `Authority` already read).
-        scenario: a shipped scenario's name, a .toml path, or a scenario as its file says it.
+        scenario: a scenario as its file says it (`experiments.scenarios.load_scenario(name).to_dict()`).
         seeds: one per replication (`runner.montecarlo.seeds_of`).
         end_year: last 31 March simulated (default: five years after the latest 31 March).
         params: the national parameter file (default: the shipped one) whose posterior is the prior.
@@ -334,14 +334,8 @@ def local_run(data_dir: Path | str | Authority, scenario: str | dict = "baseline
     Returns a `LocalRun`; `runs` are the authority's own counts, unsuppressed (in memory): show
     them through `suppress_counts`.
     """
-    from experiments.scenarios import load_scenario
-
     authority = data_dir if isinstance(data_dir, Authority) else load_authority(Path(data_dir))
-    if isinstance(scenario, dict):
-        scenario_dict = scenario
-    else:
-        loaded = load_scenario(scenario)
-        scenario_dict = loaded.to_dict()
+    scenario_dict = dict(scenario)
     national = ParameterSet.load(params)
     end_year = authority.last_year + 5 if end_year is None else int(end_year)
     if end_year <= authority.last_year:

@@ -20,7 +20,7 @@ from calibration import cli as calibrate_command
 from calibration import data_command
 from calibration import report_command
 from experiments import compare, dashboard_command, run_command
-from experiments import backtest_command, region_command
+from calibration import backtest_command, region_command
 from runner.errors import UserError
 
 SUBCOMMANDS = {
@@ -54,6 +54,8 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         args = build_parser().parse_args(argv)
+        if args.command in ("run", "compare") and getattr(args, "data", None) is not None:
+            return _local(args)  # an authority's model (calibration/local.py)
         return int(SUBCOMMANDS[args.command][0].main(args) or 0)
     except (UserError, ParameterError) as exc:
         print(f"caresim: error: {exc}" if not str(exc).startswith("caresim") else f"{exc}", file=sys.stderr)
@@ -61,6 +63,18 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("caresim: interrupted", file=sys.stderr)
         return 130
+
+
+def _local(args) -> int:
+    """`run --data` and `compare --data`: calibration's local commands, given experiments' scenario
+    loader and table format (calibration and experiments do not import each other)."""
+    from calibration import local_command
+    from experiments.run_command import format_table
+    from experiments.scenarios import load_scenario
+
+    if args.command == "run":
+        return local_command.run_local(args, load_scenario, format_table)
+    return local_command.compare_local(args, load_scenario)
 
 
 def console() -> None:

@@ -159,10 +159,6 @@ def main(args) -> int:
     from runner.montecarlo import ExecutorOptions, as_rows, plan, run_replications, seeds_of
     from sim.parameters import ParameterSet
 
-    if getattr(args, "data", None) is not None:
-        from experiments.local_command import compare_local
-
-        return compare_local(args)
     check_seeds(args.seed, args.replications)
     scenarios = [load_scenario(s) for s in args.scenarios]
     names = [s.name for s in scenarios]

@@ -83,11 +83,6 @@ def load_run_inputs(args):
 def main(args) -> int:
     import pandas as pd
 
-    if getattr(args, "data", None) is not None:
-        from experiments.local_command import run_local
-
-        return run_local(args)
-
     from runner.montecarlo import ExecutorOptions, as_rows, plan, run_replications, seeds_of
     from runner.summary import contract, mean_table
 

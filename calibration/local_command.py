@@ -1,4 +1,8 @@
-"""`caresim run --data DIR`: the same table and JSON contract for one authority (calibration/local.py).
+"""`caresim run --data DIR` and `compare --data DIR`: one authority's model (calibration/local.py).
+
+The command line (experiments/cli.py) sends `run` and `compare` here when `--data` is given,
+with the scenario loader and the table formatter of `caresim run` (calibration does not import
+experiments: the command line joins them).
 
 The authority's own counts, every count of children that rounds to 1-5 shown as `c` (the DfE's
 rule for local figures), and `local_authority`: the LA code from the return or the folder's
@@ -14,11 +18,13 @@ from runner.checks import check_output_dir
 from runner.errors import UserError
 from runner.options import check_seeds
 
+BASELINE = "baseline"
+STORE = "runs.parquet"  # as `caresim compare`'s folder
 
-def run_local(args) -> int:
+
+def run_local(args, load_scenario, format_table) -> int:
+    """`caresim run --data`: `load_scenario(name)` and `format_table(table)` are `caresim run`'s."""
     from calibration.local import load_authority, local_run, suppress_contract, suppress_counts
-    from experiments.run_command import format_table
-    from experiments.scenarios import load_scenario
     from runner.montecarlo import seeds_of
     from runner.summary import contract, mean_table
     from sim.parameters import ParameterSet
@@ -58,7 +64,7 @@ def run_local(args) -> int:
     return 0
 
 
-def compare_local(args) -> int:
+def compare_local(args, load_scenario) -> int:
     """`caresim compare --data DIR`: every scenario for one authority, paired by seed; the store
     (counts of 1-5 as NaN), and summary.csv (counts of 1-5 as `c`). England's report and charts,
     whose headline figures are national, are not written."""
@@ -67,8 +73,6 @@ def compare_local(args) -> int:
 
     from calibration.local import load_authority, local_run
     from calibration.region import _suppressed_rows
-    from experiments.compare import BASELINE, STORE
-    from experiments.scenarios import load_scenario
     from runner.montecarlo import seeds_of
     from runner.summary import summarise
 
@@ -77,7 +81,7 @@ def compare_local(args) -> int:
     check_seeds(args.seed, args.replications)
     scenarios = [load_scenario(s) for s in args.scenarios]
     if BASELINE not in [s.name for s in scenarios]:
-        scenarios.insert(0, load_scenario(BASELINE))
+        scenarios.insert(0, load_scenario(BASELINE))  # paired differences are taken against it
     check_output_dir(args.out)
     authority = load_authority(args.data)
     end_year = args.end_year if args.end_year > authority.last_year else None

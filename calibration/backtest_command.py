@@ -58,6 +58,7 @@ def local_backtest(data: Path, fit_until: int | None, seeds: list[int], out: Pat
     import pandas as pd
 
     from calibration.local import BACKTEST_MEASURES, Authority, history, load_authority, local_run, truncate
+    from runner.montecarlo import BASELINE_SCENARIO
 
     authority = load_authority(data)
     years = authority.ret.years
@@ -69,7 +70,7 @@ def local_backtest(data: Path, fit_until: int | None, seeds: list[int], out: Pat
                         f"before its last ({years[0]}-{years[-1]})")
     actual = history(authority.ret)
     cut = Authority(authority.name, truncate(authority.ret, fit_until), authority.folder)
-    result = local_run(cut, "baseline", seeds, end_year=years[-1], params=params, cache_dir=out / "fit", log=log)
+    result = local_run(cut, BASELINE_SCENARIO, seeds, end_year=years[-1], params=params, cache_dir=out / "fit", log=log)
     rows = []
     for year in [y for y in years if y > fit_until]:
         at = result.runs[result.runs["year"] == year]
