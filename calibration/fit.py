@@ -154,6 +154,7 @@ class Evaluator:
         self.best = math.inf
         self.started = time.monotonic()
         self.checkpoint = checkpoint
+        self.start = None  # an authority's own stock (sim/local_start.py; calibration/local.py sets it)
         self._header = {"model": model_source_digest(), "data": data_sha256, "base": base.to_dict(),
                         "settings": {k: v for k, v in asdict(settings).items()
                      if k not in ("max_evaluations", "draws", "quick", "proposals")},
@@ -228,7 +229,7 @@ class Evaluator:
                 self.simulations += 1
 
             run_replications(list(todo.values()), on_table, scale=s.scale, end_year=s.end_year,
-                             executor=ExecutorOptions(self.workers, self.scheduler))
+                             executor=ExecutorOptions(self.workers, self.scheduler), start=self.start)
         return [[result_table(self.cache[(k, seed)]) for seed in self.seeds()] for k in keys]
 
     # ---------------------------------------------------------------- residuals

@@ -19,6 +19,7 @@ import sys
 from calibration import cli as calibrate_command
 from calibration import data_command
 from calibration import report_command
+from calibration import backtest_command, region_command
 from experiments import compare, dashboard_command, discover_command, run_command, sensitivity_command
 from runner.errors import UserError
 
@@ -31,6 +32,8 @@ SUBCOMMANDS = {
     "data": (data_command, "read, clean and count an authority's SSDA903 return; synthetic returns"),
     "sensitivity": (sensitivity_command, "which assumptions a forecast rests on: Morris, then Sobol indices"),
     "discover": (discover_command, "under which assumptions optimised-low's net cut reaches 19%, or falls below 10%"),
+    "backtest": (backtest_command, "project years not fitted and set them beside what happened"),
+    "region": (region_command, "fit and run every authority of a folder and add them up"),
 }
 
 
@@ -53,6 +56,8 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         args = build_parser().parse_args(argv)
+        if args.command in ("run", "compare") and getattr(args, "data", None) is not None:
+            return _local(args)  # an authority's model (calibration/local.py)
         if args.command == "dashboard":
             _give_the_page_the_local_model()
         return int(SUBCOMMANDS[args.command][0].main(args) or 0)
@@ -74,6 +79,18 @@ def _give_the_page_the_local_model() -> None:
     from experiments.page.authority import register_local_model
 
     register_local_model(local_run, suppress_counts)
+
+
+def _local(args) -> int:
+    """`run --data` and `compare --data`: calibration's local commands, given experiments' scenario
+    loader and table format (calibration and experiments do not import each other)."""
+    from calibration import local_command
+    from experiments.run_command import format_table
+    from experiments.scenarios import load_scenario
+
+    if args.command == "run":
+        return local_command.run_local(args, load_scenario, format_table)
+    return local_command.compare_local(args, load_scenario)
 
 
 def console() -> None:

@@ -27,6 +27,8 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--params", type=path_value, default=None, help="parameter file (default: the shipped calibration)")
     parser.add_argument("--point-estimate", action="store_true",
                         help="every replication uses the calibrated point estimate (no parameter uncertainty)")
+    parser.add_argument("--data", type=path_value, default=None, metavar="DIR",
+                        help="an authority's SSDA903 folder: start from its latest 31 March, fitted to its history")
     parser.add_argument("--drivers", type=path_value, default=None, metavar="FILE",
                         help="CSV of observed drivers (year,measure,value; e.g. ../shared/drivers.csv): "
                              "referrals, UASC arrivals and social-worker FTE follow it where observed")
@@ -64,9 +66,12 @@ def format_table(table) -> str:
         cells = []
         for name, _, fmt in cols:
             v = row[CONTRACT[name]]
+            width = len(fmt.format(0))
+            if isinstance(v, str):  # a suppressed count from an authority's return (`c`)
+                cells.append(f"{v:>{width}}")
+                continue
             if name == "spend_gbp":
                 v = v / 1e9
-            width = len(fmt.format(0))
             cells.append(" " * (width - 1) + "–" if v != v else fmt.format(v))
         lines.append(f"{year:>8} " + " ".join(cells))
     return "\n".join(lines)

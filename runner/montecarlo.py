@@ -25,6 +25,7 @@ from runner.executor import Task, run_tasks
 if TYPE_CHECKING:  # only for annotations: importing the model's modules here would slow `caresim --help`
     import pandas as pd
 
+    from sim.local_start import LocalStart
     from sim.parameters import ParameterSet, Params
     from sim.policy import Lever
 
@@ -60,13 +61,14 @@ def scenario_levers(scenario: Mapping) -> list["Lever"]:
 
 
 def replication_table(scenario: Mapping, params: "Params", seed: int, scale: float, end_year: int,
-                      drivers=None) -> "pd.DataFrame":
+                      drivers=None, start: "LocalStart | None" = None) -> "pd.DataFrame":
     """The task: one replication's yearly table (`child_months` and `seed` in its `attrs`);
-    `drivers` (runner.drivers.Drivers) replaces fitted trends where observed."""
+    `drivers` (runner.drivers.Drivers) replaces fitted trends where observed; `start` an
+    authority's own stock (sim/local_start.py), None for England."""
     from sim.run import run_replication
 
     return run_replication(params, seed=seed, scale=scale, end_year=end_year, levers=scenario_levers(scenario),
-                           drivers=drivers)
+                           drivers=drivers, start=start)
 
 
 def seeds_of(base_seed: int, replications: int) -> list[int]:
@@ -99,12 +101,13 @@ def plan(scenarios: Sequence[Mapping], seeds: Sequence[int], parameters: "Parame
 
 def run_replications(replications: Iterable[Replication], on_table: Callable[[Replication, "pd.DataFrame"], None],
                      *, scale: float, end_year: int, executor: ExecutorOptions = ExecutorOptions(),
-                     key_prefix: str = "", drivers=None) -> None:
+                     key_prefix: str = "", drivers=None, start: "LocalStart | None" = None) -> None:
     """Run every replication once; `on_table(replication, yearly table)` in this process as each ends.
 
     `drivers` (runner.drivers.Drivers, or None) is passed to every replication.
     `key_prefix` names the experiment in the executor's task keys (e.g. its output folder), so
-    that two experiments sharing a scheduler never share a key. An exception raised by
+    that two experiments sharing a scheduler never share a key. `start`: every replication starts
+    from this authority's stock (sim/local_start.py). An exception raised by
     `on_table` stops the experiment (the dashboard cancels a run this way).
     """
     by_key: dict[str, Replication] = {}
@@ -113,8 +116,11 @@ def run_replications(replications: Iterable[Replication], on_table: Callable[[Re
         for r in replications:
             key = f"{key_prefix}{r.key}"
             by_key[key] = r
-            yield Task(key, replication_table, {"scenario": dict(r.scenario), "params": r.params, "seed": r.seed,
-                                                "scale": scale, "end_year": end_year, "drivers": drivers})
+            kwargs = {"scenario": dict(r.scenario), "params": r.params, "seed": r.seed, "scale": scale,
+                      "end_year": end_year, "drivers": drivers}
+            if start is not None:
+                kwargs["start"] = start
+            yield Task(key, replication_table, kwargs)
 
     task_list = list(tasks())
     run_tasks(task_list, lambda task, table: on_table(by_key.pop(task.key), table), workers=executor.workers,

@@ -3,7 +3,9 @@
 Time in care of the initial stock is drawn from the survival curve of the model's exit hazards
 (sim/hazards.py), and the at-home stock is the referrals of the past five years that survived
 their exit and care-entry hazards, so the first years neither dip nor jump (no warm-up
-artefact). Every draw comes from the `initial` stream, which no lever touches.
+artefact). Every draw comes from the `initial` stream, which no lever touches. An authority's
+start (sim/local_start.py) replaces only the children in care and the providers sized to them;
+the at-home stocks and the workforce are England's at the model's scale, as here.
 """
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from scipy import special  # not scipy.stats: importing it costs `caresim run` 0
 
 from agents.children import LegalStatus, Need
 from agents.providers import ProviderKind
-from sim import hazards
+from sim import hazards, local_start
 from sim.ages import (ADOPTION_PLACEMENT_YOUNGEST_MONTHS, ADULT_MONTHS, AGE_5_MONTHS, AGE_11_MONTHS, AGE_14_MONTHS,
                       AGE_16_MONTHS)
 from sim.front_edge import UASC_AGE_BETA, UASC_AGE_SPAN_MONTHS, UASC_FIRST_AGE_MONTHS
@@ -29,17 +31,25 @@ RETURNS_STOCK_MULTIPLIER = 1.5
 
 
 def build(model) -> tuple[int, int]:
-    """Fill `model` with the 2015 stock; returns the families in edge-of-care support and at the edge."""
+    """Fill `model` with the 2015 stock, or with an authority's own children in care when
+    `model.start` is a `sim.local_start.LocalStart`; returns the families in edge-of-care support
+    and at the edge."""
     p, s, m = model.params, model.scale, model
     gen = m.streams["initial"].generator
     m.workforce.hire(m.workforce.fte_target())
-    n_care = int(round(p.children_in_care_2015 * s))
-    counts = _placement_counts(p, n_care)
-    _open_providers(m, counts, gen)
-    rows, states = _children_in_care(m, counts, gen)
+    if m.start is None:
+        n_care = int(round(p.children_in_care_2015 * s))
+        counts = _placement_counts(p, n_care)
+        _open_providers(m, counts, gen)
+        rows, states = _children_in_care(m, counts, gen)
+    else:  # providers sized to the authority's placements, as England's are to England's
+        counts = m.start.counts()
+        n_care = sum(counts.values())
+        _open_providers(m, counts, gen)
+        rows, states = local_start.children_in_care(m, m.start, gen)
     for kind in ProviderKind:
         m.ledger.take_places(rows[states == kind], kind)
-    m.journeys.add(rows, 0, np.full(rows.size, int(State.CLOSED)), states, Reason.INITIAL)
+    m.journeys.add(rows, m.month, np.full(rows.size, int(State.CLOSED)), states, Reason.INITIAL)
     _children_at_home(m, n_care, gen)
     # the reference direct time per case is the 2015 mean: the time effect is 1 at the start
     caseload = m.in_care.caseload(m.active_rows)
@@ -159,7 +169,7 @@ def _children_at_home(m, n_care: int, gen) -> None:
     need = (gen.random(n_returned) < p.high_need_share).astype(np.int8)
     back = m.people.add_children(n_returned, State.RETURNED_HOME, ages, fams, need)
     c.months_in_state[back] = months_home
-    m.journeys.add(back, 0, np.full(n_returned, int(State.CLOSED)), np.int8(State.RETURNED_HOME), Reason.INITIAL)
+    m.journeys.add(back, m.month, np.full(n_returned, int(State.CLOSED)), np.int8(State.RETURNED_HOME), Reason.INITIAL)
     c.n_entries[back] = 1
     c.n_placements[back] = 1
 

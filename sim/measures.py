@@ -164,10 +164,12 @@ def yearly(monthly: pd.DataFrame) -> pd.DataFrame:
 
     `monthly` is indexed by month number (0 = 31 March 2015) with `year` and `month_of_year`
     columns. "end" takes 31 March; "sum" and "mean" take the 12 months ending then, so the
-    first year (which has no months before 31 March 2015) is missing (NaN) for them.
+    first year (which has no months before the start: 31 March 2015, or an authority's local
+    start) is missing (NaN) for them.
     """
     march = monthly[monthly["month_of_year"] == 3]
     year_of_month = (monthly.index + 11) // 12  # months 1-12 make year 1 (to 31 March 2016)
+    first = monthly.index[0]  # the start: its year has no flows
     out = {}
     for col in monthly.columns:
         if col in CALENDAR:
@@ -178,5 +180,5 @@ def yearly(monthly: pd.DataFrame) -> pd.DataFrame:
             continue
         grouped = monthly[col].groupby(year_of_month)
         per_year = grouped.sum(min_count=1) if over_year == "sum" else grouped.mean()
-        out[col] = [np.nan if m == 0 else per_year.get(m // 12, np.nan) for m in march.index]
+        out[col] = [np.nan if m == first else per_year.get(m // 12, np.nan) for m in march.index]
     return pd.DataFrame(out, index=pd.Index(march["year"].to_numpy(), name="year"))

@@ -3,7 +3,8 @@
 A Mesa 3 model. Children, families, social workers and care providers are Mesa agents; the
 monthly update of their numbers runs on arrays (agents/table.py) because one Python call per
 child per month is ~60x slower (../shared/PERFORMANCE.md). The run starts at 31 March 2015 with
-the 2015 stock and each `step()` is one calendar month. This module is the plan of a month;
+the 2015 stock (or at an authority's 31 March with its own children: sim/local_start.py) and
+each `step()` is one calendar month. This module is the plan of a month;
 each mechanism is a component in its own module (listed in `CareModel`'s docstring). Rules,
 rates and their sources are in sim/parameters.py; the README describes each rule.
 """
@@ -24,6 +25,7 @@ from sim.costs import Costs
 from sim.dates import START_DATE_YEARS, START_YEAR
 from sim.front_edge import FrontEdge
 from sim.in_care import InCare
+from sim.local_start import LocalStart
 from sim.market import ProviderMarket
 from sim.measures import to_england
 from sim.parameters import Params, load_params
@@ -51,6 +53,8 @@ class CareModel(mesa.Model):
         journeys: keep the journey log of every transition.
         drivers: observed drivers (`runner.drivers.Drivers`) that replace the referral, UASC and
             workforce trends for the years they give (sim/driven.py); None keeps the trends.
+        start: an authority's own children in care at one 31 March (sim/local_start.py) in place
+            of England's 2015 stock; the run starts then and reports the authority's counts.
 
     Components (one module each): `people` (sim/people.py: children, families, the active set),
     `transitions` (sim/transitions.py: the one place a child's state changes), `ledger`
@@ -93,7 +97,12 @@ class CareModel(mesa.Model):
     """
 
     def __init__(self, params: Params | None = None, *, seed: int = 1, scale: float = 1.0,
-                 levers: Sequence[Lever] = (), journeys: bool = True, drivers=None):
+                 levers: Sequence[Lever] = (), journeys: bool = True, drivers=None,
+                 start: LocalStart | None = None):
+        if start is not None:  # an authority: its own children at its 31 March, sized by its share of England
+            if scale != 1.0:
+                raise ValueError("a local start simulates the whole authority: scale must be 1")
+            scale = start.size
         if not (isinstance(scale, (int, float)) and 0 < scale <= 1):
             raise ValueError(f"scale must be in (0, 1], got {scale!r}")
         allocator.tune()  # short-lived arrays each month: keep freed memory for reuse
@@ -107,7 +116,13 @@ class CareModel(mesa.Model):
         self.drivers = drivers
         self.policy = PolicyState()
         self.journeys = JourneyLog(enabled=journeys)
-        self.month = 0  # months since 31 March 2015; the state is that at the end of this month
+        self.start = start
+        # months since 31 March 2015 (the calendar of every trend), also for a local start; the
+        # state is that at the end of this month
+        self.start_month = 0 if start is None else start.start_month
+        self.month = self.start_month
+        # outputs: England figures (1/scale) nationally, the authority's own counts locally
+        self.output_scale = self.scale if start is None else 1.0
         self.child_months = 0
         self.children = ChildTable(capacity=int(400_000 * self.scale) + 64)
         self.families = FamilyTable(capacity=int(300_000 * self.scale) + 64)
@@ -142,7 +157,7 @@ class CareModel(mesa.Model):
 
     @property
     def years_since_start(self) -> float:
-        return self.month / 12
+        return (self.month - self.start_month) / 12
 
     # ------------------------------------------------------------------ views (Mesa agents)
     def _view(self, kind: str, cls, row: int):
@@ -236,7 +251,7 @@ class CareModel(mesa.Model):
     @property
     def current(self) -> dict[str, float]:
         """The record of the month just ended (England scale)."""
-        return to_england(self.recorder.current, self.scale)
+        return to_england(self.recorder.current, self.output_scale)
 
     def monthly_table(self) -> pd.DataFrame:
         """One row per month-end: stocks n_*, flows new_*, spend spend_*_gbp (England scale)."""

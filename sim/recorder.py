@@ -92,16 +92,16 @@ class Recorder:
         factors = np.append(prov.price_factor[:n], 1.0)[c.provider[care_rows]]
         spend = m.costs.month_spend(m.year, states[in_care], factors, n_supported_families, rec["n_social_workers"],
                                     n_reunification_children=n_reunification)
-        if m.month == 0:
-            spend = {k: 0.0 for k in spend}  # the state at 31 March 2015 carries no spend
+        if m.month == m.start_month:
+            spend = {k: 0.0 for k in spend}  # the state at the start (31 March) carries no spend
         rec.update(spend)
         rec.update(self.flows)
-        rec["child_months"] = int(rows.size) if m.month > 0 else 0
+        rec["child_months"] = int(rows.size) if m.month > m.start_month else 0
         self.records.append(rec)
 
     def monthly_table(self) -> pd.DataFrame:
         """One row per month-end (England scale), indexed by month."""
-        return to_england(pd.DataFrame(self.records).set_index("month"), self.model.scale)
+        return to_england(pd.DataFrame(self.records).set_index("month"), self.model.output_scale)
 
     def yearly_table(self) -> pd.DataFrame:
         """Stocks at 31 March, flows and spend for the year ending then (England scale)."""

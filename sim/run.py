@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import pandas as pd
 
 from sim.model import START_YEAR, CareModel
+from sim.local_start import LocalStart
 from sim.parameters import Params
 from sim.policy import Lever
 
@@ -22,16 +23,18 @@ def replication_seed(base_seed: int, replication: int) -> int:
 
 
 def run_replication(params: Params | None = None, *, seed: int = 1, scale: float = 1.0, end_year: int = 2025,
-                    levers: Sequence[Lever] = (), journeys: bool = False, drivers=None) -> pd.DataFrame:
-    """One replication from 31 March 2015 to 31 March `end_year`: the yearly table.
+                    levers: Sequence[Lever] = (), journeys: bool = False, drivers=None,
+                    start: LocalStart | None = None) -> pd.DataFrame:
+    """One replication from 31 March 2015 (or an authority's `start`) to 31 March `end_year`: the yearly table.
 
     `drivers` (sim/driven.py) replaces the referral, UASC and workforce trends where observed.
     The table has one row per year; `child_months` (the run's unit of work) is in the
     frame's `attrs`.
     """
-    if end_year <= START_YEAR:
-        raise ValueError(f"end year {end_year} is not after the start year {START_YEAR}")
-    model = CareModel(params, seed=seed, scale=scale, levers=levers, journeys=journeys, drivers=drivers)
+    first = START_YEAR if start is None else start.year
+    if end_year <= first:
+        raise ValueError(f"end year {end_year} is not after the start year {first}")
+    model = CareModel(params, seed=seed, scale=scale, levers=levers, journeys=journeys, drivers=drivers, start=start)
     try:
         model.run_until(end_year)
         table = model.yearly_table()

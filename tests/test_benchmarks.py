@@ -34,3 +34,13 @@ def test_bench_parallel_runs_every_mode_with_identical_results():
     assert set(result["modes"]) >= {"serial", "local", "cluster", "memory_one_worker_mib"}
     for mode in ("serial", "local", "cluster"):
         assert result["modes"][mode]["identical_to_first_mode"] is True, mode
+
+
+@pytest.mark.slow
+@pytest.mark.cluster
+def test_bench_region_runs(tmp_path):
+    out = bench("bench_region.py", "--authorities", "3", "--workers", "1", "--years", "1", "--national-scale", "0.01",
+                "--cache", str(tmp_path), "--build-processes", "1")
+    result = json.loads(out.strip().splitlines()[-1])
+    assert result["authorities"] == 3 and result["region_s"] > 0 and result["national_s"] > 0
+    assert result["rss_last_mib"]  # the workers' memory was sampled

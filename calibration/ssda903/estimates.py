@@ -127,6 +127,32 @@ def england_figures(year: int | None = None) -> dict[str, tuple[int, float]]:
     return out
 
 
+def _population_at(ret: CleanReturn, ep: pd.DataFrame, period_start: np.ndarray, date: pd.Timestamp) -> pd.DataFrame:
+    """One row per child in care on `date` (no identifier): age and time in care in months, state,
+    legal status group, UASC. `ep` are the counted episodes with their model `state`."""
+    now = ep[(ep["decom"] <= date) & (ep["dec"].isna() | (ep["dec"] > date))]
+    now_dob = ret.children["dob"].reindex(now["child"])
+    uasc_until = ret.children["uasc_until"].reindex(now["child"])
+    month = _month_index(pd.Series([date]))[0]
+    return pd.DataFrame({
+        "age_months": (month - _month_index(now_dob)).astype(int),
+        "state": now["state"].to_numpy(),
+        "legal_status": now["ls"].map(LEGAL_GROUPS).fillna("other").to_numpy(),
+        "months_in_care": (month - _month_index(pd.Series(period_start[now.index.to_numpy()]))).astype(int),
+        "uasc": (ret.children["uasc"].reindex(now["child"]).to_numpy()
+                 & (uasc_until.isna() | (uasc_until > date)).to_numpy()),
+    })
+
+
+def population_at(ret: CleanReturn, date: pd.Timestamp) -> pd.DataFrame:
+    """The children in care on `date` (any 31 March the return covers), as `LocalEstimates.population`:
+    record-level, kept in memory to build a model, never written. Time in care is left-truncated
+    at the first year's files (the module docstring), more so the earlier `date` is."""
+    ep = counted(ret.episodes).reset_index(drop=True)
+    ep["state"] = _states(ep)
+    return _population_at(ret, ep, _periods(ep), date)
+
+
 def estimate(ret: CleanReturn, *, social_workers: float | None = None, foster_households: float | None = None,
              cost_factor: float = 1.0) -> LocalEstimates:
     """Estimate a local model's inputs from a cleaned return (see the module docstring)."""
@@ -138,18 +164,7 @@ def estimate(ret: CleanReturn, *, social_workers: float | None = None, foster_ho
     year_of = lambda d: d.dt.year + (d.dt.month >= 4)  # noqa: E731
     # population at the latest 31 March
     date = ret.end
-    now = ep[(ep["decom"] <= date) & (ep["dec"].isna() | (ep["dec"] > date))]
-    now_dob = ret.children["dob"].reindex(now["child"])
-    uasc_until = ret.children["uasc_until"].reindex(now["child"])
-    population = pd.DataFrame({
-        "age_months": (_month_index(pd.Series([date]))[0] - _month_index(now_dob)).astype(int),
-        "state": now["state"].to_numpy(),
-        "legal_status": now["ls"].map(LEGAL_GROUPS).fillna("other").to_numpy(),
-        "months_in_care": (_month_index(pd.Series([date]))[0]
-                           - _month_index(pd.Series(period_start[now.index.to_numpy()]))).astype(int),
-        "uasc": (ret.children["uasc"].reindex(now["child"]).to_numpy()
-                 & (uasc_until.isna() | (uasc_until > date)).to_numpy()),
-    })
+    population = _population_at(ret, ep, period_start, date)
     # entries: periods begun in the window
     first_of_period = ep["decom"].to_numpy() == period_start
     starts = ep[first_of_period & in_window(ep["decom"]).to_numpy()]

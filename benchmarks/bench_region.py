@@ -1,0 +1,164 @@
+"""A region of many authorities against one national replication, on the same cores.
+
+Builds `--authorities` synthetic returns (default 150) with `caresim data synth`'s machinery
+(calibration/ssda903/synth.py), their sizes (children in care at 31 March 2015) log-normal
+around England's 69,540 / 152 with England's spread (sd of log 0.6: authorities run from a few
+dozen to a few thousand children; assumption from the published spread), years 2019-2021; the
+returns are built once in `--cache` (not timed). Then times, on a loopback Dask cluster of
+`--workers` single-threaded workers:
+
+The workers import the model before the timing, as a running cluster's have.
+
+* region: `calibration.region.run_region` with national parameters (`--no-fit`: the local fits
+  are a separate, cached step of about 5-10 s per authority), one replication per authority,
+  from 31 March 2021 for `--years` years (reading and cleaning every return included);
+* national: one replication of England at scale 1 for the same number of years (2015 on),
+  through the same executor on the same workers.
+
+It prints both wall times, their ratio (target <= 2) and the workers' resident memory
+(RSS) sampled once a second: the first and the last sample of the region phase (flat: each
+replication's model is released).
+
+    python benchmarks/bench_region.py [--authorities 150] [--workers 2] [--years 5] [--cache DIR]
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+import threading
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from distributed import Client  # noqa: E402
+
+from runner.executor import Task, run_tasks  # noqa: E402
+from runner.loopback import loopback_cluster  # noqa: E402
+
+ENGLAND_2015 = 69_540
+AUTHORITIES_IN_ENGLAND = 152
+LOG_SD = 0.6
+
+
+def sizes(n: int, seed: int = 2021) -> np.ndarray:
+    """Children in care of `n` authorities: log-normal, median such that the mean is England's / 152."""
+    rng = np.random.default_rng(seed)
+    mean = ENGLAND_2015 / AUTHORITIES_IN_ENGLAND
+    raw = rng.lognormal(np.log(mean) - LOG_SD ** 2 / 2, LOG_SD, n)
+    return np.clip(np.round(raw), 20, 5000).astype(int)
+
+
+def _synth_one(args: tuple[str, int, int]) -> str:
+    from calibration.ssda903.synth import synthesise
+
+    folder, children, seed = args
+    if not (Path(folder) / "2021").exists():
+        synthesise(Path(folder), children=int(children), years=(2019, 2021), seed=seed)
+    return folder
+
+
+def build(cache: Path, n: int, processes: int) -> list[int]:
+    cache.mkdir(parents=True, exist_ok=True)
+    children = sizes(n)
+    jobs = [(str(cache / f"la{i:03d}"), int(c), 100 + i) for i, c in enumerate(children)]
+    with ProcessPoolExecutor(processes) as pool:
+        list(pool.map(_synth_one, jobs))
+    return children.tolist()
+
+
+def _rss() -> int:
+    import psutil
+
+    return psutil.Process().memory_info().rss
+
+
+class RssSampler:
+    """Every worker's RSS once a second, from a Dask client, while a phase runs."""
+
+    def __init__(self, address: str):
+        from distributed import Client
+
+        self.client = Client(address)
+        self.samples: list[dict[str, int]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def _loop(self):
+        while not self._stop.is_set():
+            try:
+                self.samples.append(self.client.run(_rss))
+            except Exception:  # a worker busy past the timeout: skip this sample
+                pass
+            self._stop.wait(1.0)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        self.client.close()
+
+
+def main() -> int:
+    from calibration.region import run_region
+    from runner.montecarlo import ExecutorOptions
+    from sim.run import run_replication
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--authorities", type=int, default=150)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--years", type=int, default=5)
+    parser.add_argument("--cache", type=Path, default=Path("/tmp/caresim-bench-region"))
+    parser.add_argument("--build-processes", type=int, default=2)
+    parser.add_argument("--national-scale", type=float, default=1.0, help="scale of the national replication "
+                        "(1: England; smaller only for a smoke run)")
+    args = parser.parse_args()
+
+    t0 = time.perf_counter()
+    children = build(args.cache / f"n{args.authorities}", args.authorities, args.build_processes)
+    build_s = time.perf_counter() - t0
+    print(f"{args.authorities} synthetic authorities, {sum(children):,} children in care at 31 March 2015 "
+          f"(median {int(np.median(children))}, min {min(children)}, max {max(children)}); built in {build_s:.0f} s",
+          flush=True)
+    out = args.cache / f"out{args.authorities}-{int(time.time())}"
+    with loopback_cluster(args.workers, nanny=True) as cluster:
+        with Client(cluster.address) as client:  # a running cluster has the model imported
+            for module in ("sim.run", "calibration.local", "calibration.region"):
+                client.run(importlib.import_module, module)
+        with RssSampler(cluster.address) as sampler:
+            t0 = time.perf_counter()
+            run_region(args.cache / f"n{args.authorities}", out, [1], end_year=2021 + args.years, fit=False,
+                       executor=ExecutorOptions(scheduler=cluster.address))
+            region_s = time.perf_counter() - t0
+        rss = sampler.samples
+        t0 = time.perf_counter()
+        run_tasks([Task("national/seed=1", run_replication, {"seed": 1, "scale": args.national_scale,
+                                                              "end_year": 2015 + args.years})],
+                  lambda task, table: None, scheduler=cluster.address, progress=False)
+        national_s = time.perf_counter() - t0
+    first = {k: round(v / 2**20) for k, v in rss[0].items()} if rss else {}
+    last = {k: round(v / 2**20) for k, v in rss[-1].items()} if rss else {}
+    peak = max((max(s.values()) for s in rss), default=0) / 2**20
+    ratio = region_s / national_s
+    print(f"region: {region_s:.1f} s for {args.authorities} authorities x 1 replication, {args.years} years")
+    print(f"national: {national_s:.1f} s for one replication at scale {args.national_scale:g}, {args.years} years")
+    print(f"ratio {ratio:.2f} (target <= 2); worker RSS MiB first {first} last {last} peak {peak:.0f} "
+          f"({len(rss)} samples)")
+    print(json.dumps(dict(authorities=args.authorities, children_2015=int(sum(children)), workers=args.workers,
+                          years=args.years, build_s=round(build_s, 1), region_s=round(region_s, 1),
+                          national_s=round(national_s, 1), ratio=round(ratio, 2), rss_first_mib=first,
+                          rss_last_mib=last, rss_peak_mib=round(peak))))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,177 @@
+"""A region: every authority of a folder fitted and run on the executor, and rolled up into a total.
+
+`run_region(folder, ...)` (what `caresim region DIR` calls):
+
+1. one *prepare* task per authority (a sub-folder of 903 files): read and clean its return,
+   fit its local parameters (calibration/local.py; cached under OUT/fits/NAME, so a rerun skips
+   the fit) or, with `fit=False`, take the national posterior; return its name, its stock at the
+   latest 31 March (`LocalStart`) and its parameters;
+2. one *run* task per authority and replication: one replication from its stock (the pure
+   function `runner.montecarlo.replication_table`);
+3. the regional total of a replication is the sum of its authorities' tables, measure by measure
+   (the `scaled` measures of sim.measures: counts, money, hours; ratios are left out), added in
+   the authorities' name order: exactly their sum.
+
+Every task goes through `runner.executor.run_tasks` (serially, local worker processes or a Dask
+scheduler): a lost worker costs a retry of its tasks. Finished replications are written to the
+store OUT/runs.parquet/ (one file per authority and seed, and one per seed for the total,
+atomically), so a rerun resumes: a seed whose total is stored is skipped, and a seed without one
+is run again for every authority (tasks are pure: the same tables). What the store and the
+tables hold from a return is suppressed: a count that rounds to 1-5 is NaN in the store and `c`
+in the tables.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from runner.errors import UserError
+from runner.executor import Task, run_tasks
+from runner.montecarlo import BASELINE_SCENARIO, ExecutorOptions, as_rows, replication_table
+
+TOTAL = "total"  # the store's name of the regional total
+STORE = "runs.parquet"
+
+
+@dataclass
+class Prepared:
+    name: str
+    start: object  # sim.local_start.LocalStart
+    parameters: object  # sim.parameters.ParameterSet
+    notes: list[str]
+
+
+def authority_folders(folder: Path) -> list[Path]:
+    """The sub-folders of `folder` holding an authority's files, by name."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise UserError(f"region {folder}: not a folder")
+    subs = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if not subs:
+        raise UserError(f"region {folder}: no sub-folder (one per authority)")
+    return subs
+
+
+def prepare(folder: str, params: str | None, cache_dir: str | None, fit: bool) -> Prepared:
+    """Task: read an authority and fit it (or take the national posterior)."""
+    from calibration.local import fit_local, load_authority, start_at
+    from sim.parameters import ParameterSet
+
+    authority = load_authority(Path(folder))
+    national = ParameterSet.load(params)
+    if fit:
+        parameters, notes = fit_local(authority, national, cache_dir=Path(cache_dir) / authority.name
+                                      if cache_dir else None)
+    else:
+        parameters, notes = national, [f"{authority.name}: national parameters (no local fit)"]
+    return Prepared(authority.name, start_at(authority.ret, authority.last_year, authority.name), parameters, notes)
+
+
+def summed_columns() -> list[str]:
+    from sim.measures import MEASURES
+
+    return [m.name for m in MEASURES if m.scaled or m.kind == "work"]
+
+
+def region_total(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """The region's yearly table: each summed measure added over the authorities in name order,
+    over the years every authority has (other measures NaN)."""
+    from sim.measures import MEASURES
+
+    names = sorted(tables)
+    years = sorted(set.intersection(*(set(tables[n].index) for n in names)))
+    out = pd.DataFrame(index=pd.Index(years, name="year"), columns=[m.name for m in MEASURES], dtype=float)
+    for col in summed_columns():
+        total = np.zeros(len(years))
+        for n in names:
+            total = total + tables[n].loc[years, col].to_numpy(dtype=float)
+        out[col] = total
+    return out
+
+
+def _suppressed_rows(rows: pd.DataFrame) -> pd.DataFrame:
+    """Store rows with every count of children that rounds to 1-5 as NaN."""
+    from calibration.local import count_columns
+    from calibration.ssda903.privacy import is_small
+
+    out = rows.copy()
+    for col in count_columns():
+        if col in out.columns:
+            v = out[col].to_numpy(dtype=float)
+            out[col] = np.where(is_small(np.round(v)), np.nan, v)
+    return out
+
+
+def _write(store: Path, name: str, seed: int, rows: pd.DataFrame) -> None:
+    final = store / f"{name}--seed{seed}.parquet"
+    tmp = store / f".tmp-{final.name}-{os.getpid()}"
+    rows.to_parquet(tmp, index=False)
+    os.replace(tmp, final)
+
+
+def read_store(out: Path) -> pd.DataFrame:
+    """Every stored run: `authority`, `seed`, `year` and the measures (counts of 1-5 as NaN)."""
+    return pd.read_parquet(Path(out) / STORE).sort_values(["authority", "seed", "year"]).reset_index(drop=True)
+
+
+def run_region(folder: Path, out: Path, seeds: Sequence[int], *, end_year: int | None = None,
+               params: Path | None = None, fit: bool = True, executor: ExecutorOptions = ExecutorOptions(),
+               on_totals: Callable[[int, dict[str, pd.DataFrame], pd.DataFrame], None] | None = None,
+               log: Callable[[str], None] | None = None) -> tuple[list[Prepared], list[int]]:
+    """Prepare every authority, run each replication, store them and each seed's total.
+
+    `on_totals(seed, authority tables, total)` is called in this process once a seed's every
+    authority has run (the tables unsuppressed, in memory only). Returns the prepared
+    authorities and the seeds run now (the others were in the store)."""
+    log = log or (lambda msg: None)
+    out = Path(out)
+    store = out / STORE
+    store.mkdir(parents=True, exist_ok=True)
+    for leftover in store.glob(".tmp-*"):
+        leftover.unlink()
+    folders = authority_folders(folder)
+    prepared: dict[str, Prepared] = {}
+    tasks = [Task(f"prepare/{f.name}", prepare, {"folder": str(f), "params": None if params is None else str(params),
+                                                 "cache_dir": str(out / "fits"), "fit": fit}) for f in folders]
+    log(f"preparing {len(tasks)} authorities ({'fitting' if fit else 'national parameters'}) ...")
+    run_tasks(tasks, lambda task, p: prepared.__setitem__(p.name, p), workers=executor.workers,
+              scheduler=executor.scheduler, progress=executor.progress)
+    if len(prepared) != len(folders):
+        raise UserError(f"region {folder}: two authorities have the same name (LA column or folder)")
+    last = max(p.start.year for p in prepared.values())
+    end_year = last + 5 if end_year is None else int(end_year)
+    if end_year <= last:
+        raise UserError(f"--end-year {end_year}: not after the latest 31 March of an authority ({last})")
+    done = {int(f.stem.rpartition("--seed")[2]) for f in store.glob(f"{TOTAL}--seed*.parquet")}
+    todo = [s for s in seeds if s not in done]
+    pending: dict[int, dict[str, pd.DataFrame]] = {s: {} for s in todo}
+
+    def run_tasks_iter():
+        for seed in todo:
+            for name in sorted(prepared):
+                p = prepared[name]
+                yield Task(f"{out.name}/{name}/seed={seed}", replication_table, {
+                    "scenario": BASELINE_SCENARIO, "params": p.parameters.for_replication(seed), "seed": seed,
+                    "scale": 1.0, "end_year": end_year, "start": p.start})
+
+    def arrived(task: Task, table: pd.DataFrame) -> None:
+        name, seed = task.key.split("/")[-2], int(task.key.rpartition("=")[2])
+        _write(store, name, seed, _suppressed_rows(as_rows(table, "baseline", seed).assign(authority=name)))
+        pending[seed][name] = table
+        if len(pending[seed]) == len(prepared):
+            tables = pending.pop(seed)
+            total = region_total(tables)
+            if on_totals is not None:
+                on_totals(seed, tables, total)
+            total_rows = as_rows(total.fillna(np.nan), "baseline", seed).assign(authority=TOTAL)
+            _write(store, TOTAL, seed, _suppressed_rows(total_rows))
+
+    log(f"running {len(todo) * len(prepared)} replications ({len(done)} seed(s) already stored) ...")
+    run_tasks(list(run_tasks_iter()), arrived, workers=executor.workers, scheduler=executor.scheduler,
+              progress=executor.progress)
+    return list(prepared.values()), todo
