@@ -146,6 +146,7 @@ def figures(runs: pd.DataFrame, year: int) -> list[dict]:
         rows.append({"id": "R4", "figure": REPORT["R4"][0], "report": REPORT["R4"][1], "scenario": BASELINE,
                      "caresim": f"- (needs an end year after {GROWTH_FROM})", "mean": np.nan, "why": ""})
     b_edge = col(BASELINE, "spend_edge_of_care_gbp")
+    b_support = col(BASELINE, SUPPORT_SPEND)
     b_homes = col(BASELINE, "n_childrens_homes")
     b_res = col(BASELINE, "n_residential")
     b_hours = col(BASELINE, "direct_hours_per_week")
@@ -153,8 +154,8 @@ def figures(runs: pd.DataFrame, year: int) -> list[dict]:
     for scenario in by.index.get_level_values("scenario").unique():
         if scenario == BASELINE:
             continue
-        spend, edge = col(scenario, SPEND), col(scenario, SUPPORT_SPEND)
-        saving = net_saving({SPEND: b_spend, SUPPORT_SPEND: b_edge}, {SPEND: spend, SUPPORT_SPEND: edge})
+        spend, edge = col(scenario, SPEND), col(scenario, "spend_edge_of_care_gbp")
+        saving = net_saving({SPEND: b_spend, SUPPORT_SPEND: b_support}, {SPEND: spend, SUPPORT_SPEND: col(scenario, SUPPORT_SPEND)})
         add("R5", scenario, saving / b_spend, _share)
         add("R5", scenario, saving, _gbp)
         if growth is not None:
@@ -191,7 +192,7 @@ def decomposition(runs: pd.DataFrame, scenario: str, year: int) -> dict:
     per_child = b_spend / avg_stock(BASELINE)
     volume = (avg_stock(BASELINE) - avg_stock(scenario)) * per_child
     return {"gross": b_spend - s_spend, "volume": volume, "mix": (b_spend - s_spend) - volume,
-            "edge": mean(scenario, "spend_edge_of_care_gbp") - mean(BASELINE, "spend_edge_of_care_gbp"),
+            "edge": mean(scenario, SUPPORT_SPEND) - mean(BASELINE, SUPPORT_SPEND),
             "per_child": per_child, "entries": mean(scenario, "new_entries") - mean(BASELINE, "new_entries"),
             "exits": mean(scenario, "new_exits") - mean(BASELINE, "new_exits"),
             "step_downs": mean(scenario, "new_step_downs") - mean(BASELINE, "new_step_downs"),
@@ -215,8 +216,8 @@ def write_report(out: Path, runs: pd.DataFrame, summary: pd.DataFrame, manifest:
                  "every replication uses the file's point estimate (no posterior draws in the file).")
               , "",
               "Stocks are at 31 March; flows and spend are for the year ending then (the financial year). "
-              "Savings are baseline spend on children in care minus the scenario's, minus the scenario's "
-              "extra edge-of-care spend (which carries the GBP 205m investment), paired by seed. "
+              "Savings are all in: baseline spend on children in care and on support (edge-of-care and "
+              "reunification support, which carry the GBP 205m investment) minus the scenario's, paired by seed. "
               "Intervals are the 5th-95th percentiles across replications.", ""]
     if year != REPORT_YEAR:
         lines += [f"Note: the run ends in {year}, not the report's {REPORT_YEAR}; figures are for {year}.", ""]
@@ -280,7 +281,7 @@ def _differences(runs: pd.DataFrame, rows: list[dict], year: int, version: str =
                    "caresim). "
                    f"Gross saving {_gbp(d['gross'])}: {_gbp(d['volume'])} from fewer children in care (at the "
                    f"baseline's GBP {d['per_child']:,.0f} per child-year) and {_gbp(d['mix'])} from a cheaper mix of "
-                   f"placements; extra edge-of-care spend {_gbp(d['edge'])}. In {year}, vs the baseline: "
+                   f"placements; extra support spend (edge-of-care and reunification) {_gbp(d['edge'])}. In {year}, vs the baseline: "
                    f"entries {d['entries']:+,.0f}, exits {d['exits']:+,.0f} (returns home {d['returned_home']:+,.0f}), "
                    f"step-downs {d['step_downs']:+,.0f}. The report's strengths per lever are not published; caresim's "
                    "come from the evidence (R7, R9, R10, R11) and the scenario's share of the opportunity realised, "
