@@ -72,7 +72,7 @@ def children_in_care(m, start: LocalStart, gen: np.random.Generator) -> tuple[np
 
     Age, placement, legal status, months in care and UASC come from the return; what it does
     not say is drawn from the `initial` stream as for the national stock: high need (the
-    national share; every child in a children's home), reunifiable (the national share), and
+    national share; every child in a children's home), reunifiable and return appropriate (the national shares), and
     months in the current placement (uniform within the time in care).
     """
     p, c = m.params, m.children
@@ -92,6 +92,8 @@ def children_in_care(m, start: LocalStart, gen: np.random.Generator) -> tuple[np
     c.n_placements[rows] = 1
     c.legal_status[rows] = np.array([int(LEGAL.get(v, LegalStatus.CARE_ORDER)) for v in rows_in["legal_status"]],
                                     dtype=c.legal_status.dtype)
-    c.reunifiable[rows] = gen.random(n) < p.reunifiable_share
+    v = gen.random(n)  # one draw, as for England's stock (sim/initial.py): explored, then appropriate
+    c.reunifiable[rows] = v < p.reunifiable_share
+    c.return_appropriate[rows] = v < p.reunifiable_share * p.return_appropriate_share
     c.uasc[rows] = rows_in["uasc"].to_numpy(dtype=bool)
     return rows, states
