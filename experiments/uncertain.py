@@ -112,13 +112,30 @@ def _params_with(parameters, values: Mapping[str, float], base=None):
     return base.replace(**{k: float(v) for k, v in values.items() if k in names})
 
 
+def consistent_with(scenario: Mapping, params) -> dict:
+    """The scenario with each sampled lever strength raised to the floor the sampled parameters set.
+
+    `keeping_families_together`'s effectiveness is the total relative cut of a reached family's
+    entry hazard, and its floor is the baseline's own cut (1 - edge_support_relative_risk): a user
+    who writes less is refused (sim/levers.py), but when both are sampled from their priors a
+    strength below the baseline's cut means the lever adds nothing, which is what the floor gives.
+    """
+    out = dict(scenario)
+    floor = 1 - params.edge_support_relative_risk
+    out["levers"] = [dict(t, effectiveness=max(float(t["effectiveness"]), floor))
+                     if t.get("type") == "keeping_families_together" and "effectiveness" in t else dict(t)
+                     for t in scenario.get("levers", ())]
+    return out
+
+
 def paired_outputs(params, scenario: Mapping, seed: int, scale: float, end_year: int, drivers=None) -> dict[str, float]:
     """Baseline and scenario with one seed (common random numbers): the end year's headline outputs."""
     from runner.montecarlo import BASELINE_SCENARIO, replication_table
     from runner.summary import SUPPORT_SPEND, SPEND, net_saving
 
     base = replication_table(BASELINE_SCENARIO, params, seed, scale, end_year, drivers=drivers).loc[end_year]
-    policy = replication_table(dict(scenario), params, seed, scale, end_year, drivers=drivers).loc[end_year]
+    policy = replication_table(consistent_with(scenario, params), params, seed, scale, end_year,
+                               drivers=drivers).loc[end_year]
     saving = float(net_saving({c: base[c] for c in (SPEND, SUPPORT_SPEND)}, {c: policy[c] for c in (SPEND, SUPPORT_SPEND)}))
     spend = float(base[SPEND])
     return {"children_in_care": float(base["n_in_care"]), "spend_gbp": spend,

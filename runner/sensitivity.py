@@ -342,8 +342,11 @@ def dummy_checks(indices: pd.DataFrame) -> list[DummyCheck]:
             continue
         dummy = float(group.loc[group["input"] == DUMMY, "value"].iloc[0])
         others = group[group["input"] != DUMMY]
-        ranked_last = bool((others["value"] >= dummy).all())
-        above = others[others["value"] > dummy]
+        values = others["value"]
+        if method == "sobol":  # a Sobol index is a share of variance, at least 0: a negative estimate is noise
+            values, dummy = values.clip(lower=0.0), max(dummy, 0.0)
+        ranked_last = bool((values >= dummy).all())
+        above = others[values > dummy]
         clear = bool((above["lo"] > dummy).all())
         unclear = list(others.loc[others["lo"] <= dummy, "input"])
         checks.append(DummyCheck(output, method, index, ranked_last or clear, ranked_last, unclear))

