@@ -22,19 +22,11 @@ import time
 import warnings
 
 from runner.errors import UserError
-from runner.options import name_value, path_value, scale_value, seed_value, workers_value
+from runner.options import (end_year_value, name_value, path_value, scale_value, seed_value, whole_number_up_to,
+                            workers_value)
 
 QUICK = {"scale": 0.005, "end_year": 2021, "trajectories": 1, "top": 2, "sobol_samples": 4}
 
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if not 1 <= value <= 100_000:
-        raise argparse.ArgumentTypeError(f"expected a whole number from 1 to 100000, got {value}")
-    return value
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -42,15 +34,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="scenario whose lever strengths are inputs and whose net saving is an output "
                              "(default optimised-low)")
     parser.add_argument("--scale", type=scale_value, default=0.1, help="share of England simulated (default 0.1)")
-    parser.add_argument("--end-year", type=int, default=2025, help="the year whose outputs are analysed (default 2025)")
+    parser.add_argument("--end-year", type=end_year_value, default=2025,
+                        help="the year whose outputs are analysed (default 2025)")
     parser.add_argument("--params", type=path_value, default=None, help="parameter file (default: the shipped calibration)")
     parser.add_argument("--out", type=path_value, required=True, help="folder for the results and the resumable store")
     parser.add_argument("--workers", type=workers_value, default=1, help="local worker processes (default 1)")
     parser.add_argument("--scheduler", type=name_value, default=None, metavar="tcp://HOST:PORT",
                         help="a running Dask scheduler")
-    parser.add_argument("--trajectories", type=_positive, default=8, help="Morris trajectories (default 8)")
-    parser.add_argument("--top", type=_positive, default=8, help="inputs given Sobol indices (default 8)")
-    parser.add_argument("--sobol-samples", type=_positive, default=128,
+    parser.add_argument("--trajectories", type=whole_number_up_to(100_000, "trajectories"), default=8,
+                        help="Morris trajectories (default 8)")
+    parser.add_argument("--top", type=whole_number_up_to(100_000, "inputs"), default=8, help="inputs given Sobol indices (default 8)")
+    parser.add_argument("--sobol-samples", type=whole_number_up_to(100_000, "base samples"), default=128,
                         help="Sobol base samples N, a power of 2: N (top + 2) rows (default 128)")
     parser.add_argument("--seed", type=seed_value, default=1, help="seed of every row and of the designs (default 1)")
     parser.add_argument("--morris-only", action="store_true", help="screening only (for timing); no Sobol stage")
@@ -73,8 +67,6 @@ def main(args) -> int:
     if args.quick:
         for key, value in QUICK.items():
             setattr(args, key, value)
-    if not 2016 <= args.end_year <= 2050:
-        raise UserError(f"--end-year {args.end_year}: expected a year from 2016 to 2050")
     if args.sobol_samples & (args.sobol_samples - 1):
         raise UserError(f"--sobol-samples {args.sobol_samples}: expected a power of 2 (the Sobol' sequence's balance)")
     scenario = load_scenario(args.scenario)

@@ -44,6 +44,14 @@ def positive_int(text: str) -> int:
     return value
 
 
+def whole_number_up_to(hi: int, what: str):
+    """An option type: a whole number from 1 to `hi` (of `what`, for the message)."""
+    def check(text: str) -> int:
+        return _bounded_int(text, hi, what)
+
+    return check
+
+
 def _bounded_int(text: str, hi: int, what: str) -> int:
     value = positive_int(text)
     if value > hi:
