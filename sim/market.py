@@ -19,7 +19,7 @@ import math
 import numpy as np
 from scipy.special import ndtri
 
-from agents.providers import CareProvider, ProviderKind
+from agents.providers import ProviderKind
 from sim.ages import STALE_HOME_MONTHS
 from sim.parameters import monthly_probability
 from sim.streams import binomial_quantile, poisson_quantile
@@ -56,8 +56,9 @@ class ProviderMarket:
         return np.exp(-0.5 * sd ** 2 + sd * ndtri(np.maximum(u, 2.0 ** -54)))
 
     def new_providers(self, kind: ProviderKind, count: int, places: np.ndarray) -> np.ndarray:
-        """`count` providers of `kind` with `places`, each a Mesa agent, with its own price factor."""
-        prov, m = self.providers, self.model
+        """`count` providers of `kind` with `places`, each with its own price factor (its Mesa
+        agent is made on request, `CareModel.provider`)."""
+        prov = self.providers
         rows = prov.append(count)
         prov.kind[rows] = int(kind)
         prov.places[rows] = places
@@ -65,13 +66,11 @@ class ProviderMarket:
         prov.price_factor[rows] = self.price_factors(kind, prov.serial[rows])
         self._serials[kind] += count
         self._rows_of_kind[kind] = np.concatenate([self._rows_of_kind[kind], rows])
-        for r in rows:
-            m._view("provider", CareProvider, r)
         return rows
 
     def kinship_carers(self, families: np.ndarray) -> np.ndarray:
         """New kinship carers of `families` (distinct, without one yet): places for every child of
-        the family; their Mesa agents are made on request, as children's are."""
+        the family."""
         prov, f = self.providers, self.model.families
         rows = prov.append(families.size)
         prov.kind[rows] = int(ProviderKind.KINSHIP)

@@ -1,8 +1,9 @@
 """CareModel: children's journeys through children's social care in England, month by month.
 
-A Mesa 3 model. Children, families, social workers and care providers are Mesa agents; the
-monthly update of their numbers runs on arrays (agents/table.py) because one Python call per
-child per month is ~60x slower (../shared/PERFORMANCE.md). The run starts at 31 March 2015 with
+A Mesa 3 model. Children, families, social workers and care providers are Mesa agents, each a
+view over its row made when first asked for (`child(row)`, `provider(row)`, ...); the monthly
+update of their numbers runs on arrays (agents/table.py) because one Python call per child per
+month is ~60x slower (../shared/PERFORMANCE.md). The run starts at 31 March 2015 with
 the 2015 stock (or at an authority's 31 March with its own children: sim/local_start.py) and
 each `step()` is one calendar month. This module is the plan of a month;
 each mechanism is a component in its own module (listed in `CareModel`'s docstring). Rules,
@@ -13,10 +14,10 @@ from __future__ import annotations
 import gc
 from collections.abc import Sequence
 
-import mesa
 import numpy as np
 import pandas as pd
 
+from agents.mesa_core import Agent, Model
 from agents.children import Child, ChildTable, Family, FamilyTable
 from agents.providers import CareProvider, ProviderTable
 from agents.workers import SocialWorker, WorkerTable
@@ -42,7 +43,7 @@ from sim.workforce import Workforce
 __all__ = ["CareModel", "START_YEAR"]
 
 
-class CareModel(mesa.Model):
+class CareModel(Model):
     """The children's social care system of England (or a `scale` sample of it).
 
     Args:
@@ -128,7 +129,7 @@ class CareModel(mesa.Model):
         self.families = FamilyTable(capacity=int(300_000 * self.scale) + 64)
         self.workers = WorkerTable(capacity=int(40_000 * self.scale) + 64)
         self.providers = ProviderTable(capacity=int(20_000 * self.scale) + 64)
-        self._views: dict[tuple[str, int], mesa.Agent] = {}
+        self._views: dict[tuple[str, int], Agent] = {}
         self.recorder = Recorder(self)
         self.flows = self.recorder.flows  # this month's events, counted by the phases as they happen
         self.people = People(self)
@@ -160,7 +161,11 @@ class CareModel(mesa.Model):
         return (self.month - self.start_month) / 12
 
     # ------------------------------------------------------------------ views (Mesa agents)
-    def _view(self, kind: str, cls, row: int):
+    def _view(self, kind: str, cls, table, row: int):
+        """The Mesa agent over `row` of `table`, made and registered on first request: registering
+        every worker and provider up front cost ~0.4 s of a 3.5 s full-scale run."""
+        if not 0 <= row < table.n:
+            raise IndexError(f"no {kind} {row}")
         key = (kind, int(row))
         agent = self._views.get(key)
         if agent is None:
@@ -168,23 +173,21 @@ class CareModel(mesa.Model):
         return agent
 
     def child(self, row: int) -> Child:
-        """The Mesa agent of the child in `row` (made on first request)."""
-        if not 0 <= row < self.children.n:
-            raise IndexError(f"no child {row}")
-        return self._view("child", Child, row)
+        """The Mesa agent of the child in `row` (each agent is made on first request)."""
+        return self._view("child", Child, self.children, row)
 
     def family(self, row: int) -> Family:
-        return self._view("family", Family, row)
+        return self._view("family", Family, self.families, row)
 
     def social_worker(self, row: int) -> SocialWorker:
-        return self._view("worker", SocialWorker, row)
+        return self._view("worker", SocialWorker, self.workers, row)
 
     def provider(self, row: int) -> CareProvider:
-        return self._view("provider", CareProvider, row)
+        return self._view("provider", CareProvider, self.providers, row)
 
     def release(self) -> None:
         """Drop Mesa 3.3.1's class-level reference to this model, so that it can be freed."""
-        mesa.Agent._ids.pop(self, None)
+        Agent._ids.pop(self, None)
         self._views.clear()
         gc.unfreeze()
 

@@ -12,7 +12,6 @@ from typing import NamedTuple
 
 import numpy as np
 
-from agents.workers import SocialWorker
 from sim.dates import START_DATE_YEARS
 
 WORKFORCE_BASE_YEAR = 2020.75  # the FTE parameter is the count at 30 September 2020 (DfE workforce)
@@ -57,8 +56,6 @@ class Workforce:
         if target > active:
             rows = w.append(target - active)
             w.weekly_hours[rows] = self.params.weekly_hours
-            for r in rows:
-                m._view("worker", SocialWorker, r)
         elif target < active:
             leaving = np.flatnonzero(w.active[: w.n])[target:]
             w.active[leaving] = False

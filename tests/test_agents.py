@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import mesa
 import numpy as np
+import pytest
 
 from agents.children import Child, Family
 from agents.providers import CareProvider, ProviderKind
@@ -54,11 +55,18 @@ def test_sibling_groups_are_referred_together():
     m.release()
 
 
-def test_providers_and_workers_exist_as_mesa_agents_from_the_start():
+def test_every_provider_and_worker_is_a_mesa_agent_on_request():
     m = small_model(seed=1)
-    kinds = {a.kind for a in m.agents_by_type[CareProvider]}
-    assert set(ProviderKind) - {ProviderKind.KINSHIP} <= kinds  # kinship carers: made on request
-    assert len(m.agents_by_type[SocialWorker]) == m.workers.n
+    assert not m.agents_by_type.get(SocialWorker) and not m.agents_by_type.get(CareProvider)  # none made yet
+    providers = [m.provider(r) for r in range(m.providers.n)]
+    workers = [m.social_worker(r) for r in range(m.workers.n)]
+    assert {a.kind for a in providers} >= set(ProviderKind) - {ProviderKind.KINSHIP}
+    assert len(m.agents_by_type[SocialWorker]) == m.workers.n == len(set(workers))
+    assert len(m.agents_by_type[CareProvider]) == m.providers.n
+    assert m.provider(0) is providers[0] and m.social_worker(0) is workers[0]  # one agent per row
+    for make, n in ((m.provider, m.providers.n), (m.social_worker, m.workers.n), (m.child, m.children.n)):
+        with pytest.raises(IndexError):
+            make(n)
     m.release()
 
 
