@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from enum import IntEnum
 
-import mesa
 import numpy as np
 
+from agents.mesa_core import Agent
 from agents.table import Table
 from sim.states import IS_IN_CARE, State
 
@@ -67,7 +67,7 @@ class FamilyTable(Table):
     }
 
 
-class Child(mesa.Agent):
+class Child(Agent):
     """One child: a Mesa agent over a row of the model's `ChildTable`."""
 
     def __init__(self, model, row: int):
@@ -132,7 +132,7 @@ class Child(mesa.Agent):
         return f"Child(row={self.row}, {self.state.name}, age {self.age_months // 12})"
 
 
-class Family(mesa.Agent):
+class Family(Agent):
     """One family (a sibling group and its carers): a Mesa agent over a `FamilyTable` row."""
 
     def __init__(self, model, row: int):

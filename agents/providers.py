@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from enum import IntEnum
 
-import mesa
 import numpy as np
 
+from agents.mesa_core import Agent
 from agents.table import Table
 from sim.states import State
 
@@ -51,7 +51,7 @@ class ProviderTable(Table):
         return np.where(self.open[:n], self.places[:n] - self.occupied[:n], 0)
 
 
-class CareProvider(mesa.Agent):
+class CareProvider(Agent):
     """A provider of care places."""
 
     def __init__(self, model, row: int):

@@ -8,9 +8,9 @@ model can compute every caseload with one `bincount` a month.
 """
 from __future__ import annotations
 
-import mesa
 import numpy as np
 
+from agents.mesa_core import Agent
 from agents.table import Table
 
 
@@ -28,7 +28,7 @@ class WorkerTable(Table):
         return self.weekly_hours[:n] * self.direct_share[:n] * self.active[:n]
 
 
-class SocialWorker(mesa.Agent):
+class SocialWorker(Agent):
     """A full-time-equivalent children-and-families social worker."""
 
     def __init__(self, model, row: int):
