@@ -131,5 +131,15 @@ def test_a_run_imports_neither_dask_nor_plotting_nor_scipy_stats():
                           "with contextlib.redirect_stdout(io.StringIO()):\n"
                           "    main(['run', '--scale', '0.01', '--end-year', '2016', '--json'])")
     assert "sim.model" in loaded  # it did run
-    avoided = {"scipy.stats", "matplotlib", "dask", "distributed", "solara"}
+    avoided = {"scipy.stats", "matplotlib", "dask", "distributed", "solara",
+               "scipy.spatial", "mesa.space", "mesa.experimental", "mesa.batchrunner"}  # Mesa's core only
     assert not loaded & avoided, sorted(loaded & avoided)
+
+
+def test_the_rest_of_mesa_imports_on_first_use_after_its_core():
+    """agents/mesa_core.py loads Mesa's Agent and Model alone; anything else of Mesa still works."""
+    loaded = loaded_after("import sim.model, mesa\n"
+                          "assert mesa.Agent is sim.model.Agent and mesa.Model is sim.model.Model\n"
+                          "assert mesa.DataCollector.__name__ == 'DataCollector' and mesa.__version__\n"
+                          "from mesa import batch_run\nimport mesa.space")
+    assert {"mesa.datacollection", "mesa.batchrunner", "mesa.space", "scipy.spatial"} <= loaded
