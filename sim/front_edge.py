@@ -30,13 +30,14 @@ class AtHome(NamedTuple):
     rows: np.ndarray
     family: np.ndarray  # family id of each child
     hazard: np.ndarray  # yearly care-entry hazard of each child, before edge-of-care support
+    family_hazard: np.ndarray  # the largest `hazard` of each family's children
     starts: np.ndarray  # index in `rows` of each family's first child
     families: np.ndarray  # id of each family
-    sizes: np.ndarray  # children of each family here
+    group: np.ndarray  # index in `families` of each child's family
 
     def per_child(self, family_values: np.ndarray) -> np.ndarray:
         """A value per family spread to its children."""
-        return np.repeat(family_values, self.sizes)
+        return family_values[self.group]
 
 
 class FrontEdge:
@@ -114,7 +115,8 @@ class FrontEdge:
         starts = np.flatnonzero(np.concatenate([[True], fam[1:] != fam[:-1]])) if fam.size else np.zeros(0, np.int64)
         n_risks = (f.domestic_abuse[fam].astype(np.int8) + f.substance_misuse[fam] + f.mental_health[fam])
         hazard = hazards.entry_hazard(self.params, c.on_plan[rows], n_risks, c.need[rows], c.age_months[rows])
-        return AtHome(rows, fam, hazard, starts, fam[starts], np.diff(starts, append=rows.size))
+        group = np.repeat(np.arange(starts.size), np.diff(starts, append=rows.size))
+        return AtHome(rows, fam, hazard, hazards.family_max(hazard, starts), starts, fam[starts], group)
 
     def at_edge(self, home: AtHome, policy) -> np.ndarray:
         """Families at the edge of care (pre-proceedings), as a mask over `home.families`.
@@ -129,7 +131,7 @@ class FrontEdge:
             return np.zeros(0, dtype=bool)
         on_plan = np.logical_or.reduceat(c.on_plan[rows], starts)
         threshold = p.edge_hazard_threshold_multiple * p.care_entry_rate_cp_per_year
-        edge = on_plan & (hazards.family_max(home.hazard, starts) >= threshold)
+        edge = on_plan & (home.family_hazard >= threshold)
         lo, hi = policy.edge_target_min_age_months, policy.edge_target_max_age_months
         if lo > 0 or hi < ADULT_MONTHS or policy.edge_target_high_need_only:
             age = c.age_months[rows]
@@ -146,7 +148,7 @@ class FrontEdge:
         (supported or not).
         """
         p, c, f, m = self.params, self.children, self.families, self.model
-        rows, hazard, starts, fam_ids = home.rows, home.hazard, home.starts, home.families
+        rows, starts, fam_ids = home.rows, home.starts, home.families
         in_edge = c.state[rows] == State.EDGE_OF_CARE
         support_until = f.support_until[fam_ids]
         fam_in_edge = np.logical_or.reduceat(in_edge, starts) if starts.size else in_edge[:0]
@@ -166,7 +168,7 @@ class FrontEdge:
         if chosen.size > free:
             # highest family hazard first; among families at the last hazard admitted, a random
             # draw decides (hazards take few distinct values, so such ties are common)
-            fam_hazard = hazards.family_max(hazard, starts)[chosen]
+            fam_hazard = home.family_hazard[chosen]
             cut = np.partition(fam_hazard, fam_hazard.size - free)[fam_hazard.size - free]
             at_cut = chosen[fam_hazard == cut]
             chosen = chosen[fam_hazard > cut]

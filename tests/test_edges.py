@@ -175,7 +175,7 @@ def test_support_has_no_effect_at_11_plus_by_default_and_fades_after_its_months(
     assert reached.any()
     assert np.allclose(factor[reached], p.edge_support_relative_risk)
     older = c.age_months[home.rows] >= AGE_11_MONTHS
-    supported = np.repeat(m.families.support_until[home.families] >= 0, home.sizes)
+    supported = home.per_child(m.families.support_until[home.families] >= 0)
     assert (factor[supported & older] == 1).all()  # MST: no effect at 11+
     m.month += int(p.edge_effect_months) + int(p.edge_support_months)  # every episode's effect is over
     assert (m.front.support_effect(home, m.policy, NoTimeEffect) == 1).all()
