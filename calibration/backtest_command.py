@@ -101,7 +101,7 @@ def national_backtest(seeds: list[int], scale: float, params: Path | None = None
 
     from calibration.targets import load_targets
     from runner.montecarlo import BASELINE_SCENARIO, plan, run_replications
-    from sim.parameters import ParameterSet
+    from sim.parameter_file import ParameterSet
 
     targets = [t for t in load_targets() if t.use in ("check", "oos") and t.model_year is not None]
     end_year = max(t.model_year for t in targets)

@@ -14,7 +14,6 @@ import argparse
 import shlex
 import sys
 import time
-from pathlib import Path
 
 from runner.errors import UserError
 from runner.checks import check_output_dir, check_output_file
@@ -70,7 +69,7 @@ def _free_names(text: str | None) -> list[str]:
 def main(args) -> int:
     from calibration.fit import FitSettings, calibrate, progress_log, write_params_file
     from calibration.targets import DataError, data_digest, load_targets
-    from sim.parameters import default_params_path, load_params
+    from sim.parameter_file import default_params_path, load_params
 
     mode = QUICK if args.quick else FULL
     free = _free_names(args.free)

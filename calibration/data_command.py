@@ -109,7 +109,7 @@ def check(args) -> int:
 
 def synth(args) -> int:
     from calibration.ssda903.synth import synthesise
-    from sim.parameters import load_params
+    from sim.parameter_file import load_params
 
     if args.out.exists() and (not args.out.is_dir() or any(args.out.iterdir())):
         raise UserError(f"--out {args.out}: exists and is not an empty folder; choose a new one")

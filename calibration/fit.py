@@ -50,7 +50,7 @@ import pandas as pd
 import tomli_w
 from scipy.optimize import least_squares
 
-from calibration.targets import Target, data_digest, needed_columns
+from calibration.targets import Target, needed_columns
 from runner.montecarlo import BASELINE_SCENARIO, ExecutorOptions, Replication, run_replications, seeds_of
 from sim.parameters import ParameterError, Params
 

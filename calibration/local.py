@@ -48,7 +48,8 @@ from runner.montecarlo import BASELINE_SCENARIO, ExecutorOptions, as_rows, plan,
 from sim.dates import START_YEAR
 from sim.local_start import LocalStart
 from sim.measures import BY_NAME
-from sim.parameters import ParameterError, ParameterSet, Params
+from sim.parameters import ParameterError, Params
+from sim.parameter_file import ParameterSet
 
 LOCAL_FREE = ("care_entry_rate_cp_per_year", "care_entry_rate_at_risk_per_year", "return_home_rate_per_year")
 # what the fit compares: the model's measure -> the return's count of the same thing

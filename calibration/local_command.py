@@ -27,7 +27,7 @@ def run_local(args, load_scenario, format_table) -> int:
     from calibration.local import load_authority, local_run, suppress_contract, suppress_counts
     from runner.montecarlo import seeds_of
     from runner.summary import contract, mean_table
-    from sim.parameters import ParameterSet
+    from sim.parameter_file import ParameterSet
 
     if args.scale != 1.0:
         raise UserError(f"--scale {args.scale:g}: a local model simulates the whole authority (leave --scale out)")

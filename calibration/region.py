@@ -42,7 +42,7 @@ STORE = "runs.parquet"
 class Prepared:
     name: str
     start: object  # sim.local_start.LocalStart
-    parameters: object  # sim.parameters.ParameterSet
+    parameters: object  # sim.parameter_file.ParameterSet
     notes: list[str]
 
 
@@ -60,7 +60,7 @@ def authority_folders(folder: Path) -> list[Path]:
 def prepare(folder: str, params: str | None, cache_dir: str | None, fit: bool) -> Prepared:
     """Task: read an authority and fit it (or take the national posterior)."""
     from calibration.local import fit_local, load_authority, start_at
-    from sim.parameters import ParameterSet
+    from sim.parameter_file import ParameterSet
 
     authority = load_authority(Path(folder))
     national = ParameterSet.load(params)

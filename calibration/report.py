@@ -18,7 +18,7 @@ import pandas as pd  # noqa: E402
 
 from calibration.targets import DERIVED, Target  # noqa: E402
 from runner.montecarlo import BASELINE_SCENARIO, ExecutorOptions, plan, run_replications, seeds_of  # noqa: E402
-from sim.parameters import ParameterSet  # noqa: E402
+from sim.parameter_file import ParameterSet  # noqa: E402
 
 REPORT_END_YEAR = 2025
 FIT_END = 2020  # last year of the calibration figures (2021/2024 rows are later supply figures)

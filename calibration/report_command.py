@@ -25,7 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def write_fit_report(params_path: Path | None, out: Path, targets, *, replications: int, scale: float, seed: int,
                      workers: int = 1, scheduler: str | None = None) -> list[Path]:
     from calibration.report import run_baseline, write_report
-    from sim.parameters import ParameterSet
+    from sim.parameter_file import ParameterSet
 
     meta = ParameterSet.load(params_path).meta
     print(f"fit-report: {replications} replications at scale {scale:g}, 2015-2025 ...", file=sys.stderr, flush=True)
@@ -43,7 +43,7 @@ def write_fit_report(params_path: Path | None, out: Path, targets, *, replicatio
 def main(args) -> int:
     from calibration.targets import DataError, load_targets
 
-    from sim.parameters import ParameterSet
+    from sim.parameter_file import ParameterSet
 
     check_seeds(args.seed, args.replications)
     try:

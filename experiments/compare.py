@@ -175,7 +175,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def main(args) -> int:
     from experiments.scenarios import load_scenario
     from runner.montecarlo import ExecutorOptions, as_rows, plan, run_replications, seeds_of
-    from sim.parameters import ParameterSet
+    from sim.parameter_file import ParameterSet
 
     check_seeds(args.seed, args.replications)
     scenarios = [load_scenario(s) for s in args.scenarios]

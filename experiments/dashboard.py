@@ -54,7 +54,8 @@ from experiments.page.uncertainty import UncertaintyView
 from runner.attribution import LeverSavings, lever_savings, orders, subsets_needed
 from runner.montecarlo import BASELINE_SCENARIO, ExecutorOptions, as_rows, plan, run_replications, seeds_of
 from runner.summary import BASELINE, SAVING, summarise
-from sim.levers import DEFAULT_START, LEVERS, SHARE_REALISED, LeverError, ParamSpec, parse_start
+from sim.levers import LEVERS
+from sim.policy import DEFAULT_START, SHARE_REALISED, LeverError, ParamSpec, parse_start
 from sim.measures import CONTRACT
 from sim.parameters import ParameterError
 
@@ -236,7 +237,7 @@ def parameter_set():
     """The shipped parameter file (point estimate and any posterior draws), read once per server,
     so that every run of a session uses the same file; replication i uses the draw `caresim
     compare` uses for the same seed."""
-    from sim.parameters import ParameterSet
+    from sim.parameter_file import ParameterSet
 
     with _baseline_lock:
         if not _parameter_sets:

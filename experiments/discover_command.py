@@ -64,7 +64,7 @@ def main(args) -> int:
     from experiments.scenarios import load_scenario
     from experiments.uncertain import evaluate_experiment, uncertain_problem
     from runner.checks import check_output_dir
-    from sim.parameters import ParameterSet
+    from sim.parameter_file import ParameterSet
 
     if args.quick:
         for key, value in QUICK.items():

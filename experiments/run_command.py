@@ -84,7 +84,7 @@ def load_run_inputs(args):
     Sets `args.scenario_name` to the scenario's name (the JSON contract's "scenario").
     """
     from experiments.scenarios import load_scenario
-    from sim.parameters import ParameterSet
+    from sim.parameter_file import ParameterSet
 
     scenario = load_scenario(getattr(args, "scenario", None) or "baseline")
     args.scenario_name = scenario.name

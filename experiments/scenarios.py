@@ -35,8 +35,9 @@ from types import SimpleNamespace
 import tomli_w
 
 from runner.errors import UserError
-from sim.files import read_text
-from sim.levers import SHARE_REALISED, LeverError, PolicyLever, lever_from_dict
+from sim.files import read_text, short_repr
+from sim.levers import lever_from_dict
+from sim.policy import SHARE_REALISED, LeverError, PolicyLever
 
 TOP_KEYS = ("name", "description", "share_realised", "levers")
 BASELINE = "baseline"  # the reference without levers that comparisons measure savings against
@@ -108,11 +109,11 @@ def parse_scenario(doc: dict, source: str = "<scenario>") -> Scenario:
             raise ScenarioError(f"{source}: unknown key {key!r} = {value!r} (known: {', '.join(TOP_KEYS)})")
     name = doc.get("name", Path(source).stem)
     if not isinstance(name, str) or not _NAME.fullmatch(name) or len(name) > MAX_NAME_LENGTH:
-        raise ScenarioError(f"{source}: name = {_short(name)} must be 1 to {MAX_NAME_LENGTH} letters, digits, "
+        raise ScenarioError(f"{source}: name = {short_repr(name)} must be 1 to {MAX_NAME_LENGTH} letters, digits, "
                             "'-', '_' or '.'")
     description = doc.get("description", "")
     if not isinstance(description, str):
-        raise ScenarioError(f"{source}: description = {_short(description)} is not a string")
+        raise ScenarioError(f"{source}: description = {short_repr(description)} is not a string")
     share = doc.get("share_realised", SHARE_REALISED.default)
     try:
         SHARE_REALISED.check("scenario", "share_realised", share)
@@ -120,7 +121,7 @@ def parse_scenario(doc: dict, source: str = "<scenario>") -> Scenario:
         raise ScenarioError(f"{source}: {str(exc).removeprefix('scenario: ')}") from None
     tables = doc.get("levers", [])
     if not isinstance(tables, list):
-        raise ScenarioError(f"{source}: levers = {_short(tables)} is not a list of [[levers]] tables")
+        raise ScenarioError(f"{source}: levers = {short_repr(tables)} is not a list of [[levers]] tables")
     levers = []
     for i, table in enumerate(tables):
         try:
@@ -147,7 +148,7 @@ def load_scenario(name_or_path: str | Path) -> Scenario:
     if not (path.suffix == ".toml" or os.path.lexists(path) or "/" in text):
         path = scenario_dir() / f"{text}.toml"
         if not path.is_file():
-            raise ScenarioError(f"scenario {_short(text)}: no such scenario (shipped: {', '.join(scenario_names())}; "
+            raise ScenarioError(f"scenario {short_repr(text)}: no such scenario (shipped: {', '.join(scenario_names())}; "
                                 "or give a path to a .toml file)")
     content = read_text(path, "scenario file", MAX_SCENARIO_FILE_BYTES, ScenarioError)
     try:
@@ -155,9 +156,3 @@ def load_scenario(name_or_path: str | Path) -> Scenario:
     except ValueError as exc:  # TOMLDecodeError, or an integer of more than 4,300 digits
         raise ScenarioError(f"{path}: not valid TOML ({exc})") from None
     return parse_scenario(doc, str(path))
-
-
-def _short(value) -> str:
-    """A value for a one-line message: its repr, cut to 60 characters."""
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."

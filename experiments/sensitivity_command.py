@@ -62,7 +62,7 @@ def main(args) -> int:
     from runner.checks import check_output_dir
     from runner.design_store import DesignStore
     from runner.sensitivity import (Evaluation, RunOptions, SensitivityResult, morris_screening, run_sensitivity)
-    from sim.parameters import ParameterSet
+    from sim.parameter_file import ParameterSet
 
     if args.quick:
         for key, value in QUICK.items():

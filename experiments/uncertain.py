@@ -56,7 +56,8 @@ def parameter_inputs(parameters, *, kinds: Sequence[str] = ("fixed", "free")) ->
 
 def lever_inputs(scenario: Mapping) -> list[Input]:
     """Inputs for every lever strength of `scenario` (as its file says it) with a prior, and its share realised."""
-    from sim.levers import LEVERS, SHARE_REALISED
+    from sim.levers import LEVERS
+    from sim.policy import SHARE_REALISED
 
     out = []
     realised = False
@@ -146,7 +147,7 @@ def paired_outputs(params, scenario: Mapping, seed: int, scale: float, end_year:
 def evaluate_outputs(inputs: Mapping[str, float], seed: int, *, scenario: Mapping, params_file: str | None,
                      scale: float, end_year: int) -> dict[str, float]:
     """One row of a sensitivity or discovery design: parameters and lever strengths set, the pair run."""
-    from sim.parameters import ParameterSet
+    from sim.parameter_file import ParameterSet
 
     parameters = ParameterSet.load(params_file)
     return paired_outputs(_params_with(parameters, inputs), with_lever_values(scenario, inputs), int(seed),
@@ -179,7 +180,7 @@ def evaluate_sources(inputs: Mapping[str, int], seed: int, *, scenarios: Sequenc
     Outputs are named `<scenario>:<output>`.
     """
     from runner.variance_sources import CALIBRATION_POSTERIOR, LEVER_STRENGTHS, OTHER_ASSUMPTIONS, STOCHASTIC_NOISE
-    from sim.parameters import ParameterSet
+    from sim.parameter_file import ParameterSet
 
     parameters = ParameterSet.load(params_file)
     params = parameters.draw(inputs[CALIBRATION_POSTERIOR]) if CALIBRATION_POSTERIOR in inputs else parameters.point

@@ -26,7 +26,8 @@ if TYPE_CHECKING:  # only for annotations: importing the model's modules here wo
     import pandas as pd
 
     from sim.local_start import LocalStart
-    from sim.parameters import ParameterSet, Params
+    from sim.parameters import Params
+    from sim.parameter_file import ParameterSet
     from sim.policy import Lever
 
 BASELINE_SCENARIO: dict = {"name": "baseline", "description": "", "share_realised": 1.0, "levers": []}

@@ -53,3 +53,9 @@ def read_text(path: str | Path, what: str, max_bytes: int, error: type[Exception
     except UnicodeDecodeError as exc:
         raise error(f"{text}: not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}); "
                     f"save the {what} as UTF-8") from None
+
+
+def short_repr(value) -> str:
+    """A value for a one-line message about a file's contents: its repr, cut to 60 characters."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."

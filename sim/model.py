@@ -29,7 +29,8 @@ from sim.in_care import InCare
 from sim.local_start import LocalStart
 from sim.market import ProviderMarket
 from sim.measures import to_england
-from sim.parameters import Params, load_params
+from sim.parameters import Params
+from sim.parameter_file import load_params
 from sim.people import People
 from sim.placements import PlacementLedger
 from sim.policy import Lever, PolicyState

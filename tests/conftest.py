@@ -15,7 +15,7 @@ import pytest
 from hypothesis import settings
 
 from sim.model import CareModel
-from sim.parameters import load_params
+from sim.parameter_file import load_params
 
 # registered here, before the test modules are imported, so that their @settings inherit it
 settings.register_profile("ci", derandomize=True, database=None, print_blob=True)

@@ -48,7 +48,7 @@ def test_on_the_model_the_lever_savings_sum_to_the_scenarios_net_saving():
     from experiments.scenarios import load_scenario
     from runner.montecarlo import seeds_of
     from runner.summary import SAVING, summarise
-    from sim.parameters import ParameterSet
+    from sim.parameter_file import ParameterSet
 
     doc = load_scenario("optimised-low").to_dict()
     doc["levers"] = doc["levers"][:2]

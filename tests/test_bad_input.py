@@ -17,7 +17,7 @@ import pytest
 import tomli_w
 
 from experiments.cli import main as caresim
-from sim.parameters import ParameterSet, default_params_path
+from sim.parameter_file import ParameterSet, default_params_path
 
 TINY = ["--scale", "0.002", "--end-year", "2016"]
 

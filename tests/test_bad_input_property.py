@@ -24,7 +24,8 @@ from hypothesis import strategies as st
 
 from experiments.cli import main as caresim
 from sim.levers import LEVERS
-from sim.parameters import Params, default_params_path, load_params
+from sim.parameters import Params
+from sim.parameter_file import default_params_path, load_params
 
 SHIPPED = load_params()
 with open(default_params_path(), "rb") as _fh:

@@ -12,7 +12,8 @@ from calibration.fit import FORMAT_VERSION, prior_range
 from calibration.targets import DataError, data_digest, default_data_path, load_targets
 from experiments.cli import main as caresim
 from sim.model import CareModel
-from sim.parameters import ParameterError, ParameterSet, Params, default_params_path, load_params, read_params_file
+from sim.parameters import ParameterError, Params
+from sim.parameter_file import ParameterSet, default_params_path, load_params, read_params_file
 
 
 def _doc() -> dict:

@@ -18,7 +18,8 @@ from calibration.fit import FitSettings, calibrate
 from calibration.targets import COLUMNS, load_targets
 from experiments.cli import main as caresim
 from sim.measures import BY_NAME
-from sim.parameters import Params, load_params
+from sim.parameters import Params
+from sim.parameter_file import load_params
 from sim.run import run_replication
 
 pytestmark = [pytest.mark.slow]

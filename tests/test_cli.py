@@ -31,7 +31,7 @@ def test_json_contract_has_every_field_and_nothing_else_on_stdout():
 
 def test_replications_give_the_mean_and_percentiles_of_the_replications_themselves():
     """Recomputed here from the three replications run one by one (seed 2, 3, 4, each with its draw)."""
-    from sim.parameters import ParameterSet
+    from sim.parameter_file import ParameterSet
     from sim.run import run_replication
 
     out = caresim("run", "--scale", "0.02", "--end-year", "2017", "--replications", "3", "--seed", "2", "--json",
@@ -96,7 +96,7 @@ def test_malformed_parameter_file_is_refused_with_file_field_and_value(tmp_path,
 
 
 def test_point_estimate_runs_every_replication_on_the_calibrated_point():
-    from sim.parameters import ParameterSet
+    from sim.parameter_file import ParameterSet
     from sim.run import run_replication
 
     out = caresim("run", "--scale", "0.02", "--end-year", "2017", "--seed", "3", "--point-estimate", "--json",

@@ -18,7 +18,7 @@ import numpy as np
 
 from sim.levers import lever_from_dict
 from sim.model import CareModel
-from sim.parameters import load_params
+from sim.parameter_file import load_params
 from sim.states import State
 from sim.workforce import WorkerTime, Workforce
 

@@ -14,7 +14,8 @@ import pandas as pd
 from experiments import dashboard as d
 from experiments.scenarios import load_scenario, scenario_names
 from runner.summary import SUPPORT_SPEND, SAVING, SPEND, summarise, with_saving
-from sim.levers import LEVERS, LeverError
+from sim.levers import LEVERS
+from sim.policy import LeverError
 
 
 @pytest.fixture(autouse=True)

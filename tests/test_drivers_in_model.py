@@ -10,7 +10,7 @@ import pytest
 from experiments.cli import main
 from runner.drivers import load_drivers
 from sim.driven import REFERRALS_2020
-from sim.parameters import load_params
+from sim.parameter_file import load_params
 from sim.run import run_replication
 
 DRIVERS = Path(__file__).resolve().parents[1] / "calibration" / "data" / "drivers.csv"

@@ -15,7 +15,7 @@ from sim.costs import SUPPORT_SPEND, WEEKS_PER_MONTH
 from sim.levers import lever_from_dict
 from sim.measures import BY_NAME
 from sim.model import CareModel
-from sim.parameters import load_params
+from sim.parameter_file import load_params
 from sim.run import run_replication
 from sim.states import State
 from tests.conftest import small_model

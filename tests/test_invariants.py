@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 
 from agents.providers import ProviderKind
 from sim.costs import WEEKS_PER_MONTH
-from sim.parameters import Params, load_params
+from sim.parameters import Params
+from sim.parameter_file import load_params
 from sim.states import ALLOWED, IS_ACTIVE, IS_IN_CARE, Reason, State
 from tests.conftest import small_model
 

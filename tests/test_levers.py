@@ -16,9 +16,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.levers import LEVERS, LeverError, ParamSpec, PolicyLever, lever_from_dict
+from sim.levers import LEVERS, lever_from_dict
+from sim.policy import LeverError, ParamSpec, PolicyLever
 from sim.model import CareModel
-from sim.parameters import load_params
+from sim.parameter_file import load_params
 from sim.run import run_replication
 
 SEEDS = tuple(range(1, 6))

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from sim.levers import LEVERS, RAMP_MONTHS, SHARE_REALISED
+from sim.levers import LEVERS
+from sim.policy import RAMP_MONTHS, SHARE_REALISED
 from sim.parameters import Params
 
 PURE_DATA = {"children_in_care_2015", "foster_share_2015", "weekly_hours"}  # exact counts or the contract

@@ -11,7 +11,8 @@ from experiments.uncertain import (LEVER_STREAM, SHARE_INPUT, lever_inputs, unce
                                    with_lever_values)
 from runner.montecarlo import plan
 from sim.levers import LEVERS
-from sim.parameters import ParameterSet, Params
+from sim.parameters import Params
+from sim.parameter_file import ParameterSet
 
 
 @pytest.fixture(scope="module")

@@ -211,7 +211,7 @@ def synthesise(out: Path, *, children: int, years: tuple[int, int], seed: int, p
         redundant_per_episode: mean number of redundant rows (RNE T) splitting each episode.
     """
     from sim.model import CareModel
-    from sim.parameters import load_params
+    from sim.parameter_file import load_params
 
     first, last = years
     params = params if params is not None else load_params()

@@ -40,7 +40,7 @@ def code_digest() -> str:
 
 
 def params_digest() -> str:
-    from sim.parameters import default_params_path
+    from sim.parameter_file import default_params_path
 
     return hashlib.sha256(default_params_path().read_bytes()).hexdigest()[:16]
 

@@ -23,7 +23,7 @@ SCENARIOS = ("baseline", "optimised-high")
 def _table(scenario: str) -> dict:
     from experiments.scenarios import load_scenario
     from sim.model import CareModel
-    from sim.parameters import load_params
+    from sim.parameter_file import load_params
 
     levers = load_scenario(scenario).fresh_levers()
     model = CareModel(load_params(HERE / "params.toml"), seed=SETTINGS["seed"], scale=SETTINGS["scale"],
