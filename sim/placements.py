@@ -22,7 +22,7 @@ from sim.states import IS_IN_CARE, Reason
 class Route:
     """What kind of placement a child needs (placement matching)."""
 
-    FAMILY = 0  # kinship if the family has carers, else foster
+    FAMILY = 0  # kinship care with the family's own carer (made for the family if it has none)
     FOSTER = 1  # in-house or agency foster care
     RESIDENTIAL = 2  # a children's home
     SEMI = 3  # semi-independent or supported accommodation
