@@ -135,3 +135,52 @@ def test_bad_input_is_one_line_and_exit_2(args, says):
     out = caresim(*args)
     assert out.returncode == 2, out.stderr
     assert out.stdout == "" and len(out.stderr.strip().splitlines()) == 1 and says in out.stderr, out.stderr
+
+
+def inferred_rows():
+    """infer.csv's rows as compare --inferred reads them: one reached, one not."""
+    import pandas as pd
+
+    common = {"homes_change_mean": -0.49, "residential_change_mean": -4571.0, "report_homes_change": -0.37,
+              "report_residential_change": -4400.0, "net_cut_p05": 0.15, "net_cut_p95": 0.27}
+    return pd.DataFrame([
+        {"scenario": "optimised-low", "target_net_cut": 0.19, "reachable": "True", "share": 0.720837, "share_lo": "0.66",
+         "share_hi": "0.78", "spread_lo": "0.36", "spread_hi": "0.99", "checked_share": 0.720837, "net_cut_mean": 0.1904,
+         **common},
+        {"scenario": "optimised-high", "target_net_cut": 0.27, "reachable": "False", "share": float("nan"),
+         "share_lo": "above 1", "share_hi": "above 1", "spread_lo": "0.74", "spread_hi": "above 1", "checked_share": 1.0,
+         "net_cut_mean": 0.2306, **common}])
+
+
+def test_report_says_what_share_the_reports_totals_imply_labelled_as_inferred():
+    from experiments.report import _inferred_shares, inferred_markdown
+
+    manifest = {"scenarios": [{"name": "optimised-low", "share_realised": 0.721},
+                              {"name": "optimised-high", "share_realised": 1.0}]}
+    text = "\n".join(inferred_markdown(inferred_rows(), manifest))
+    assert "inferred from the report's totals, not evidence" in text
+    assert "19% net cut implies **72.1%** of each unknown-strength opportunity" in text
+    assert "(90% interval 66.0% to 78.0%" in text and "the shipped scenario uses 0.721" in text
+    assert "27% net cut is **not reached**" in text and "at share 1 the net cut is 23.1%" in text
+    assert _inferred_shares(inferred_rows(), manifest) == {"optimised-low": 0.721}  # only a share that was shipped
+    manifest["scenarios"][0]["share_realised"] = 0.5
+    assert _inferred_shares(inferred_rows(), manifest) == {}
+
+
+@pytest.mark.parametrize("content, says", [
+    ("scenario,share\noptimised-low,0.7\n", "missing column target_net_cut"),
+    (None, "net_cut_mean = 'x' is not a number"),
+])
+def test_compare_refuses_a_bad_inferred_file_in_one_line(tmp_path, content, says):
+    path = tmp_path / "infer.csv"
+    if content is None:
+        rows = inferred_rows().astype(object)
+        rows.loc[1, "net_cut_mean"] = "x"
+        rows.to_csv(path, index=False)
+    else:
+        path.write_text(content)
+    out = subprocess.run([sys.executable, "-m", "experiments.cli", "compare", "optimised-low", "--scale", "0.01",
+                          "--inferred", str(path), "--out", str(tmp_path / "out")], capture_output=True, text=True)
+    assert out.returncode == 2 and out.stdout == "" and len(out.stderr.strip().splitlines()) == 1
+    assert says in out.stderr, out.stderr
+    assert not (tmp_path / "out").exists()
