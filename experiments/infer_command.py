@@ -81,7 +81,7 @@ def _targets(args, names: list[str]) -> dict[str, float]:
 
 
 def main(args) -> int:
-    from experiments.infer import ScenarioEvaluator, infer, realised_levers
+    from experiments.infer import YEAR, ScenarioEvaluator, infer, realised_levers
     from experiments.scenarios import BASELINE, load_scenario
     from runner.checks import check_output_dir
     from runner.montecarlo import ExecutorOptions, seeds_of
@@ -121,7 +121,7 @@ def main(args) -> int:
         results.append(infer(s.name, targets[s.name], evaluators[levers]))
     runs = sum(e.runs for e in evaluators.values())
     command = shlex.join(["caresim", "infer", *sys.argv[2:]])
-    settings = {"year": _year(), "seed": args.seed, "replications": args.replications, "scale": args.scale,
+    settings = {"year": YEAR, "seed": args.seed, "replications": args.replications, "scale": args.scale,
                 "parameter_uncertainty": not args.point_estimate, "params_file": str(pset.source),
                 "params_version": str(pset.meta.get("version", "unknown")), "runs": runs,
                 "date": datetime.date.today().isoformat(), "command": command}
@@ -133,12 +133,6 @@ def main(args) -> int:
     else:
         print(format_table(rows, settings))
     return 0
-
-
-def _year() -> int:
-    from experiments.infer import YEAR
-
-    return YEAR
 
 
 def _no_nan(value):
