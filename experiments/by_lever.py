@@ -156,4 +156,5 @@ def markdown(table: pd.DataFrame, charts: list[str], replications: int, net_savi
         chart = f"by_lever_{name}.png"
         if chart in charts:
             lines += [f"![{chart}]({chart})", ""]
-    return lines
+    return lines + ["Data: `by_lever.csv` (per scenario and lever: Shapley saving, alone, the total and how it was "
+                    "computed); every subset's runs in `by_lever/<scenario>/`.", ""]

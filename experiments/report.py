@@ -355,7 +355,7 @@ def _differences(runs: pd.DataFrame, rows: list[dict], year: int, version: str =
         if r8 is not None:
             miss = 100 * (r8["mean"] - R8_REPORT)
             verdict = (f"within {R8_BAND:.0f} points" if abs(miss) <= R8_BAND else
-                       f"missed by {abs(miss):.1f} points ({'a deeper' if miss < 0 else 'a smaller'} fall)")
+                       f"missed by {abs(miss):.1f} points, {'a deeper' if miss < 0 else 'a smaller'} fall")
             out.append(f"  - R8 children's homes {_pct(r8['mean'])} vs -37% (an out-of-sample check, {verdict}): in "
                        "caresim residential use falls only through fewer entries, step-down to a free foster place "
                        f"(step-downs {d['step_downs']:+,.0f} in {year}; `right_care`, drawing on one national pool of "
