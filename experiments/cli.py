@@ -20,7 +20,7 @@ from calibration import cli as calibrate_command
 from calibration import data_command
 from calibration import report_command
 from calibration import backtest_command, region_command
-from experiments import compare, dashboard_command, discover_command, run_command, sensitivity_command
+from experiments import compare, dashboard_command, discover_command, infer_command, run_command, sensitivity_command
 from runner.errors import UserError
 
 SUBCOMMANDS = {
@@ -28,6 +28,7 @@ SUBCOMMANDS = {
     "calibrate": (calibrate_command, "fit the free parameters to the 2015/2020 figures"),
     "fit-report": (report_command, "write the fit report of the shipped parameters"),
     "compare": (compare, "run several scenarios with common random numbers"),
+    "infer": (infer_command, "inverse analysis: the share of each opportunity realised that reproduces the report's net cut"),
     "dashboard": (dashboard_command, "start the browser dashboard"),
     "data": (data_command, "read, clean and count an authority's SSDA903 return; synthetic returns"),
     "sensitivity": (sensitivity_command, "which assumptions a forecast rests on: Morris, then Sobol indices"),

@@ -40,7 +40,7 @@ from pathlib import Path
 from experiments.run_command import add_run_options, read_drivers_option
 from runner.checks import check_output_dir, read_user_text
 from runner.errors import UserError
-from runner.options import check_seeds, name_value, path_value, workers_value
+from runner.options import check_seeds, name_value, path_value, replications_value, workers_value
 from sim.dates import START_YEAR
 
 BASELINE = "baseline"
@@ -167,6 +167,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="sample each replication's lever strengths from their priors (by its seed), and split "
                              "each headline's variance between the calibration posterior, lever strengths, other "
                              "assumptions and stochastic noise (variance_sources.csv, summary.csv, report.md)")
+    parser.add_argument("--by-lever", nargs="?", const="all", default=None, metavar="NAME,NAME",
+                        help="decompose the end-year net saving of every scenario (or of those named) by lever: "
+                             "Shapley values over paired seeds (by_lever.csv, waterfall charts, report.md); "
+                             "costs a run per subset of levers and seed (57 subsets for 8 levers)")
+    parser.add_argument("--by-lever-seeds", type=replications_value, default=None, metavar="N",
+                        help="the decomposition uses the first N seeds (default: every replication)")
+    parser.add_argument("--inferred", type=path_value, default=None, metavar="FILE",
+                        help="infer.csv of `caresim infer`: report.md says what share of each opportunity the "
+                             "report's totals imply (labelled as inferred)")
     parser.add_argument("--variance-samples", type=workers_value, default=8, metavar="N",
                         help="base samples of the variance-by-source design: 15 N rows, each a baseline and a "
                              "scenario run per scenario (default 8)")
@@ -185,6 +194,8 @@ def main(args) -> int:
         raise UserError(f"scenario {repeated[0]!r} is given twice")
     if BASELINE not in names:
         scenarios.insert(0, load_scenario(BASELINE))
+    by_lever = _by_lever_scenarios(args, [s.name for s in scenarios])
+    inferred = read_inferred(args.inferred)
     pset = ParameterSet.load(args.params)
     for s in scenarios:
         s.check_params(pset.point)
@@ -210,9 +221,31 @@ def main(args) -> int:
     shares = None
     if args.lever_uncertainty:
         shares = variance_by_source(args, scenarios, pset)
-    write_outputs(args.out, manifest, command=shlex.join(["caresim", "compare", *sys.argv[2:]]), shares=shares)
+    if by_lever:
+        from experiments.by_lever import run_by_lever
+
+        run_by_lever(args.out, manifest, by_lever, seeds[: args.by_lever_seeds or len(seeds)], pset,
+                     uncertainty=not args.point_estimate, drivers=drivers,
+                     executor=ExecutorOptions(args.workers, args.scheduler, progress=not args.no_progress))
+    write_outputs(args.out, manifest, command=shlex.join(["caresim", "compare", *sys.argv[2:]]), shares=shares,
+                  inferred=inferred)
     print(f"caresim compare: {total} runs in {store}; summary.csv, report.md and charts in {args.out}")
     return 0
+
+
+def _by_lever_scenarios(args, names: list[str]) -> list[str]:
+    """The scenarios `--by-lever` decomposes (checked before any work)."""
+    from experiments.by_lever import chosen_scenarios
+
+    if args.by_lever is None:
+        if args.by_lever_seeds is not None:
+            raise UserError("--by-lever-seeds needs --by-lever")
+        return []
+    if args.lever_uncertainty:
+        raise UserError("--by-lever with --lever-uncertainty: a decomposition needs the levers at their stated strengths")
+    if args.by_lever_seeds is not None and args.by_lever_seeds > args.replications:
+        raise UserError(f"--by-lever-seeds {args.by_lever_seeds} is more than --replications {args.replications}")
+    return chosen_scenarios(args.by_lever, names)
 
 
 def with_sampled_levers(replications: list) -> list:
@@ -281,7 +314,43 @@ def _shares_into_summary(summary, shares, year: int):
     return summary
 
 
-def write_outputs(out: Path, manifest: dict, command: str = "", shares=None) -> None:
+INFERRED_COLUMNS = ("scenario", "target_net_cut", "reachable", "share", "share_lo", "share_hi", "spread_lo",
+                    "spread_hi", "checked_share", "net_cut_mean", "net_cut_p05", "net_cut_p95", "homes_change_mean",
+                    "residential_change_mean", "report_homes_change", "report_residential_change")
+
+
+def read_inferred(path):
+    """`--inferred FILE`: infer.csv of `caresim infer` as a DataFrame (None without the option)."""
+    if path is None:
+        return None
+    import io
+
+    import pandas as pd
+
+    text = read_user_text(path, "infer.csv", 2**20)
+    try:
+        table = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+    except (ValueError, pd.errors.ParserError) as exc:
+        raise UserError(f"--inferred {path}: not a CSV ({str(exc).splitlines()[0]})") from None
+    missing = [c for c in INFERRED_COLUMNS if c not in table.columns]
+    if missing or table.empty:
+        raise UserError(f"--inferred {path}: not an infer.csv of caresim infer (missing column "
+                        f"{missing[0] if missing else 'rows'})")
+    for i, row in table.iterrows():
+        for column in ("target_net_cut", "checked_share", "net_cut_mean", "net_cut_p05", "net_cut_p95",
+                       "homes_change_mean", "residential_change_mean", "report_homes_change",
+                       "report_residential_change", *(("share",) if row["reachable"] == "True" else ())):
+            try:
+                float(row[column])
+            except ValueError:
+                raise UserError(f"--inferred {path}: row {i + 2}, {column} = {row[column]!r} is not a number") from None
+    for column in ("target_net_cut", "share", "checked_share", "net_cut_mean", "net_cut_p05", "net_cut_p95",
+                   "homes_change_mean", "residential_change_mean", "report_homes_change", "report_residential_change"):
+        table[column] = pd.to_numeric(table[column], errors="coerce")
+    return table
+
+
+def write_outputs(out: Path, manifest: dict, command: str = "", shares=None, inferred=None) -> None:
     """summary.csv, the charts and report.md (with the variance by source when `shares` is given)."""
     from experiments.report import write_charts, write_report
     from runner.summary import summarise, with_saving
@@ -295,7 +364,8 @@ def write_outputs(out: Path, manifest: dict, command: str = "", shares=None) -> 
         summary = _shares_into_summary(summary, shares, int(manifest["end_year"]))
     summary.to_csv(out / "summary.csv", index=False, float_format="%.6g")
     charts = write_charts(out, summary, names)
-    write_report(out, runs, summary, manifest, charts, command)
+    write_report(out, runs, summary, manifest, charts, command, inferred=inferred)
+    _append_by_lever(out, manifest, summary)
     if shares is not None:
         from experiments.sensitivity_report import variance_shares_markdown
 
@@ -308,3 +378,19 @@ def write_outputs(out: Path, manifest: dict, command: str = "", shares=None) -> 
                 variance_shares_markdown(shares)]
         with open(out / "report.md", "a") as report:
             report.write("\n".join(text))
+
+
+def _append_by_lever(out: Path, manifest: dict, summary) -> None:
+    """report.md's "Saving by lever" section and waterfall charts, when the folder has by_lever.csv."""
+    from experiments import by_lever
+
+    table = by_lever.read_table(out)
+    if table is None:
+        return
+    year = int(manifest["end_year"])
+    at_year = summary[summary["year"] == year].set_index("scenario")
+    totals = {name: float(at_year.loc[name, "savings_net_gbp_mean"]) for name in table["scenario"].unique()
+              if name in at_year.index}
+    charts = by_lever.write_charts(out, table)
+    with open(out / "report.md", "a") as report:
+        report.write("\n".join(by_lever.markdown(table, charts, len(manifest["seeds"]), totals)))

@@ -111,7 +111,7 @@ def subset_name(subset: frozenset[int]) -> str:
 def lever_savings(scenario: Mapping, seeds: Sequence[int], parameters, *, scale: float, end_year: int, year: int,
                   executor=None, sampled: int | None = None,
                   on_table: Callable[[object, pd.DataFrame], None] | None = None,
-                  runs_done: pd.DataFrame | None = None) -> LeverSavings:
+                  runs_done: pd.DataFrame | None = None, uncertainty: bool = True, drivers=None) -> LeverSavings:
     """Shapley decomposition of `scenario`'s net saving in `year` over its levers.
 
     Args:
@@ -121,6 +121,8 @@ def lever_savings(scenario: Mapping, seeds: Sequence[int], parameters, *, scale:
         on_table: called after each run (progress, cancellation by raising).
         runs_done: runs already made, labelled by `subset_name` (e.g. the full scenario and the
             baseline of the page's run), not run again.
+        uncertainty, drivers: as for `runner.montecarlo.plan` and `run_replications` (they must
+            match those of `runs_done`).
     """
     from runner.montecarlo import ExecutorOptions, as_rows, plan, run_replications
     from runner.summary import BASELINE, SAVING, with_saving
@@ -141,8 +143,9 @@ def lever_savings(scenario: Mapping, seeds: Sequence[int], parameters, *, scale:
         if on_table is not None:
             on_table(replication, table)
 
-    todo = plan(list(docs.values()), seeds, parameters, skip=done)
-    run_replications(todo, keep, scale=scale, end_year=end_year, executor=executor or ExecutorOptions())
+    todo = plan(list(docs.values()), seeds, parameters, uncertainty=uncertainty, skip=done)
+    run_replications(todo, keep, scale=scale, end_year=end_year, executor=executor or ExecutorOptions(),
+                     drivers=drivers)
     runs = with_saving(pd.concat(frames, ignore_index=True))
     at_year = runs[(runs["year"] == year) & runs["seed"].isin(list(seeds))]
     value = {s: float(at_year.loc[at_year["scenario"] == subset_name(s), SAVING].mean()) for s in needed}

@@ -97,6 +97,8 @@ MEASURES: tuple[Measure, ...] = (
     Measure("direct_hours_per_week", "hours", "hours a week", "social workers' direct hours with children and families",
             "direct_hours_per_week"),
     Measure("mean_caseload", "ratio", "cases per FTE", "average caseload per social worker"),
+    Measure("caseload_per_fte", "ratio", "cases per FTE", "caseload per social worker FTE, averaged over the year",
+            "caseload_per_fte", over_year="mean"),
     Measure("direct_hours_per_child_in_care_or_on_plan", "ratio", "hours a week",
             "direct hours per child in care or on a plan"),
     _money("spend_foster_gbp", "spend on foster placements"),

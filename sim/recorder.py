@@ -86,6 +86,7 @@ class Recorder:
         rec["n_social_workers"] = int(w.active[: w.n].sum())
         rec["direct_hours_per_week"] = float(w.direct_hours().sum())
         rec["mean_caseload"] = float(w.caseload[: w.n][w.active[: w.n]].mean())
+        rec["caseload_per_fte"] = rec["mean_caseload"]  # the same month-end figure; its year is the mean of 12
         n_cp = rec["n_cp_plans"] + rec["n_in_care"]
         rec["direct_hours_per_child_in_care_or_on_plan"] = rec["direct_hours_per_week"] / max(n_cp, 1e-9)
         # a child with no provider (-1) reads the appended 1.0: the kind's price as it is

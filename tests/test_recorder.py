@@ -79,3 +79,22 @@ def test_a_mean_over_the_year_is_the_mean_of_its_twelve_months(monkeypatch):
 def test_a_flow_must_be_declared_to_be_counted(model):
     with pytest.raises(KeyError, match="not a declared flow"):
         model.flows["new_unicorns"] = 1
+
+
+def test_caseload_per_fte_is_the_mean_over_the_year_of_the_monthly_caseload(model):
+    """The JSON's `caseload_per_fte`: the twelve month-end caseloads per active worker (FTE) of the
+    year ending 31 March, averaged; the first year has no months before it (None in the JSON)."""
+    from sim.measures import CONTRACT
+
+    assert CONTRACT["caseload_per_fte"] == "caseload_per_fte" and BY_NAME["caseload_per_fte"].over_year == "mean"
+    assert not BY_NAME["caseload_per_fte"].scaled
+    monthly, table = model.monthly_table(), model.yearly_table()
+    assert (monthly["caseload_per_fte"] == monthly["mean_caseload"]).all()
+    assert np.isnan(table.loc[2015, "caseload_per_fte"])
+    w = model.workers
+    assert model.recorder.current["caseload_per_fte"] == pytest.approx(float(w.caseload[: w.n][w.active[: w.n]].mean()))
+    for year in (2016, 2017):
+        end = (year - 2015) * 12
+        twelve = monthly.loc[end - 11:end, "mean_caseload"].to_numpy()
+        assert table.loc[year, "caseload_per_fte"] == pytest.approx(twelve.mean(), rel=1e-12)
+        assert 10 < table.loc[year, "caseload_per_fte"] < 25
