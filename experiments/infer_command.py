@@ -86,7 +86,7 @@ def main(args) -> int:
     from runner.checks import check_output_dir
     from runner.montecarlo import ExecutorOptions, seeds_of
     from runner.options import check_seeds
-    from sim.parameters import ParameterSet
+    from sim.parameter_file import ParameterSet
 
     check_seeds(args.seed, args.replications)
     scenarios = [load_scenario(s) for s in args.scenarios]

@@ -75,7 +75,7 @@ def test_the_model_run_at_the_inferred_share_reproduces_the_target():
     scenario run again at that share on its own (sim.run, not the evaluator) gives it within tolerance."""
     from experiments.scenarios import load_scenario
     from runner.summary import SPEND, SUPPORT_SPEND, net_saving
-    from sim.parameters import ParameterSet
+    from sim.parameter_file import ParameterSet
     from sim.run import run_replication
 
     pset = ParameterSet.load()
