@@ -155,7 +155,7 @@ def AuthorityView(scenario_doc: dict, seeds: list[int]):
         solara.ProgressLinear(True)
         solara.Text(f"fitting and running {chosen.value} on this machine", classes=["authority-progress"])
     if message.value:
-        solara.Error(message.value, dense=True)
+        solara.Error(message.value, dense=True, classes=["authority-error"])
     if result.value is not None and result.value[0] == chosen.value:
         name, mean, spec = result.value
         with solara.Div(classes=["authority-chart"]):
