@@ -370,11 +370,18 @@ def suppress_value(value):
 
 
 def suppress_counts(table: pd.DataFrame, columns: Sequence[str] | None = None) -> pd.DataFrame:
-    """`table` with every count column's values that round to 1-5 shown as `c` (object columns)."""
+    """`table` with every count column's values that round to 1-5 shown as `c` (object columns);
+    a yearly table (one row a year) also hides what would reveal one through its sums
+    (secondary suppression, calibration/ssda903/privacy.py)."""
+    from calibration.ssda903.privacy import hidden_yearly
+
     out = table.copy()
-    for col in (count_columns() if columns is None else columns):
-        if col in out.columns:
-            out[col] = out[col].astype(object).map(suppress_value)
+    columns = [c for c in (count_columns() if columns is None else columns) if c in out.columns]
+    masks = hidden_yearly({"t": table}, columns)["t"] if table.index.is_unique and len(table) else None
+    for col in columns:
+        out[col] = out[col].astype(object).map(suppress_value)
+        if masks is not None and col in masks.columns:
+            out[col] = out[col].mask(masks[col].to_numpy() & table[col].notna().to_numpy(), HIDDEN)
     return out
 
 

@@ -17,8 +17,9 @@ scheduler): a lost worker costs a retry of its tasks. Finished replications are 
 store OUT/runs.parquet/ (one file per authority and seed, and one per seed for the total,
 atomically), so a rerun resumes: a seed whose total is stored is skipped, and a seed without one
 is run again for every authority (tasks are pure: the same tables). What the store and the
-tables hold from a return is suppressed: a count that rounds to 1-5 is NaN in the store and `c`
-in the tables.
+tables hold from a return is suppressed: a count that rounds to 1-5, and any count that would
+reveal one through the total or the sums within a table (calibration/ssda903/privacy.py), is NaN
+in the store and `c` in the tables.
 """
 from __future__ import annotations
 
@@ -95,15 +96,28 @@ def region_total(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
 
 
 def _suppressed_rows(rows: pd.DataFrame) -> pd.DataFrame:
-    """Store rows with every count of children that rounds to 1-5 as NaN."""
-    from calibration.local import count_columns
-    from calibration.ssda903.privacy import is_small
+    """Store rows (one table per scenario and seed) with every count of children that rounds to
+    1-5, and what would reveal one within its table (calibration/ssda903/privacy.py), as NaN."""
+    keys = [k for k in ("scenario", "seed") if k in rows.columns]
+    groups = rows.groupby(keys, sort=False) if keys else [((), rows)]
+    parts = [suppressed_tables({"one": g.set_index("year", drop=False)})["one"].set_index(g.index)
+             for _, g in groups]
+    return pd.concat(parts).loc[rows.index]
 
-    out = rows.copy()
-    for col in count_columns():
-        if col in out.columns:
-            v = out[col].to_numpy(dtype=float)
-            out[col] = np.where(is_small(np.round(v)), np.nan, v)
+
+def suppressed_tables(tables: dict[str, pd.DataFrame], total: str | None = None) -> dict[str, pd.DataFrame]:
+    """Yearly tables published together (an authority's, or a region's authorities and their
+    `total`) with each count hidden by primary or secondary suppression as NaN."""
+    from calibration.local import count_columns
+    from calibration.ssda903.privacy import hidden_yearly
+
+    masks = hidden_yearly(tables, count_columns(), total=total)
+    out = {}
+    for name, table in tables.items():
+        t = table.copy()
+        for col in masks[name].columns:
+            t[col] = t[col].astype(float).mask(masks[name][col].to_numpy())
+        out[name] = t
     return out
 
 
@@ -161,15 +175,18 @@ def run_region(folder: Path, out: Path, seeds: Sequence[int], *, end_year: int |
 
     def arrived(task: Task, table: pd.DataFrame) -> None:
         name, seed = task.key.split("/")[-2], int(task.key.rpartition("=")[2])
-        _write(store, name, seed, _suppressed_rows(as_rows(table, "baseline", seed).assign(authority=name)))
         pending[seed][name] = table
-        if len(pending[seed]) == len(prepared):
+        if len(pending[seed]) == len(prepared):  # the seed's tables are suppressed together, then stored
             tables = pending.pop(seed)
             total = region_total(tables)
             if on_totals is not None:
                 on_totals(seed, tables, total)
-            total_rows = as_rows(total.fillna(np.nan), "baseline", seed).assign(authority=TOTAL)
-            _write(store, TOTAL, seed, _suppressed_rows(total_rows))
+            rows = {n: as_rows(t, "baseline", seed).assign(authority=n).set_index("year", drop=False)
+                    for n, t in {**tables, TOTAL: total.fillna(np.nan)}.items()}
+            shown = suppressed_tables(rows, total=TOTAL)
+            for n in sorted(tables):  # the total last: a seed whose total is stored is complete
+                _write(store, n, seed, shown[n].reset_index(drop=True))
+            _write(store, TOTAL, seed, shown[TOTAL].reset_index(drop=True))
 
     log(f"running {len(todo) * len(prepared)} replications ({len(done)} seed(s) already stored) ...")
     run_tasks(list(run_tasks_iter()), arrived, workers=executor.workers, scheduler=executor.scheduler,

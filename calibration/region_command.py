@@ -38,29 +38,45 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def contracts(store, seed: int) -> dict:
-    """{"total": contract, "by_authority": {name: contract}} from the store, suppressed: a count
-    that rounds to 1-5, or that was suppressed in any replication, is "c"."""
+    """{"total": contract, "by_authority": {name: contract}} from the store, suppressed together:
+    a mean that rounds to 1-5 or was suppressed in any replication is "c", and so is any mean that
+    would reveal one through the total or the sums within a table (secondary suppression,
+    calibration/ssda903/privacy.py); a hidden mean hides its p05 and p95."""
     import numpy as np
+    import pandas as pd
 
-    from calibration.local import suppress_contract
-    from calibration.ssda903.privacy import HIDDEN
+    from calibration.local import count_columns, suppress_contract
     from calibration.region import TOTAL
+    from calibration.ssda903.privacy import HIDDEN, hidden_yearly
     from runner.summary import contract
     from sim.measures import CONTRACT
 
-    out = {}
+    docs, means, hidden = {}, {}, {}
+    counts = [c for c in CONTRACT.values() if c in count_columns()]
     for name, runs in store.groupby("authority", sort=True):
         runs = runs.drop(columns="authority")
-        doc = suppress_contract(contract(runs, scenario="baseline", seed=seed,
-                                         child_months=int(np.nansum(runs["child_months"]))))
+        doc = contract(runs, scenario="baseline", seed=seed, child_months=int(np.nansum(runs["child_months"])))
         years = doc["years"]
+        first_flow = runs["year"].min()
+        means[name] = pd.DataFrame({c: [np.nan if v is None else v for v in doc[k]]
+                                    for k, c in CONTRACT.items() if c in counts}, index=years)
+        suppressed = runs.groupby("year")[counts].agg(lambda v: bool(v.isna().any())).reindex(years)
+        for c in counts:  # a first year's flows are absent, not suppressed
+            if c.startswith("new_"):
+                suppressed.loc[suppressed.index == first_flow, c] = False
+        hidden[name] = suppressed.astype(bool)
+        docs[name] = doc
+    masks = hidden_yearly(means, counts, total=TOTAL, hidden=hidden)
+    out = {}
+    for name, doc in docs.items():
+        doc = suppress_contract(doc)
         for key, column in CONTRACT.items():
-            hidden = runs.groupby("year")[column].apply(lambda v: bool(v.isna().any())).reindex(years)
-            first_flow = runs["year"].min()
+            if column not in counts:
+                continue
+            mask = masks[name][column].to_numpy()
             for suffix in ("", "_p05", "_p95"):
                 if key + suffix in doc:
-                    doc[key + suffix] = [HIDDEN if (h and not (y == first_flow and column.startswith("new_")))
-                                         else v for v, h, y in zip(doc[key + suffix], hidden, years)]
+                    doc[key + suffix] = [HIDDEN if h else v for v, h in zip(doc[key + suffix], mask)]
         out[name] = {"local_authority": name, **doc}
     return {"total": out.pop(TOTAL), "by_authority": out}
 

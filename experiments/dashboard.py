@@ -17,7 +17,14 @@ A Solara app (the stack of Mesa 3's own visualisation), started by `caresim dash
 * **Uncertainty** - the tornado of an output and its variance by source, from the files
   `caresim sensitivity` and the variance study write (`experiments.page.uncertainty`).
 * **Authorities** - England, or an authority's SSDA903 files from a folder under
-  `--data-root` (`experiments.page.authority`).
+  `--data-root` (`experiments.page.authority`): its children in care by placement with the band
+  and a table by year, counts of 1-5 and what would reveal them shown as `c`.
+
+First sight is fast because nothing is built twice: the server's warm-up
+(`dashboard_command.warm_cache`) reads or runs the baseline and builds its charts' specs, kept in
+memory for every tab (`chart_spec`, `keep_first_sight`); a new tab shows them in its first
+update, and the chart's widget is on the page, empty, before the result arrives, so the browser
+loads vega meanwhile.
 * **Watch one run** - a single small run in the Mesa style (reset / step / play).
 
 Every number on the page comes from the Monte Carlo runner every command uses
@@ -33,6 +40,7 @@ from __future__ import annotations
 import html
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -214,6 +222,7 @@ class Futures:
     seed: int
     savings: LeverSavings | None = None  # the 2025 net saving by lever (None: no lever)
     from_cache: bool = False
+    key: str = ""  # the result's key in the disk cache ("" when run without it): names its charts' specs
 
     @property
     def years(self) -> np.ndarray:
@@ -277,7 +286,7 @@ def _run_futures(scenario: Scenario, doc: dict, *, replications: int, scale: flo
     if entry is not None and (hit := page_cache.load(entry)) is not None:
         tables, meta = hit
         return _futures(scenario, tables["runs"], replications, scale, seed,
-                        _savings(tables.get("levers"), meta), from_cache=True)
+                        _savings(tables.get("levers"), meta), from_cache=True, key=entry)
     seeds = seeds_of(seed, replications)
     mix_doc = {**doc, "name": MIX}
     levers_on = len(scenario.levers) > 0
@@ -319,7 +328,7 @@ def _run_futures(scenario: Scenario, doc: dict, *, replications: int, scale: flo
                                     on_table=count, runs_done=done_runs)
     except _Cancelled:
         return None
-    f = _futures(scenario, runs, replications, scale, seed, savings)
+    f = _futures(scenario, runs, replications, scale, seed, savings, key=entry or "")
     if entry is not None:
         tables = {"runs": runs}
         if savings is not None:
@@ -330,10 +339,10 @@ def _run_futures(scenario: Scenario, doc: dict, *, replications: int, scale: flo
 
 
 def _futures(scenario: Scenario, runs: pd.DataFrame, replications: int, scale: float, seed: int,
-             savings: LeverSavings | None, from_cache: bool = False) -> Futures:
+             savings: LeverSavings | None, from_cache: bool = False, key: str = "") -> Futures:
     summary = summarise(runs, measures=SHOWN, baseline=BASELINE, changes=True)
     titles = [type(lever).TITLE or lever.name for lever in scenario.levers]
-    return Futures(scenario.name, titles, runs, summary, replications, scale, seed, savings, from_cache)
+    return Futures(scenario.name, titles, runs, summary, replications, scale, seed, savings, from_cache, key)
 
 
 def _savings(table: pd.DataFrame | None, meta: dict) -> LeverSavings | None:
@@ -418,11 +427,38 @@ def observed_points() -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["measure", "year", "value", "source"])
 
 
+_specs: OrderedDict[tuple, dict] = OrderedDict()  # (result key, chart) -> Vega-Lite spec, shared by tabs
+SPECS_KEPT = 64
+# drawn where a chart will be before its result arrives, so that the browser loads vega meanwhile
+PLACEHOLDER_SPEC = {"$schema": "https://vega.github.io/schema/vega-lite/v5.json", "data": {"values": []},
+                    "mark": "point", "width": 1, "height": 1, "config": {"view": {"stroke": None}},
+                    "usermeta": {"embedOptions": {"actions": False}}}
+
+
+def chart_spec(make, f: Futures, *args) -> dict:
+    """The Vega-Lite spec of chart `make` for `f`, not re-validated against the schema. Altair
+    takes ~0.3 s a chart, so a cached result's specs are built once per server (the warm-up
+    builds the first sight's) and shared by every tab that shows that result."""
+    if not f.key:
+        return make(f, *args).to_dict(validate=False)
+    name = (f.key, make.__name__, *args)
+    with _baseline_lock:
+        spec = _specs.get(name)
+    if spec is None:
+        spec = make(f, *args).to_dict(validate=False)
+        with _baseline_lock:
+            _specs[name] = spec
+            while len(_specs) > SPECS_KEPT:
+                _specs.popitem(last=False)
+    return spec
+
+
 @solara.component
-def Chart(make, f, *args):
-    """An Altair chart drawn by Solara's Vega-Lite widget (what `solara.FigureAltair` uses), its spec
-    built once per result and not re-validated against the schema (a second or so per chart)."""
-    spec = solara.use_memo(lambda: make(f, *args).to_dict(validate=False), dependencies=[id(f), *args])
+def Chart(make, f: Futures | None, *args):
+    """An Altair chart drawn by Solara's Vega-Lite widget (what `solara.FigureAltair` uses); with
+    no result yet (`f` None) an empty one, which the result's chart then updates in place."""
+    spec = solara.use_memo(lambda: PLACEHOLDER_SPEC if f is None else chart_spec(make, f, *args),
+                           dependencies=[id(f), *args])
     return solara.widgets.VegaLite.element(spec=spec, on_click=None, listen_to_click=False, on_hover=None,
                                            listen_to_hover=False)
 
@@ -701,6 +737,8 @@ def Results():
         else:
             solara.Info("Choose a mix of levers on the left and press Run: the mix and the baseline are run "
                         "with the same seeds, 2015 to 2030.")
+        with solara.Div(classes=["chart-care"]):  # the chart's widget, empty: the browser loads vega meanwhile
+            Chart(care_chart, None)
         return
     levers = ", ".join(f.levers) or "no levers"
     kept = " (kept from an earlier run of the same inputs)" if f.from_cache else ""
@@ -848,11 +886,29 @@ VIEWS = ["Futures: a mix of levers against the baseline", "Uncertainty", "Author
 view = solara.reactive(VIEWS[0])
 
 
+_first_sight: list[Futures] = []  # the first sight's result once this server has it (warm-up or a first visit)
+
+
+def keep_first_sight(f: Futures) -> None:
+    with _baseline_lock:
+        _first_sight[:] = [f]
+
+
 def first_sight() -> None:
-    """On opening the page: the baseline forecast at the default settings, from the cache when it
-    holds it (no button to press)."""
-    if futures.value is None and not run_task.pending:
-        start_run()
+    """On opening the page: the baseline forecast at the default settings, at once when this
+    server holds it, else from the disk cache or run (no button to press)."""
+    if futures.value is not None or run_task.pending:
+        return
+    kept = _first_sight[0] if _first_sight else None
+    if kept is not None and _is_first_mix():
+        futures.value = kept
+        return
+    start_run()
+
+
+def _is_first_mix() -> bool:
+    return (mix.value == first_mix() and replications.value == DEFAULT_REPLICATIONS and scale.value == DEFAULT_SCALE
+            and seed.value == 1)
 
 
 @solara.component

@@ -60,12 +60,18 @@ def caresim_command() -> list[str]:
 @pytest.fixture(scope="module")
 def dashboard(tmp_path_factory):
     """The URL of a dashboard server started for these tests; the server is stopped afterwards."""
+    yield from serve(tmp_path_factory.mktemp("dashboard"))
+
+
+def serve(workdir: Path, *options: str):
+    """Start `caresim dashboard` (with `options`) in `workdir` with a cold result cache; yield
+    (url, process, workdir) once it answers; stop it afterwards."""
     port = free_port()
-    workdir = tmp_path_factory.mktemp("dashboard")
     path = os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-    env = {**os.environ, "PYTHONPATH": path, "CARESIM_CACHE": str(workdir / "cache")}  # a cold cache
+    env = {**os.environ, "PYTHONPATH": path, "CARESIM_CACHE": str(workdir / "cache"),  # a cold cache
+           "XDG_CACHE_HOME": str(workdir / "xdg")}  # and the local model's fits kept here
     log = open(workdir / "server.log", "w+")
-    proc = subprocess.Popen([*caresim_command(), "dashboard", "--port", str(port)], cwd=workdir, env=env,
+    proc = subprocess.Popen([*caresim_command(), "dashboard", "--port", str(port), *options], cwd=workdir, env=env,
                             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}/"
     try:
@@ -261,6 +267,50 @@ def test_dashboard_in_browser(dashboard, browser):
     page.screenshot(path=str(ARTIFACTS / "dashboard-single-run.png"))
     assert proc.poll() is None
     other.close()
+    page.close()
+
+
+@pytest.fixture(scope="module")
+def authority_dashboard(tmp_path_factory):
+    """A dashboard whose data root holds one small synthetic authority (`caresim data synth`, its
+    identifiers replaced by distinctive planted ones); yields (url, planted identifiers)."""
+    from calibration.ssda903.synth import synthesise
+    from tests.test_ssda903_privacy import _plant
+
+    workdir = tmp_path_factory.mktemp("authority")
+    synthesise(workdir / "returns" / "northshire", children=45, years=(2019, 2021), seed=5)
+    planted = _plant(workdir / "returns" / "northshire")
+    for url, _, _ in serve(workdir, "--data-root", str(workdir / "returns")):
+        yield url, planted
+
+
+def test_authority_view_in_browser(authority_dashboard, browser):
+    """Choose an authority from the data root (no path typed), run it, see its futures: children in
+    care by placement with the band, a table by year with small counts as c, no identifier."""
+    url, planted = authority_dashboard
+    page = browser.new_page(viewport={"width": 1500, "height": 1300})
+    page.set_default_timeout(60_000)
+    page.goto(url)
+    page.get_by_role("button", name="Authorities").click()
+    page.locator(".select-authority").click()
+    page.get_by_role("option", name="northshire").click()
+    page.locator(".authority-run").click()
+    page.wait_for_function("() => document.querySelector('.authority-table') || document.querySelector('.authority-error')",
+                           timeout=4 * RUN_TIMEOUT_MS)
+    assert page.locator(".authority-error").count() == 0, page.locator(".authority-error").all_inner_texts()
+    table = page.locator(".authority-table")
+    table.wait_for(timeout=30_000)
+    labels = page.locator(".authority-chart g.mark-text.role-mark text")
+    labels.first.wait_for(timeout=30_000)
+    rows = [r.split("\t") for r in table.inner_text().strip().splitlines()]
+    assert rows[0][0] == "Year" and "All children in care" in rows[0]
+    cells = [c.strip() for r in rows[1:] for c in r[1:] if c.strip()]
+    assert "c" in cells, rows  # an authority of 45 children has small counts
+    for c in cells:
+        assert c == "c" or number(c) == 0 or number(c) >= 6, c
+    text = page.locator("body").inner_text() + page.content()
+    assert [v for v in planted if v in text] == []
+    page.screenshot(path=str(ARTIFACTS / "dashboard-authority.png"), full_page=True)
     page.close()
 
 
