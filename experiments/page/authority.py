@@ -72,8 +72,6 @@ def shown_tables(runs, suppress_counts):
     """(mean, p05, p95) by year of each count over the replications, as shown: the means through
     `suppress_counts` (1-5, and what would reveal one through the sums of the table, as `c`),
     a percentile hidden where its mean is or where it is itself 1-5 (NaN)."""
-    import numpy as np
-
     columns = [*PLACEMENTS, *FLOWS]
     by_year = runs.groupby("year")[columns]
     mean = suppress_counts(by_year.mean())
