@@ -51,6 +51,7 @@ def experiment(tmp_path_factory):
     return folder / "out", args, done
 
 
+@pytest.mark.slow  # the module's experiment runs every subset of levers
 def test_the_parts_sum_exactly_to_the_scenarios_net_saving_over_the_same_seeds(experiment):
     out, _, _ = experiment
     table = pd.read_csv(out / "by_lever.csv")
@@ -73,6 +74,7 @@ def test_the_parts_sum_exactly_to_the_scenarios_net_saving_over_the_same_seeds(e
     assert np.allclose(table["saving_gbp"], expected, rtol=1e-12)
 
 
+@pytest.mark.slow  # the module's experiment runs every subset of levers
 def test_report_has_the_section_and_a_waterfall_chart(experiment):
     out, _, done = experiment
     report = (out / "report.md").read_text()
@@ -83,6 +85,7 @@ def test_report_has_the_section_and_a_waterfall_chart(experiment):
     assert "by lever, two-levers: 4 runs" in done.stderr  # 2 subsets x 2 seeds; the rest from the experiment
 
 
+@pytest.mark.slow  # the module's experiment runs every subset of levers
 def test_rerun_runs_nothing_and_gives_the_same_table(experiment):
     out, args, _ = experiment
     before = (out / "by_lever.csv").read_text()

@@ -70,6 +70,7 @@ def test_bootstrap_and_spread_of_a_flat_noise_free_curve_are_the_crossing_itself
     assert replication_spread(evaluated, 0.15) == pytest.approx((0.75, 0.75))
 
 
+@pytest.mark.slow  # runs the model at several shares
 def test_the_model_run_at_the_inferred_share_reproduces_the_target():
     """At scale 0.02 with 2 seeds: a target between the cuts at share 0 and 1, inferred, then the
     scenario run again at that share on its own (sim.run, not the evaluator) gives it within tolerance."""
@@ -102,6 +103,7 @@ def test_the_model_run_at_the_inferred_share_reproduces_the_target():
     assert np.mean(cuts) == pytest.approx(result.at.net_cut.mean(), rel=1e-12)
 
 
+@pytest.mark.slow  # runs the model at several shares
 def test_command_reports_an_unreachable_target_and_exits_0(tmp_path):
     out = caresim("optimised-low", "--target", "optimised-low=0.9", "--scale", "0.01", "--replications", "1",
                   "--no-progress", "--out", str(tmp_path / "inf"))
