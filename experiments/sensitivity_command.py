@@ -61,7 +61,8 @@ def main(args) -> int:
     from experiments.uncertain import OUTPUT_LABELS, OUTPUTS, evaluate_outputs, uncertain_problem
     from runner.checks import check_output_dir
     from runner.design_store import DesignStore
-    from runner.sensitivity import (Evaluation, RunOptions, SensitivityResult, morris_screening, run_sensitivity)
+    from runner.sensitivity import (Evaluation, RunOptions, SensitivityResult, StageTiming, morris_screening,
+                                    run_sensitivity)
     from sim.parameters import ParameterSet
 
     if args.quick:
@@ -86,21 +87,27 @@ def main(args) -> int:
     if args.trajectories == 1:  # one trajectory has no spread: sigma is undefined (NaN), say nothing more
         warnings.filterwarnings("ignore", message="Degrees of freedom", category=RuntimeWarning)
         warnings.filterwarnings("ignore", message="invalid value encountered", category=RuntimeWarning)
+    def say_stage(stage: StageTiming) -> None:
+        print(f"caresim sensitivity: {stage.sentence()} ({time.strftime('%H:%M:%S')})", file=sys.stderr, flush=True)
+
     started = time.perf_counter()
     if args.morris_only:
         indices, rows, evaluated = morris_screening(problem, evaluation, options, trajectories=args.trajectories,
                                                     seed=args.seed)
-        result = SensitivityResult(indices, [], {"morris": rows, "sobol": 0, "evaluated": evaluated})
+        morris = StageTiming("morris", rows, evaluated, time.perf_counter() - started)
+        say_stage(morris)
+        result = SensitivityResult(indices, [], {"morris": rows, "sobol": 0, "evaluated": evaluated}, [morris])
     else:
         result = run_sensitivity(problem, evaluation, options, trajectories=args.trajectories, top_k=args.top,
-                                 base_samples=args.sobol_samples, seed=args.seed)
+                                 base_samples=args.sobol_samples, seed=args.seed, on_stage=say_stage)
     seconds = time.perf_counter() - started
     labels = dict(OUTPUT_LABELS)
     shown = {"scenario": scenario.name, "scale": args.scale, "end year": args.end_year,
              "Morris trajectories": args.trajectories, "Sobol top": args.top, "Sobol N": args.sobol_samples,
              "seed": args.seed, "inputs": len(problem.names), "rows evaluated now": result.rows["evaluated"],
              "seconds": f"{seconds:.0f}",
-             "seconds per row evaluated": f"{seconds / max(result.rows['evaluated'], 1):.2f}"}
+             "seconds per row evaluated": f"{seconds / max(result.rows['evaluated'], 1):.2f}",
+             **{f"{stage.stage} stage": stage.sentence().split(": ", 1)[1] for stage in result.stages}}
     title = f"Sensitivity of caresim's {args.end_year} forecast ({scenario.name})"
     if args.morris_only:
         pd.DataFrame(result.indices).to_csv(args.out / "indices.csv", index=False, float_format="%.6g")

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -216,6 +217,23 @@ class SensitivityResult:
     indices: pd.DataFrame
     top: list[str]
     rows: dict[str, int]  # design rows per stage ("morris", "sobol") and rows evaluated now ("evaluated")
+    stages: list[StageTiming] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class StageTiming:
+    """One stage's wall time and rows, so a study's cost can be read and extrapolated."""
+
+    stage: str  # "morris" or "sobol"
+    rows: int  # design rows
+    evaluated: int  # rows evaluated now (not found in the store)
+    seconds: float
+
+    def sentence(self) -> str:
+        per_minute = 60 * self.evaluated / self.seconds if self.seconds > 0 else math.nan
+        per_row = self.seconds / self.evaluated if self.evaluated else math.nan
+        return (f"{self.stage}: {self.rows} rows ({self.evaluated} evaluated now) in {self.seconds:.0f} s, "
+                f"{per_minute:.1f} rows per minute, {per_row:.2f} s per row")
 
 
 def morris_screening(problem: Problem, evaluation: Evaluation, options: RunOptions, *, trajectories: int = 10,
@@ -286,16 +304,29 @@ def sobol_indices(problem: Problem, names: Sequence[str], evaluation: Evaluation
 
 
 def run_sensitivity(problem: Problem, evaluation: Evaluation, options: RunOptions, *, trajectories: int = 10,
-                    levels: int = 4, top_k: int = 8, base_samples: int = 256, seed: int = 1) -> SensitivityResult:
-    """Morris over every input, then Sobol over the top `top_k`: one tidy table of indices."""
+                    levels: int = 4, top_k: int = 8, base_samples: int = 256, seed: int = 1,
+                    on_stage: Callable[[StageTiming], None] | None = None) -> SensitivityResult:
+    """Morris over every input, then Sobol over the top `top_k`: one tidy table of indices.
+
+    `on_stage` is called with each stage's timing as soon as the stage ends (a long study shows
+    Morris's cost before Sobol starts).
+    """
+    started = time.perf_counter()
     morris, morris_rows, morris_evaluated = morris_screening(problem, evaluation, options, trajectories=trajectories,
                                                              levels=levels, seed=seed)
+    stages = [StageTiming("morris", morris_rows, morris_evaluated, time.perf_counter() - started)]
+    if on_stage:
+        on_stage(stages[-1])
     top = top_inputs(morris, top_k)
+    started = time.perf_counter()
     sobol, sobol_rows, sobol_evaluated = sobol_indices(problem, top, evaluation, options,
                                                        base_samples=base_samples, seed=seed)
+    stages.append(StageTiming("sobol", sobol_rows, sobol_evaluated, time.perf_counter() - started))
+    if on_stage:
+        on_stage(stages[-1])
     indices = pd.concat([morris, sobol], ignore_index=True)
     return SensitivityResult(indices, top, {"morris": morris_rows, "sobol": sobol_rows,
-                                            "evaluated": morris_evaluated + sobol_evaluated})
+                                            "evaluated": morris_evaluated + sobol_evaluated}, stages)
 
 
 def design_rows(n_inputs: int, *, trajectories: int, top_k: int, base_samples: int,
