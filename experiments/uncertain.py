@@ -128,12 +128,27 @@ def consistent_with(scenario: Mapping, params) -> dict:
     return out
 
 
-def paired_outputs(params, scenario: Mapping, seed: int, scale: float, end_year: int, drivers=None) -> dict[str, float]:
-    """Baseline and scenario with one seed (common random numbers): the end year's headline outputs."""
+BASELINE_COLUMNS = ("n_in_care", "n_residential", "spend_children_in_care_gbp", "spend_support_gbp")  # runner.summary SPEND, SUPPORT_SPEND
+
+
+def baseline_row(params, seed: int, scale: float, end_year: int, drivers=None) -> dict[str, float]:
+    """The baseline's end-year figures that `paired_outputs` reads (no lever changes them)."""
     from runner.montecarlo import BASELINE_SCENARIO, replication_table
+
+    row = replication_table(BASELINE_SCENARIO, params, seed, scale, end_year, drivers=drivers).loc[end_year]
+    return {name: float(row[name]) for name in BASELINE_COLUMNS}
+
+
+def paired_outputs(params, scenario: Mapping, seed: int, scale: float, end_year: int, drivers=None,
+                   base: Mapping[str, float] | None = None) -> dict[str, float]:
+    """Baseline and scenario with one seed (common random numbers): the end year's headline outputs.
+
+    `base`: the baseline's `baseline_row` for these parameters and seed, when already run.
+    """
+    from runner.montecarlo import replication_table
     from runner.summary import SUPPORT_SPEND, SPEND, net_saving
 
-    base = replication_table(BASELINE_SCENARIO, params, seed, scale, end_year, drivers=drivers).loc[end_year]
+    base = base if base is not None else baseline_row(params, seed, scale, end_year, drivers)
     policy = replication_table(consistent_with(scenario, params), params, seed, scale, end_year,
                                drivers=drivers).loc[end_year]
     saving = float(net_saving({c: base[c] for c in (SPEND, SUPPORT_SPEND)}, {c: policy[c] for c in (SPEND, SUPPORT_SPEND)}))
@@ -144,13 +159,24 @@ def paired_outputs(params, scenario: Mapping, seed: int, scale: float, end_year:
 
 
 def evaluate_outputs(inputs: Mapping[str, float], seed: int, *, scenario: Mapping, params_file: str | None,
-                     scale: float, end_year: int) -> dict[str, float]:
-    """One row of a sensitivity or discovery design: parameters and lever strengths set, the pair run."""
+                     scale: float, end_year: int, shared: Mapping[str, float] | None = None) -> dict[str, float]:
+    """One row of a sensitivity or discovery design: parameters and lever strengths set, the pair run.
+
+    `shared`: the baseline's figures from `evaluate_baseline` for the same parameters and seed.
+    """
     from sim.parameters import ParameterSet
 
     parameters = ParameterSet.load(params_file)
     return paired_outputs(_params_with(parameters, inputs), with_lever_values(scenario, inputs), int(seed),
-                          scale, end_year)
+                          scale, end_year, base=shared)
+
+
+def evaluate_baseline(inputs: Mapping[str, float], seed: int, *, scenario: Mapping, params_file: str | None,
+                      scale: float, end_year: int) -> dict[str, float]:
+    """The baseline half of `evaluate_outputs`: it reads only the parameter inputs (`scenario` is unused)."""
+    from sim.parameters import ParameterSet
+
+    return baseline_row(_params_with(ParameterSet.load(params_file), inputs), int(seed), scale, end_year)
 
 
 def evaluate_experiment(**values) -> dict[str, float]:

@@ -140,6 +140,13 @@ class Evaluation:
 
     `fn` must be a module-level function (tasks are pickled to workers). `settings` must be
     JSON-able: with `fn`'s name they describe the store, so a store of another study is refused.
+
+    `shared_fn` (optional) is a part of the evaluation that depends only on the inputs named in
+    `shared_inputs` and the seed (caresim: the baseline run, which no lever strength changes).
+    Rows that agree on those inputs and the seed - a Morris step or a Sobol column that moves only
+    a lever - are then evaluated in one task that runs `shared_fn(inputs=..., seed=...,
+    **settings)` once and passes its result to `fn(..., shared=result)`. The outputs are the same
+    as without it (it describes no other study: the store is the same); only the cost falls.
     """
 
     fn: Callable[..., Mapping[str, float]]
@@ -147,6 +154,8 @@ class Evaluation:
     settings: Mapping[str, Any] = field(default_factory=dict)
     seed: int = 1
     seeds: str = "common"  # "common" (one seed for all rows) or "per_row" (a seed derived from each row)
+    shared_fn: Callable[..., Any] | None = None
+    shared_inputs: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.seeds not in ("common", "per_row"):
@@ -192,22 +201,54 @@ def evaluate_rows(rows: Sequence[Mapping[str, float]], evaluation: Evaluation, o
         if key not in store and key not in missing:
             missing[key] = (model_inputs, seed)
 
-    def on_result(task: Task, outputs: Mapping[str, float]) -> None:
-        key = task.key.rsplit("/", 1)[1]
+    def keep(task: Task, key: str, model_inputs: Mapping[str, float], seed: int, outputs: Mapping[str, float]) -> None:
         absent = [name for name in evaluation.outputs if name not in outputs]
         if absent:
             raise UserError(f"task {task.key!r}: the evaluation returned no output {absent[0]!r}")
         chosen = {name: float(outputs[name]) for name in evaluation.outputs}
         if not is_finite_outputs(chosen):
             raise UserError(f"task {task.key!r}: the evaluation returned a non-finite output {chosen}")
-        store.put(key, task.kwargs["inputs"] | {"seed": task.kwargs["seed"]}, chosen)
+        store.put(key, dict(model_inputs) | {"seed": seed}, chosen)
 
-    tasks = [Task(f"{label}/{key}", evaluation.fn,
-                  {"inputs": model_inputs, "seed": seed, **dict(evaluation.settings)})
-             for key, (model_inputs, seed) in missing.items()]
+    if evaluation.shared_fn is None:
+        tasks = [Task(f"{label}/{key}", evaluation.fn,
+                      {"inputs": model_inputs, "seed": seed, **dict(evaluation.settings)})
+                 for key, (model_inputs, seed) in missing.items()]
+
+        def on_result(task: Task, outputs: Mapping[str, float]) -> None:
+            keep(task, task.key.rsplit("/", 1)[1], task.kwargs["inputs"], task.kwargs["seed"], outputs)
+    else:
+        tasks = _group_tasks(missing, evaluation, label)
+
+        def on_result(task: Task, outputs: Sequence[Mapping[str, float]]) -> None:
+            for (key, model_inputs), row_outputs in zip(task.kwargs["rows"], outputs):
+                keep(task, key, model_inputs, task.kwargs["seed"], row_outputs)
     run_tasks(tasks, on_result, workers=options.workers, scheduler=options.scheduler, progress=options.progress)
     table = np.array([[store.get(key)[name] for name in evaluation.outputs] for key, _, _ in keyed], dtype=float)
-    return table, len(tasks)
+    return table, len(missing)
+
+
+def _group_tasks(missing: Mapping[str, tuple[dict[str, float], int]], evaluation: Evaluation, label: str) -> list[Task]:
+    """One task per group of rows that share `evaluation.shared_inputs`' values and the seed."""
+    groups: dict[str, list[tuple[str, dict[str, float]]]] = {}
+    seeds: dict[str, int] = {}
+    for key, (model_inputs, seed) in missing.items():
+        shared = {name: model_inputs[name] for name in evaluation.shared_inputs if name in model_inputs}
+        group = row_key({"inputs": shared, "seed": seed})
+        groups.setdefault(group, []).append((key, model_inputs))
+        seeds[group] = seed
+    return [Task(f"{label}/{group}", evaluate_group,
+                 {"fn": evaluation.fn, "shared_fn": evaluation.shared_fn, "rows": rows, "seed": seeds[group],
+                  "settings": dict(evaluation.settings)})
+            for group, rows in groups.items()]
+
+
+def evaluate_group(fn: Callable[..., Mapping[str, float]], shared_fn: Callable[..., Any],
+                   rows: Sequence[tuple[str, Mapping[str, float]]], seed: int,
+                   settings: Mapping[str, Any]) -> list[Mapping[str, float]]:
+    """The outputs of rows that share `shared_fn`'s result: it runs once, then `fn` per row."""
+    shared = shared_fn(inputs=rows[0][1], seed=seed, **settings)
+    return [fn(inputs=model_inputs, seed=seed, shared=shared, **settings) for _, model_inputs in rows]
 
 
 @dataclass
