@@ -119,12 +119,23 @@ def consistent_with(scenario: Mapping, params) -> dict:
     entry hazard, and its floor is the baseline's own cut (1 - edge_support_relative_risk): a user
     who writes less is refused (sim/levers.py), but when both are sampled from their priors a
     strength below the baseline's cut means the lever adds nothing, which is what the floor gives.
+
+    `locally_tailored_delivery`'s age band: its two ends are sampled from priors that meet at 5
+    (youngest 0-5, oldest 5-18, rounded to whole years), so both can come out as 5, an empty band
+    the lever refuses; the oldest age is then raised to the youngest + 1 (the narrowest band).
     """
     out = dict(scenario)
     floor = 1 - params.edge_support_relative_risk
-    out["levers"] = [dict(t, effectiveness=max(float(t["effectiveness"]), floor))
-                     if t.get("type") == "keeping_families_together" and "effectiveness" in t else dict(t)
-                     for t in scenario.get("levers", ())]
+    levers = []
+    for table in scenario.get("levers", ()):
+        table = dict(table)
+        if table.get("type") == "keeping_families_together" and "effectiveness" in table:
+            table["effectiveness"] = max(float(table["effectiveness"]), floor)
+        if (table.get("type") == "locally_tailored_delivery" and "min_age_years" in table
+                and "max_age_years" in table and table["max_age_years"] <= table["min_age_years"]):
+            table["max_age_years"] = table["min_age_years"] + 1
+        levers.append(table)
+    out["levers"] = levers
     return out
 
 
