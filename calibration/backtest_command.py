@@ -186,12 +186,18 @@ def drivers_markdown(table, sentence: str, scale: float, replications: int) -> s
     later = table[table["year"] > NATIONAL_FIT_UNTIL]
     wide = later.pivot_table(index=["year", "measure"], columns="drivers", values="mean", sort=False)
     actual = later.drop_duplicates(["year", "measure"]).set_index(["year", "measure"])["actual"]
+    from calibration.targets import load_targets
+
+    grades = {(t.model_year, t.measure): t.grade for t in load_targets() if t.use in ("check", "oos")}
     lines = [f"# Back-test with and without observed drivers (England, scale {scale}, {replications} replications)",
-             "", sentence, "", f"| year | measure | actual | {WITHOUT_DRIVERS} | {WITH_DRIVERS} |",
-             "|---|---|---:|---:|---:|"]
+             "", sentence, "",
+             "An actual figure's grade is its grade in calibration/data/targets.csv (A read from an official "
+             "release; B an official figure quoted by a secondary source; C derived by arithmetic; D a non-official "
+             "figure: the 2025 ones are the CCN/Newton 2022 projection, not an outturn).", "",
+             f"| year | measure | actual | grade | {WITHOUT_DRIVERS} | {WITH_DRIVERS} |", "|---|---|---:|---|---:|---:|"]
     for (year, measure), row in wide.iterrows():
-        lines.append(f"| {year} | {measure} | {actual[(year, measure)]:,.4g} | {row[WITHOUT_DRIVERS]:,.4g} | "
-                     f"{row[WITH_DRIVERS]:,.4g} |")
+        lines.append(f"| {year} | {measure} | {actual[(year, measure)]:,.4g} | {grades.get((year, measure), '')} | "
+                     f"{row[WITHOUT_DRIVERS]:,.4g} | {row[WITH_DRIVERS]:,.4g} |")
     return "\n".join(lines) + "\n"
 
 

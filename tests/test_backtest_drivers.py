@@ -67,7 +67,7 @@ def test_backtest_with_drivers_writes_both_runs_and_says_which_is_closer(tmp_pat
     line = next(line for line in report.splitlines() if "mean absolute relative error" in line)
     assert line.startswith(("Closer to the actual figures: the run with", "Neither run is closer"))
     assert "left out as set by the drivers file: mean_caseload, n_social_workers" in line
-    assert "| 2025 | n_in_care |" in report and line in text
+    assert "| 2025 | n_in_care | 9.5e+04 | D |" in report and line in text
 
 
 def test_backtest_drivers_with_an_authority_is_one_line(tmp_path):
