@@ -264,9 +264,9 @@ def main(args) -> int:
         if args.drivers is None:
             table = national_backtest(seeds, args.scale, args.params)
         else:
-            from experiments.run_command import read_drivers_option
+            from runner.drivers import load_drivers
 
-            drivers = read_drivers_option(args.drivers)
+            drivers = load_drivers(args.drivers)
             table = with_and_without_drivers(seeds, args.scale, drivers, args.params)
             sentence = closeness_sentence(closeness(table, drivers.measures), args.drivers.name)
             (args.out / "backtest.md").write_text(drivers_markdown(table, sentence, args.scale, len(seeds)))
