@@ -34,3 +34,11 @@ def test_the_shipped_sensitivity_study_screens_25_inputs_and_passes_the_dummy_ch
     assert study["settings"]["scale"] == "0.1" and study["settings"]["end year"] == "2025"
     for name in ("tornado.png", "sobol.png", "report.md"):
         assert (SENSITIVITY / name).stat().st_size > 1000
+
+
+def test_the_shipped_discovery_has_enough_experiments_and_reports_boxes_with_coverage_and_density():
+    experiments = pd.read_csv(DISCOVERY / "experiments.csv")
+    assert len(experiments) >= 400 and experiments["net_saving_pct"].notna().all()
+    report = (DISCOVERY / "discovery.md").read_text()
+    assert "Stochastic noise: at the nominal inputs" in report
+    assert "coverage" in report.lower() and "density" in report.lower()
