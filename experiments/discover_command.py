@@ -9,6 +9,11 @@ model on caresim's executor, and asks PRIM (experiments/discovery.py) for the bo
 net cut (% of the baseline's spend in the end year) is at least `--target` and where it is below
 `--floor`. Writes `experiments.csv` (every input and outcome) and `discovery.md` (boxes with
 coverage, density, mass and each restriction's quasi-p-value) into `--out`.
+
+Each experiment runs one seed, so its net cut carries stochastic noise; PRIM can only find boxes
+where the inputs move the cut by more than that. `--noise-seeds K` (default 8) runs the nominal
+inputs under K seeds and discovery.md sets the noise's standard deviation beside the spread
+across experiments, so a reader can see whether the scale chosen is fine enough.
 """
 from __future__ import annotations
 
@@ -54,6 +59,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "experiments to be trusted)")
     parser.add_argument("--top", type=whole_number_up_to(1_000, "inputs"), default=10,
                         help="inputs kept with --indices (default 10)")
+    parser.add_argument("--noise-seeds", type=whole_number_up_to(1_000, "seeds"), default=8,
+                        help="seeds run at the nominal inputs to measure the net cut's stochastic noise (default 8; 0: none)")
     parser.add_argument("--quick", action="store_true", help="a tiny end-to-end check (scale 0.005, 2021, 24 experiments)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
@@ -88,7 +95,9 @@ def main(args) -> int:
     table, outcomes = run_experiments(model, sample, workers=args.workers, scheduler=args.scheduler,
                                       progress=not args.no_progress)
     seconds = time.perf_counter() - started
-    inputs = table[problem.names].astype(float).reset_index(drop=True)
+    noise = nominal_noise(problem.nominal(), constants, args.noise_seeds, workers=args.workers,
+                          scheduler=args.scheduler)
+    inputs = table[problem.names].astype(float).reset_index(drop=True).copy()  # one block: assign stays cheap
     cut = np.asarray(outcomes["net_saving_pct"], dtype=float)
     args.out.mkdir(parents=True, exist_ok=True)
     inputs.assign(net_saving_pct=cut, net_saving_gbp=np.asarray(outcomes["net_saving_gbp"], dtype=float)).to_csv(
@@ -102,12 +111,40 @@ def main(args) -> int:
             f"Across the experiments the net cut ranges {np.nanmin(cut):.1f}% to {np.nanmax(cut):.1f}% "
             f"(median {np.nanmedian(cut):.1f}%); {int((cut >= args.target).sum())} reach {args.target:g}%, "
             f"{int((cut < args.floor).sum())} fall below {args.floor:g}%. {seconds:.0f} s.", "",
+            noise_sentence(noise, cut), "",
             "Coverage: the share of the cases of interest inside the box. Density: the share of the box's cases "
             "that are of interest. A box restricts only the inputs listed; every other input is free.", ""]
     (args.out / "discovery.md").write_text("\n".join(head) + "\n" + discovery_markdown(found))
     print(f"caresim discover: {args.experiments} experiments in {seconds:.0f} s; experiments.csv and discovery.md "
           f"in {args.out}")
     return 0
+
+
+def nominal_noise(nominal: dict, constants: dict, seeds: int, *, workers: int = 1,
+                  scheduler: str | None = None) -> list[float]:
+    """The net cut (%) at the nominal inputs under `seeds` seeds (the study's seed + 1, + 2, ...)."""
+    from experiments.uncertain import evaluate_outputs
+    from runner.executor import Task, run_tasks
+
+    settings = {k: v for k, v in constants.items() if k != "seed"}
+    tasks = [Task(f"noise/seed={constants['seed'] + k}", evaluate_outputs,
+                  {"inputs": nominal, "seed": constants["seed"] + k, **settings}) for k in range(1, seeds + 1)]
+    cuts: dict[str, float] = {}
+    run_tasks(tasks, lambda task, out: cuts.__setitem__(task.key, out["net_saving_pct"]), workers=workers,
+              scheduler=scheduler, progress=False)
+    return [cuts[task.key] for task in tasks]
+
+
+def noise_sentence(noise: list[float], cut) -> str:
+    """A line setting the noise at the nominal inputs beside the spread across experiments."""
+    import numpy as np
+
+    if len(noise) < 2:
+        return "Stochastic noise: not measured (--noise-seeds below 2)."
+    noise_sd, spread_sd = float(np.std(noise, ddof=1)), float(np.nanstd(cut, ddof=1))
+    return (f"Stochastic noise: at the nominal inputs, the net cut over {len(noise)} seeds has a standard deviation "
+            f"of {noise_sd:.2f} points (range {min(noise):.1f}% to {max(noise):.1f}%); across the experiments it is "
+            f"{spread_sd:.2f} points, so noise is {noise_sd ** 2 / spread_sd ** 2:.0%} of the spread's variance.")
 
 
 def _restricted(problem, path, top: int):

@@ -44,8 +44,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--trajectories", type=whole_number_up_to(100_000, "trajectories"), default=8,
                         help="Morris trajectories (default 8)")
     parser.add_argument("--top", type=whole_number_up_to(100_000, "inputs"), default=8, help="inputs given Sobol indices (default 8)")
-    parser.add_argument("--sobol-samples", type=whole_number_up_to(100_000, "base samples"), default=128,
-                        help="Sobol base samples N, a power of 2: N (top + 2) rows (default 128)")
+    parser.add_argument("--sobol-samples", type=whole_number_up_to(100_000, "base samples"), default=64,
+                        help="Sobol base samples N, a power of 2: N (top + 2) rows (default 64)")
     parser.add_argument("--seed", type=seed_value, default=1, help="seed of every row and of the designs (default 1)")
     parser.add_argument("--morris-only", action="store_true", help="screening only (for timing); no Sobol stage")
     parser.add_argument("--quick", action="store_true",
@@ -58,10 +58,12 @@ def main(args) -> int:
 
     from experiments.scenarios import load_scenario
     from experiments.sensitivity_report import write_sensitivity_outputs
-    from experiments.uncertain import OUTPUT_LABELS, OUTPUTS, evaluate_outputs, uncertain_problem
+    from experiments.uncertain import (OUTPUT_LABELS, OUTPUTS, evaluate_baseline, evaluate_outputs, lever_inputs,
+                                      uncertain_problem)
     from runner.checks import check_output_dir
     from runner.design_store import DesignStore
-    from runner.sensitivity import (Evaluation, RunOptions, SensitivityResult, morris_screening, run_sensitivity)
+    from runner.sensitivity import (Evaluation, RunOptions, SensitivityResult, StageTiming, morris_screening,
+                                    run_sensitivity)
     from sim.parameter_file import ParameterSet
 
     if args.quick:
@@ -78,7 +80,10 @@ def main(args) -> int:
     problem = uncertain_problem(scenario.to_dict(), parameters)
     settings = {"scenario": scenario.to_dict(), "params_file": str(args.params) if args.params else None,
                 "scale": args.scale, "end_year": args.end_year}
-    evaluation = Evaluation(evaluate_outputs, OUTPUTS, settings=settings, seed=args.seed, seeds="common")
+    lever_names = {item.name for item in lever_inputs(scenario.to_dict())}
+    evaluation = Evaluation(evaluate_outputs, OUTPUTS, settings=settings, seed=args.seed, seeds="common",
+                            shared_fn=evaluate_baseline,
+                            shared_inputs=tuple(name for name in problem.names if name not in lever_names))
     store = DesignStore(args.out / "store", evaluation.describe())
     if len(store):
         print(f"caresim sensitivity: resuming, {len(store)} rows already in {args.out / 'store'}", file=sys.stderr)
@@ -86,21 +91,27 @@ def main(args) -> int:
     if args.trajectories == 1:  # one trajectory has no spread: sigma is undefined (NaN), say nothing more
         warnings.filterwarnings("ignore", message="Degrees of freedom", category=RuntimeWarning)
         warnings.filterwarnings("ignore", message="invalid value encountered", category=RuntimeWarning)
+    def say_stage(stage: StageTiming) -> None:
+        print(f"caresim sensitivity: {stage.sentence()} ({time.strftime('%H:%M:%S')})", file=sys.stderr, flush=True)
+
     started = time.perf_counter()
     if args.morris_only:
         indices, rows, evaluated = morris_screening(problem, evaluation, options, trajectories=args.trajectories,
                                                     seed=args.seed)
-        result = SensitivityResult(indices, [], {"morris": rows, "sobol": 0, "evaluated": evaluated})
+        morris = StageTiming("morris", rows, evaluated, time.perf_counter() - started)
+        say_stage(morris)
+        result = SensitivityResult(indices, [], {"morris": rows, "sobol": 0, "evaluated": evaluated}, [morris])
     else:
         result = run_sensitivity(problem, evaluation, options, trajectories=args.trajectories, top_k=args.top,
-                                 base_samples=args.sobol_samples, seed=args.seed)
+                                 base_samples=args.sobol_samples, seed=args.seed, on_stage=say_stage)
     seconds = time.perf_counter() - started
     labels = dict(OUTPUT_LABELS)
     shown = {"scenario": scenario.name, "scale": args.scale, "end year": args.end_year,
              "Morris trajectories": args.trajectories, "Sobol top": args.top, "Sobol N": args.sobol_samples,
              "seed": args.seed, "inputs": len(problem.names), "rows evaluated now": result.rows["evaluated"],
              "seconds": f"{seconds:.0f}",
-             "seconds per row evaluated": f"{seconds / max(result.rows['evaluated'], 1):.2f}"}
+             "seconds per row evaluated": f"{seconds / max(result.rows['evaluated'], 1):.2f}",
+             **{f"{stage.stage} stage": stage.sentence().split(": ", 1)[1] for stage in result.stages}}
     title = f"Sensitivity of caresim's {args.end_year} forecast ({scenario.name})"
     if args.morris_only:
         pd.DataFrame(result.indices).to_csv(args.out / "indices.csv", index=False, float_format="%.6g")

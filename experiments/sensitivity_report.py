@@ -21,6 +21,7 @@ INDICES_FILE = "indices.csv"
 TORNADO_FILE = "tornado.png"
 SOBOL_FILE = "sobol.png"
 REPORT_FILE = "report.md"
+STUDY_FILE = "study.json"  # what was run and when, for a reader of indices.csv such as the page
 
 
 def write_sensitivity_outputs(result: SensitivityResult, folder: str | Path, *, title: str,
@@ -35,7 +36,20 @@ def write_sensitivity_outputs(result: SensitivityResult, folder: str | Path, *, 
     tornado_chart(result.indices, paths["tornado"], labels)
     sobol_chart(result.indices, paths["sobol"], labels)
     paths["report"].write_text(sensitivity_markdown(result, title=title, settings=settings, labels=labels))
+    paths["study"] = write_study_note(folder, title, settings or {})
     return paths
+
+
+def write_study_note(folder: str | Path, title: str, settings: Mapping[str, Any], day: str | None = None) -> Path:
+    """`study.json`: the study's title, settings and the day it was written (UTC, default today)."""
+    import datetime
+    import json
+
+    day = day or datetime.datetime.now(datetime.timezone.utc).date().isoformat()
+    path = Path(folder) / STUDY_FILE
+    path.write_text(json.dumps({"title": title, "date": day, "settings": {k: str(v) for k, v in settings.items()}},
+                               indent=1) + "\n")
+    return path
 
 
 def _select(indices: pd.DataFrame, method: str, index: str, output: str | None = None) -> pd.DataFrame:

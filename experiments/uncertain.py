@@ -120,21 +120,47 @@ def consistent_with(scenario: Mapping, params) -> dict:
     entry hazard, and its floor is the baseline's own cut (1 - edge_support_relative_risk): a user
     who writes less is refused (sim/levers.py), but when both are sampled from their priors a
     strength below the baseline's cut means the lever adds nothing, which is what the floor gives.
+
+    `locally_tailored_delivery`'s age band: its two ends are sampled from priors that meet at 5
+    (youngest 0-5, oldest 5-18, rounded to whole years), so both can come out as 5, an empty band
+    the lever refuses; the oldest age is then raised to the youngest + 1 (the narrowest band).
     """
     out = dict(scenario)
     floor = 1 - params.edge_support_relative_risk
-    out["levers"] = [dict(t, effectiveness=max(float(t["effectiveness"]), floor))
-                     if t.get("type") == "keeping_families_together" and "effectiveness" in t else dict(t)
-                     for t in scenario.get("levers", ())]
+    levers = []
+    for table in scenario.get("levers", ()):
+        table = dict(table)
+        if table.get("type") == "keeping_families_together" and "effectiveness" in table:
+            table["effectiveness"] = max(float(table["effectiveness"]), floor)
+        if (table.get("type") == "locally_tailored_delivery" and "min_age_years" in table
+                and "max_age_years" in table and table["max_age_years"] <= table["min_age_years"]):
+            table["max_age_years"] = table["min_age_years"] + 1
+        levers.append(table)
+    out["levers"] = levers
     return out
 
 
-def paired_outputs(params, scenario: Mapping, seed: int, scale: float, end_year: int, drivers=None) -> dict[str, float]:
-    """Baseline and scenario with one seed (common random numbers): the end year's headline outputs."""
+BASELINE_COLUMNS = ("n_in_care", "n_residential", "spend_children_in_care_gbp", "spend_support_gbp")  # runner.summary SPEND, SUPPORT_SPEND
+
+
+def baseline_row(params, seed: int, scale: float, end_year: int, drivers=None) -> dict[str, float]:
+    """The baseline's end-year figures that `paired_outputs` reads (no lever changes them)."""
     from runner.montecarlo import BASELINE_SCENARIO, replication_table
+
+    row = replication_table(BASELINE_SCENARIO, params, seed, scale, end_year, drivers=drivers).loc[end_year]
+    return {name: float(row[name]) for name in BASELINE_COLUMNS}
+
+
+def paired_outputs(params, scenario: Mapping, seed: int, scale: float, end_year: int, drivers=None,
+                   base: Mapping[str, float] | None = None) -> dict[str, float]:
+    """Baseline and scenario with one seed (common random numbers): the end year's headline outputs.
+
+    `base`: the baseline's `baseline_row` for these parameters and seed, when already run.
+    """
+    from runner.montecarlo import replication_table
     from runner.summary import SUPPORT_SPEND, SPEND, net_saving
 
-    base = replication_table(BASELINE_SCENARIO, params, seed, scale, end_year, drivers=drivers).loc[end_year]
+    base = base if base is not None else baseline_row(params, seed, scale, end_year, drivers)
     policy = replication_table(consistent_with(scenario, params), params, seed, scale, end_year,
                                drivers=drivers).loc[end_year]
     saving = float(net_saving({c: base[c] for c in (SPEND, SUPPORT_SPEND)}, {c: policy[c] for c in (SPEND, SUPPORT_SPEND)}))
@@ -145,13 +171,24 @@ def paired_outputs(params, scenario: Mapping, seed: int, scale: float, end_year:
 
 
 def evaluate_outputs(inputs: Mapping[str, float], seed: int, *, scenario: Mapping, params_file: str | None,
-                     scale: float, end_year: int) -> dict[str, float]:
-    """One row of a sensitivity or discovery design: parameters and lever strengths set, the pair run."""
+                     scale: float, end_year: int, shared: Mapping[str, float] | None = None) -> dict[str, float]:
+    """One row of a sensitivity or discovery design: parameters and lever strengths set, the pair run.
+
+    `shared`: the baseline's figures from `evaluate_baseline` for the same parameters and seed.
+    """
     from sim.parameter_file import ParameterSet
 
     parameters = ParameterSet.load(params_file)
     return paired_outputs(_params_with(parameters, inputs), with_lever_values(scenario, inputs), int(seed),
-                          scale, end_year)
+                          scale, end_year, base=shared)
+
+
+def evaluate_baseline(inputs: Mapping[str, float], seed: int, *, scenario: Mapping, params_file: str | None,
+                      scale: float, end_year: int) -> dict[str, float]:
+    """The baseline half of `evaluate_outputs`: it reads only the parameter inputs (`scenario` is unused)."""
+    from sim.parameter_file import ParameterSet
+
+    return baseline_row(_params_with(ParameterSet.load(params_file), inputs), int(seed), scale, end_year)
 
 
 def evaluate_experiment(**values) -> dict[str, float]:

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -139,6 +140,13 @@ class Evaluation:
 
     `fn` must be a module-level function (tasks are pickled to workers). `settings` must be
     JSON-able: with `fn`'s name they describe the store, so a store of another study is refused.
+
+    `shared_fn` (optional) is a part of the evaluation that depends only on the inputs named in
+    `shared_inputs` and the seed (caresim: the baseline run, which no lever strength changes).
+    Rows that agree on those inputs and the seed - a Morris step or a Sobol column that moves only
+    a lever - are then evaluated in one task that runs `shared_fn(inputs=..., seed=...,
+    **settings)` once and passes its result to `fn(..., shared=result)`. The outputs are the same
+    as without it (it describes no other study: the store is the same); only the cost falls.
     """
 
     fn: Callable[..., Mapping[str, float]]
@@ -146,6 +154,8 @@ class Evaluation:
     settings: Mapping[str, Any] = field(default_factory=dict)
     seed: int = 1
     seeds: str = "common"  # "common" (one seed for all rows) or "per_row" (a seed derived from each row)
+    shared_fn: Callable[..., Any] | None = None
+    shared_inputs: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.seeds not in ("common", "per_row"):
@@ -191,22 +201,54 @@ def evaluate_rows(rows: Sequence[Mapping[str, float]], evaluation: Evaluation, o
         if key not in store and key not in missing:
             missing[key] = (model_inputs, seed)
 
-    def on_result(task: Task, outputs: Mapping[str, float]) -> None:
-        key = task.key.rsplit("/", 1)[1]
+    def keep(task: Task, key: str, model_inputs: Mapping[str, float], seed: int, outputs: Mapping[str, float]) -> None:
         absent = [name for name in evaluation.outputs if name not in outputs]
         if absent:
             raise UserError(f"task {task.key!r}: the evaluation returned no output {absent[0]!r}")
         chosen = {name: float(outputs[name]) for name in evaluation.outputs}
         if not is_finite_outputs(chosen):
             raise UserError(f"task {task.key!r}: the evaluation returned a non-finite output {chosen}")
-        store.put(key, task.kwargs["inputs"] | {"seed": task.kwargs["seed"]}, chosen)
+        store.put(key, dict(model_inputs) | {"seed": seed}, chosen)
 
-    tasks = [Task(f"{label}/{key}", evaluation.fn,
-                  {"inputs": model_inputs, "seed": seed, **dict(evaluation.settings)})
-             for key, (model_inputs, seed) in missing.items()]
+    if evaluation.shared_fn is None:
+        tasks = [Task(f"{label}/{key}", evaluation.fn,
+                      {"inputs": model_inputs, "seed": seed, **dict(evaluation.settings)})
+                 for key, (model_inputs, seed) in missing.items()]
+
+        def on_result(task: Task, outputs: Mapping[str, float]) -> None:
+            keep(task, task.key.rsplit("/", 1)[1], task.kwargs["inputs"], task.kwargs["seed"], outputs)
+    else:
+        tasks = _group_tasks(missing, evaluation, label)
+
+        def on_result(task: Task, outputs: Sequence[Mapping[str, float]]) -> None:
+            for (key, model_inputs), row_outputs in zip(task.kwargs["rows"], outputs):
+                keep(task, key, model_inputs, task.kwargs["seed"], row_outputs)
     run_tasks(tasks, on_result, workers=options.workers, scheduler=options.scheduler, progress=options.progress)
     table = np.array([[store.get(key)[name] for name in evaluation.outputs] for key, _, _ in keyed], dtype=float)
-    return table, len(tasks)
+    return table, len(missing)
+
+
+def _group_tasks(missing: Mapping[str, tuple[dict[str, float], int]], evaluation: Evaluation, label: str) -> list[Task]:
+    """One task per group of rows that share `evaluation.shared_inputs`' values and the seed."""
+    groups: dict[str, list[tuple[str, dict[str, float]]]] = {}
+    seeds: dict[str, int] = {}
+    for key, (model_inputs, seed) in missing.items():
+        shared = {name: model_inputs[name] for name in evaluation.shared_inputs if name in model_inputs}
+        group = row_key({"inputs": shared, "seed": seed})
+        groups.setdefault(group, []).append((key, model_inputs))
+        seeds[group] = seed
+    return [Task(f"{label}/{group}", evaluate_group,
+                 {"fn": evaluation.fn, "shared_fn": evaluation.shared_fn, "rows": rows, "seed": seeds[group],
+                  "settings": dict(evaluation.settings)})
+            for group, rows in groups.items()]
+
+
+def evaluate_group(fn: Callable[..., Mapping[str, float]], shared_fn: Callable[..., Any],
+                   rows: Sequence[tuple[str, Mapping[str, float]]], seed: int,
+                   settings: Mapping[str, Any]) -> list[Mapping[str, float]]:
+    """The outputs of rows that share `shared_fn`'s result: it runs once, then `fn` per row."""
+    shared = shared_fn(inputs=rows[0][1], seed=seed, **settings)
+    return [fn(inputs=model_inputs, seed=seed, shared=shared, **settings) for _, model_inputs in rows]
 
 
 @dataclass
@@ -216,6 +258,23 @@ class SensitivityResult:
     indices: pd.DataFrame
     top: list[str]
     rows: dict[str, int]  # design rows per stage ("morris", "sobol") and rows evaluated now ("evaluated")
+    stages: list[StageTiming] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class StageTiming:
+    """One stage's wall time and rows, so a study's cost can be read and extrapolated."""
+
+    stage: str  # "morris" or "sobol"
+    rows: int  # design rows
+    evaluated: int  # rows evaluated now (not found in the store)
+    seconds: float
+
+    def sentence(self) -> str:
+        per_minute = 60 * self.evaluated / self.seconds if self.seconds > 0 else math.nan
+        per_row = self.seconds / self.evaluated if self.evaluated else math.nan
+        return (f"{self.stage}: {self.rows} rows ({self.evaluated} evaluated now) in {self.seconds:.0f} s, "
+                f"{per_minute:.1f} rows per minute, {per_row:.2f} s per row")
 
 
 def morris_screening(problem: Problem, evaluation: Evaluation, options: RunOptions, *, trajectories: int = 10,
@@ -286,16 +345,29 @@ def sobol_indices(problem: Problem, names: Sequence[str], evaluation: Evaluation
 
 
 def run_sensitivity(problem: Problem, evaluation: Evaluation, options: RunOptions, *, trajectories: int = 10,
-                    levels: int = 4, top_k: int = 8, base_samples: int = 256, seed: int = 1) -> SensitivityResult:
-    """Morris over every input, then Sobol over the top `top_k`: one tidy table of indices."""
+                    levels: int = 4, top_k: int = 8, base_samples: int = 256, seed: int = 1,
+                    on_stage: Callable[[StageTiming], None] | None = None) -> SensitivityResult:
+    """Morris over every input, then Sobol over the top `top_k`: one tidy table of indices.
+
+    `on_stage` is called with each stage's timing as soon as the stage ends (a long study shows
+    Morris's cost before Sobol starts).
+    """
+    started = time.perf_counter()
     morris, morris_rows, morris_evaluated = morris_screening(problem, evaluation, options, trajectories=trajectories,
                                                              levels=levels, seed=seed)
+    stages = [StageTiming("morris", morris_rows, morris_evaluated, time.perf_counter() - started)]
+    if on_stage:
+        on_stage(stages[-1])
     top = top_inputs(morris, top_k)
+    started = time.perf_counter()
     sobol, sobol_rows, sobol_evaluated = sobol_indices(problem, top, evaluation, options,
                                                        base_samples=base_samples, seed=seed)
+    stages.append(StageTiming("sobol", sobol_rows, sobol_evaluated, time.perf_counter() - started))
+    if on_stage:
+        on_stage(stages[-1])
     indices = pd.concat([morris, sobol], ignore_index=True)
     return SensitivityResult(indices, top, {"morris": morris_rows, "sobol": sobol_rows,
-                                            "evaluated": morris_evaluated + sobol_evaluated})
+                                            "evaluated": morris_evaluated + sobol_evaluated}, stages)
 
 
 def design_rows(n_inputs: int, *, trajectories: int, top_k: int, base_samples: int,

@@ -99,3 +99,13 @@ def test_ema_runs_the_model_on_the_executor_and_prim_reads_its_results():
     found = discover(table[FOUR_INPUTS.names], outcomes["net_saving"] >= 0.19, "net saving >= 19%")
     box = found.boxes[0]
     assert abs(box.limit("x1").low - 0.6) < LIMIT_TOLERANCE and abs(box.limit("x2").high - 0.3) < LIMIT_TOLERANCE
+
+
+def test_the_noise_line_sets_the_seed_spread_beside_the_spread_across_experiments():
+    from experiments.discover_command import noise_sentence
+
+    line = noise_sentence([10.0, 12.0, 14.0], [0.0, 10.0, 20.0, 30.0])  # SD 2 against SD 12.91
+    assert line.startswith("Stochastic noise: at the nominal inputs, the net cut over 3 seeds has a standard "
+                           "deviation of 2.00 points (range 10.0% to 14.0%); across the experiments it is 12.91 points")
+    assert line.endswith("so noise is 2% of the spread's variance.")  # 4 / 166.7
+    assert "not measured" in noise_sentence([5.0], [1.0, 2.0])

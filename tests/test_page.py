@@ -150,3 +150,18 @@ def test_a_data_root_that_is_not_a_folder_is_one_line(tmp_path):
     command.add_arguments(parser)
     with pytest.raises(UserError, match="--data-root .*: not a folder"):
         command.main(parser.parse_args(["--data-root", str(tmp_path / "none")]))
+
+
+def test_the_uncertainty_view_shows_the_newest_shipped_study_and_names_it(tmp_path):
+    assert uncertainty.shipped_study(tmp_path) is None
+    rows = pd.DataFrame([["spend", "p1", "morris", "mu_star", 2.0, 1.0, 3.0]], columns=INDEX_COLUMNS)
+    for folder, day, scale in (("old", "2026-01-01", "0.05"), ("new", "2026-12-03", "0.1"), ("no-indices", "2027-01-01", "1")):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "study.json").write_text(json.dumps(
+            {"title": "t", "date": day, "settings": {"scenario": "optimised-low", "scale": scale, "end year": "2025"}}))
+        if folder != "no-indices":
+            rows.assign(input=folder).to_csv(tmp_path / folder / "indices.csv", index=False)
+    table, described = uncertainty.shipped_study(tmp_path)
+    assert list(table["input"]) == ["new"]
+    assert described == ("From the shipped study `docs/sensitivity/new` (scenario optimised-low, scale 0.1, "
+                         "end year 2025; run 2026-12-03).")

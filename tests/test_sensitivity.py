@@ -229,3 +229,34 @@ def test_rows_run_on_local_dask_workers_give_the_serial_indices(tmp_path):
     serial = run_sensitivity(ishigami_problem(), evaluation, RunOptions(), **arguments)
     pd.testing.assert_frame_equal(on_workers.indices, serial.indices)
     assert len(DesignStore(tmp_path, evaluation.describe())) == on_workers.rows["evaluated"]
+
+
+def ishigami_shared_part(inputs: dict[str, float], seed: int, calls_file: str) -> float:
+    """The part of Ishigami that reads only x2 (7 sin^2 x2), one line per call in `calls_file`."""
+    with open(calls_file, "a") as handle:
+        handle.write("shared\n")
+    return 7.0 * math.sin(inputs["x2"]) ** 2
+
+
+def ishigami_from_shared(inputs: dict[str, float], seed: int, calls_file: str,
+                         shared: float | None = None) -> dict[str, float]:
+    """Ishigami with its x2 part taken from `shared` when given (as the model takes its baseline)."""
+    x1, x3 = inputs["x1"], inputs["x3"]
+    part = shared if shared is not None else 7.0 * math.sin(inputs["x2"]) ** 2
+    return {"y": math.sin(x1) + part + 0.1 * x3 ** 4 * math.sin(x1)}
+
+
+def test_rows_sharing_a_part_run_it_once_and_give_the_same_indices(tmp_path):
+    calls = tmp_path / "calls.txt"
+    arguments = dict(trajectories=10, top_k=3, base_samples=64, seed=5)
+    plain = run_sensitivity(ishigami_problem(), Evaluation(ishigami, ("y",)), RunOptions(), **arguments)
+    evaluation = Evaluation(ishigami_from_shared, ("y",), settings={"calls_file": str(calls)},
+                            shared_fn=ishigami_shared_part, shared_inputs=("x2",))
+    shared = run_sensitivity(ishigami_problem(), evaluation, RunOptions(), **arguments)
+    pd.testing.assert_frame_equal(shared.indices, plain.indices)
+    assert shared.rows == plain.rows
+    # Morris: each trajectory moves x2 once (4 distinct x2 values at most); Sobol: A, B and the x2 column
+    # have their own x2, the x1, x3 and dummy columns reuse A's: 3 shared runs per base sample.
+    made = len(calls.read_text().splitlines())
+    assert made <= 10 * 2 + 64 * 3
+    assert made < shared.rows["evaluated"] / 2
