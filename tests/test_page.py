@@ -165,3 +165,62 @@ def test_the_uncertainty_view_shows_the_newest_shipped_study_and_names_it(tmp_pa
     assert list(table["input"]) == ["new"]
     assert described == ("From the shipped study `docs/sensitivity/new` (scenario optimised-low, scale 0.1, "
                          "end year 2025; run 2026-12-03).")
+
+
+def test_the_newest_shipped_variance_study_is_found_named_and_its_shares_sum_to_one():
+    table, described = uncertainty.shipped_variance_study()
+    folder, study = uncertainty.newest_shipped(uncertainty.SHIPPED_VARIANCE, uncertainty.SHARES_FILE)
+    assert described.startswith(f"From the shipped study `docs/variance/{folder.name}` (")
+    assert f"variance samples {study['settings']['variance samples']}" in described
+    assert list(table.columns) == SHARE_COLUMNS and len(table) > 0
+    sums = table.groupby("output")["share"].sum()
+    assert ((sums - 1).abs() <= 0.02).all(), sums.to_dict()  # Shapley shares telescope to 1 (issue 13's 1 +- 0.02)
+    assert set(table["source"]) == {"calibration posterior", "lever strengths", "other assumptions", "stochastic noise"}
+
+
+def test_the_variance_study_picked_is_the_newest_with_a_table_whatever_the_folder_order(tmp_path):
+    assert uncertainty.shipped_variance_study(tmp_path) is None
+    rows = pd.DataFrame([["baseline:spend_gbp", "stochastic noise", 1.0, 0.9, 1.0, 1.0, 1.0, 5.0]], columns=SHARE_COLUMNS)
+    for folder, day in (("a-newer", "2026-12-03"), ("b-older", "2026-11-01"), ("c-no-table", "2027-01-01")):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "study.json").write_text(json.dumps(
+            {"date": day, "settings": {"scenario": "optimised-low", "scale": "0.05", "variance samples": "10"}}))
+        if folder != "c-no-table":
+            rows.assign(source=folder).to_csv(tmp_path / folder / uncertainty.SHARES_FILE, index=False)
+    table, described = uncertainty.shipped_variance_study(tmp_path)
+    assert list(table["source"]) == ["a-newer"]
+    assert described == ("From the shipped study `docs/variance/a-newer` (scenario optimised-low, scale 0.05, "
+                         "variance samples 10; run 2026-12-03).")
+
+
+def test_the_tornado_and_the_split_of_one_output_are_matched_by_measure():
+    indices = pd.DataFrame({"output": ["spend_gbp", "net_saving_pct"]})
+    shares = pd.DataFrame({"output": ["baseline:spend_gbp", "optimised-low:net_saving_pct", "optimised-low:net_saving_gbp"]})
+    assert uncertainty.output_choices(indices, shares) == ["net_saving_pct", "optimised-low:net_saving_gbp", "spend_gbp"]
+    assert uncertainty.matching_output(shares["output"], "spend_gbp") == "baseline:spend_gbp"
+    assert uncertainty.matching_output(shares["output"], "optimised-low:net_saving_gbp") == "optimised-low:net_saving_gbp"
+    assert uncertainty.matching_output(indices["output"], "optimised-low:net_saving_gbp") is None
+    assert uncertainty.output_choices(None, None) == []
+
+
+def test_the_uncertainty_view_shows_both_shipped_studies_side_by_side_and_a_dropped_table_replaces_the_split():
+    uncertainty.indices.value = uncertainty.shares.value = uncertainty.output.value = None
+    box, rc = solara.render(uncertainty.UncertaintyView(), handle_error=False)
+    texts = _page_texts(rc)
+    assert any("docs/sensitivity/" in t for t in texts) and any("docs/variance/" in t for t in texts), texts
+    rc.find(v.Html, class_="chart-tornado").assert_single()
+    rc.find(v.Html, class_="chart-shares").assert_single()
+    dropped = pd.DataFrame([["baseline:spend_gbp", "stochastic noise", 1.0, 0.9, 1.0, 1.0, 1.0, 5.0]], columns=SHARE_COLUMNS)
+    try:
+        uncertainty.shares.value = dropped
+        uncertainty.output.value = "spend_gbp"  # the dropped table has only this output
+        texts = _page_texts(rc)
+        assert any("docs/sensitivity/" in t for t in texts) and not any("docs/variance/" in t for t in texts), texts
+        rc.find(v.Html, class_="chart-shares").assert_single()
+    finally:
+        uncertainty.shares.value = uncertainty.output.value = None
+
+
+def _page_texts(rc) -> list[str]:
+    """The HTML of every Markdown block on a rendered page (solara renders Markdown as a Vuetify template)."""
+    return [str(w.template) for w in rc.find(v.VuetifyTemplate).widgets]
