@@ -182,16 +182,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args) -> int:
-    from experiments.scenarios import load_scenario
+    from experiments.scenarios import load_scenario, load_scenarios
     from runner.montecarlo import ExecutorOptions, as_rows, plan, run_replications, seeds_of
     from sim.parameter_file import ParameterSet
 
     check_seeds(args.seed, args.replications)
-    scenarios = [load_scenario(s) for s in args.scenarios]
+    scenarios = load_scenarios(args.scenarios)
     names = [s.name for s in scenarios]
-    repeated = sorted({n for n in names if names.count(n) > 1})
-    if repeated:
-        raise UserError(f"scenario {repeated[0]!r} is given twice")
     if BASELINE not in names:
         scenarios.insert(0, load_scenario(BASELINE))
     by_lever = _by_lever_scenarios(args, [s.name for s in scenarios])

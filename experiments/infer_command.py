@@ -82,18 +82,15 @@ def _targets(args, names: list[str]) -> dict[str, float]:
 
 def main(args) -> int:
     from experiments.infer import YEAR, ScenarioEvaluator, infer, realised_levers
-    from experiments.scenarios import BASELINE, load_scenario
+    from experiments.scenarios import BASELINE, load_scenarios
     from runner.checks import check_output_dir
     from runner.montecarlo import ExecutorOptions, seeds_of
     from runner.options import check_seeds
     from sim.parameter_file import ParameterSet
 
     check_seeds(args.seed, args.replications)
-    scenarios = [load_scenario(s) for s in args.scenarios]
+    scenarios = load_scenarios(args.scenarios)
     names = [s.name for s in scenarios]
-    repeated = sorted({n for n in names if names.count(n) > 1})
-    if repeated:
-        raise UserError(f"scenario {repeated[0]!r} is given twice")
     for s in scenarios:
         if s.name == BASELINE or not realised_levers(s.to_dict()):
             raise UserError(f"scenario {s.name!r}: no lever whose strength share_realised scales, so there is no "

@@ -156,3 +156,13 @@ def load_scenario(name_or_path: str | Path) -> Scenario:
     except ValueError as exc:  # TOMLDecodeError, or an integer of more than 4,300 digits
         raise ScenarioError(f"{path}: not valid TOML ({exc})") from None
     return parse_scenario(doc, str(path))
+
+
+def load_scenarios(names_or_paths) -> list[Scenario]:
+    """Scenarios given on a command line, each once (ScenarioError for one named twice)."""
+    scenarios = [load_scenario(s) for s in names_or_paths]
+    names = [s.name for s in scenarios]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise ScenarioError(f"scenario {repeated[0]!r} is given twice")
+    return scenarios
