@@ -21,7 +21,6 @@ import re
 import signal
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -30,31 +29,15 @@ import pandas as pd
 import pytest
 from playwright.sync_api import expect
 
+from benchmarks.bench_page import CHROMIUM, CHROMIUM_ARGS, caresim, free_port  # one browser set-up for benchmark and test
 from experiments.scenarios import load_scenario
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 REPO = Path(__file__).resolve().parent.parent
-CHROMIUM = os.environ.get("CARESIM_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
 ARTIFACTS = Path(os.environ.get("CARESIM_ARTIFACTS", REPO / "tests" / "artifacts"))
 START_TIMEOUT_S = 120  # the first start fetches the page's front-end packages with npm
 RUN_TIMEOUT_MS = 120_000
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def caresim_command() -> list[str]:
-    """`caresim` of the interpreter running the tests (its venv's script, else the same entry point)."""
-    script = Path(sys.executable).parent / "caresim"
-    if script.exists():
-        return [str(script)]
-    return [sys.executable, "-c", "import sys; from experiments.cli import main; sys.exit(main())"]
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +54,7 @@ def serve(workdir: Path, *options: str):
     env = {**os.environ, "PYTHONPATH": path, "CARESIM_CACHE": str(workdir / "cache"),  # a cold cache
            "XDG_CACHE_HOME": str(workdir / "xdg")}  # and the local model's fits kept here
     log = open(workdir / "server.log", "w+")
-    proc = subprocess.Popen([*caresim_command(), "dashboard", "--port", str(port), *options], cwd=workdir, env=env,
+    proc = subprocess.Popen([*caresim(), "dashboard", "--port", str(port), *options], cwd=workdir, env=env,
                             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}/"
     try:
@@ -319,7 +302,7 @@ def test_port_in_use_is_one_line_and_exit_2():
         busy.bind(("127.0.0.1", 0))
         busy.listen(1)
         port = busy.getsockname()[1]
-        done = subprocess.run([*caresim_command(), "dashboard", "--port", str(port)], capture_output=True, text=True,
+        done = subprocess.run([*caresim(), "dashboard", "--port", str(port)], capture_output=True, text=True,
                               timeout=60, cwd=REPO)
     assert done.returncode == 2
     assert done.stdout == ""
