@@ -3,9 +3,20 @@
 Unit costs are weekly prices at 2020-21 prices (sources in sim/parameters.py), grown at the
 residential rate (children's homes, semi-independent) or the family rate (foster care,
 other placements, overheads, support, social work) from the middle of 2020-21. A provider's
-price is its kind's price times the provider's own price factor. Spend on children in care is
-placements plus the per-child overhead; support (edge-of-care, reunification: `SUPPORT_SPEND`)
-and social work are counted separately, so scenario savings can be stated net of investment.
+price is its kind's price times the provider's own price factor.
+
+Spend on children in care is placements plus the overhead of care (social work, legal,
+reviews, leaving-care support), in two parts: a **fixed** part - teams, legal and management
+that do not shrink within the horizon when a child leaves care - constant in real terms
+(grown only with prices, never with the number of children), and a **variable** part per
+child in care. The two are a split of the calibrated overhead per child at the 2020 stock
+(`care_overhead_fixed_share`, an assumption), so total spend at the 2020 stock is unchanged.
+
+Support that the baseline and levers buy is counted apart, in `SUPPORT_SPEND` (edge-of-care,
+reunification, foster carers' recruitment and retention support, extra social-work capacity),
+and `spend_support_gbp` is their sum: a scenario's net saving is stated against all of it
+(runner/summary.py). Social workers' pay at the baseline FTE (`spend_social_work_gbp`) is
+shown, not part of either.
 """
 from __future__ import annotations
 
@@ -26,8 +37,13 @@ PLACEMENT_SPEND = {  # output name -> the states whose placement spend it sums
 }
 
 
-# every support that levers and the baseline buy, each a money measure (sim/measures.py)
-SUPPORT_SPEND = ("spend_edge_of_care_gbp", "spend_reunification_gbp")
+# Every support a lever or the baseline buys, by measure name: `spend_support_gbp` is their sum.
+SUPPORT_SPEND: tuple[str, ...] = (
+    "spend_edge_of_care_gbp",
+    "spend_reunification_gbp",
+    "spend_carer_recruitment_gbp",
+    "spend_carer_support_gbp",
+)
 
 
 def weekly_prices(params) -> np.ndarray:
@@ -67,12 +83,26 @@ class Costs:
         prov = model.providers
         return self.state_prices(model.year)[prov.kind[provider_rows]] * prov.price_factor[provider_rows]
 
+    def overhead_fixed_weekly_gbp(self, scale: float) -> float:
+        """Fixed overhead of care per week at 2020-21 prices, for a `scale` share of England."""
+        p = self.params
+        return p.care_overhead_fixed_share * p.care_overhead_weekly_cost_gbp * p.overhead_reference_children * scale
+
+    def overhead_variable_weekly_gbp(self) -> float:
+        """Variable overhead per child in care per week at 2020-21 prices."""
+        p = self.params
+        return (1 - p.care_overhead_fixed_share) * p.care_overhead_weekly_cost_gbp
+
     def month_spend(self, year: float, states: np.ndarray, price_factors: np.ndarray,
-                    n_supported_families: float, n_workers: float, *,
-                    n_reunification_children: float = 0) -> dict[str, float]:
+                    n_supported_families: float, n_workers: float, *, scale: float = 1.0,
+                    n_reunification_children: float = 0, extra_households_recruited: float = 0.0,
+                    households_supported: float = 0.0) -> dict[str, float]:
         """Spend of one month, by part, for the children, families and workers simulated (unscaled).
 
-        `states` and `price_factors` are those of the children in care this month.
+        `states` and `price_factors` are those of the children in care this month; `scale` is
+        the share of England simulated (the fixed overhead is England's times it);
+        `extra_households_recruited` are the fostering households a lever's recruitment added
+        this month, `households_supported` those given a lever's retention support.
         """
         p = self.params
         _, fam = self.indices(year)
@@ -80,10 +110,15 @@ class Costs:
         month_by_state = weekly_by_state * WEEKS_PER_MONTH
         spend = {name: float(month_by_state[list(sts)].sum()) for name, sts in PLACEMENT_SPEND.items()}
         n_in_care = states.size
-        spend["spend_care_overhead_gbp"] = n_in_care * p.care_overhead_weekly_cost_gbp * fam * WEEKS_PER_MONTH
-        spend["spend_children_in_care_gbp"] = sum(spend.values())
+        spend["spend_overhead_fixed_gbp"] = self.overhead_fixed_weekly_gbp(scale) * fam * WEEKS_PER_MONTH
+        spend["spend_overhead_variable_gbp"] = n_in_care * self.overhead_variable_weekly_gbp() * fam * WEEKS_PER_MONTH
+        spend["spend_care_overhead_gbp"] = spend["spend_overhead_fixed_gbp"] + spend["spend_overhead_variable_gbp"]
+        spend["spend_children_in_care_gbp"] = (sum(spend[name] for name in PLACEMENT_SPEND)
+                                               + spend["spend_care_overhead_gbp"])
         spend["spend_edge_of_care_gbp"] = n_supported_families * p.edge_weekly_cost_gbp * fam * WEEKS_PER_MONTH
         spend["spend_reunification_gbp"] = n_reunification_children * p.reunification_weekly_cost_gbp * fam * WEEKS_PER_MONTH
+        spend["spend_carer_recruitment_gbp"] = extra_households_recruited * p.carer_recruitment_cost_gbp * fam
+        spend["spend_carer_support_gbp"] = households_supported * p.carer_support_weekly_cost_gbp * fam * WEEKS_PER_MONTH
         spend["spend_support_gbp"] = sum(spend[name] for name in SUPPORT_SPEND)
         spend["spend_social_work_gbp"] = n_workers * p.social_worker_annual_cost_gbp * fam / 12
         return spend

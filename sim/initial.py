@@ -51,10 +51,7 @@ def build(model) -> tuple[int, int]:
         m.ledger.take_places(rows[states == kind], kind)
     m.journeys.add(rows, m.month, np.full(rows.size, int(State.CLOSED)), states, Reason.INITIAL)
     _children_at_home(m, n_care, gen)
-    # the reference direct time per case is the 2015 mean: the time effect is 1 at the start
-    caseload = m.in_care.caseload(m.active_rows)
-    direct_per_case = m.workforce.allocate(caseload).direct_per_case
-    m.workforce.reference_direct_hours_per_case = float(np.mean(direct_per_case[m.children.worker[caseload]]))
+    m.workforce.allocate(m.in_care.caseload(m.active_rows))
     active = m.active_rows
     home = active[IS_AT_HOME[m.children.state[active]]]
     home = home[~m.children.uasc[home]]  # UASC wait for placement; none are at home at the start

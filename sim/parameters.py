@@ -130,13 +130,22 @@ class Params:
                                            prior=(31000.0, 32800.0, "evidence.md: ~31,900 (C); +-3%"))
     social_workers_growth_per_year: float = fixed(0.0188, -0.1, 0.1, "relative growth per year of the FTE workforce", "C, 31,900 (2020) to 32,500 (2021)",
                                                   prior=(0.0, 0.04, "evidence.md: FTE +3.6% a year 2016-2020, +1.9% 2020-21"))
-    average_caseload: float = fixed(16.3, 1.0, 60.0, "cases per FTE social worker (agents plus the wider child-in-need caseload)", "A, DfE workforce: 16.3 (2020 and 2021)",
-                                    prior=(15.5, 17.5, "evidence.md: 17.4 (2018) to 16.3 (2020)"))
+    vacancy_rate: float = fixed(0.163, 0.0, 0.9, "share of social-work posts not filled by an employee", "A/C, DfE workforce: vacancy rate about 16.3% (2019), 16.7% (2021); drivers.csv 20.0% (2022), 18.9% (2023)",
+                                prior=(0.14, 0.20, "evidence.md/drivers.csv: 16.3% (2019) to 20.0% (2022)"))
+    agency_cover_of_vacancies: float = fixed(0.97, 0.0, 1.0, "share of vacant posts covered by agency social workers (FTE)", "C, DfE workforce 2019: agency 5,800 FTE / (30,700 x 0.163 / 0.837 = 5,980 vacancies)",
+                                             prior=(0.85, 1.0, "C, 5,800 agency FTE against ~5,980 vacancies (2019)"))
+    case_holding_share: float = fixed(0.63, 0.05, 1.0, "share of employed and agency FTE who hold cases", "C, children in need 389,260 (2020, A) / caseload 16.3 (2020, A) = 23,880 case holders, of 31,900 employed + 6,030 agency FTE",
+                                      prior=(0.58, 0.68, "C, derived: 23,880 case holders of ~37,900 FTE; +-8%"))
+    other_cin_cases_2020: float = fixed(229000.0, 0.0, 1e6, "children in need not simulated as agents (no plan, not at risk of care, not in care), 31 March 2020", "C, 389,260 children in need (2020, A) less the ~160,000 the model simulates then",
+                                        prior=(210000.0, 250000.0, "C, derived from the 389,260 children in need (A); +-9%"))
+    other_cin_trend_per_year: float = fixed(-0.0042, -0.1, 0.1, "relative growth per year of that stock", "A, children in need 397,600 (2015) to 389,260 (2020): -0.42% a year",
+                                            prior=(-0.01, 0.01, "A, -0.42% a year 2015-2020; drivers.csv 388,490 (2021) to 399,460 (2024)"))
     weekly_hours: float = fixed(37.0, 1.0, 60.0, "contracted weekly hours of a full-time social worker", "targets.md: 37")
-    direct_share: float = fixed(0.5, 0.0, 1.0, "share of hours spent directly with children and families", "C, R9: ~600,000 direct hours a week / (FTE x 37)",
-                                prior=(0.35, 0.6, "C, derived from R9's direct hours: +-0.1 to 0.15"))
-    half_effect_direct_hours: float = fixed(1.0, 0.01, 20.0, "direct hours per case per week at which time-dependent effects are half their maximum", "assumption",
-                                            prior=(0.5, 2.0, "assumption: half to double"))
+    direct_share: float = fixed(0.68, 0.0, 1.0, "share of a case-holding worker's hours spent directly with children and families", "C, R9: ~600,000 direct hours a week / (23,880 case-holding FTE x 37)",
+                                prior=(0.55, 0.8, "C, derived from R9's direct hours: +-0.12"))
+    direct_time_elasticity: float = fixed(0.5, 0.0, 2.0, "elasticity of the time-dependent effects (support keeping a family together, a return home) to direct hours per case", "assumption: no published estimate; 0.5 = diminishing returns",
+                                          prior=(0.0, 1.0, "assumption: none to proportional"))
+    reference_caseload: float = fixed(16.3, 1.0, 60.0, "caseload at which the time effect is 1 (the calibration's reference)", "A, DfE workforce: 16.3 (2020), the caseload the hazards were fitted at")
     social_worker_annual_cost_gbp: float = fixed(55000.0, 0.0, 2e5, "cost of one FTE social worker per year incl. on-costs, 2020 prices", "assumption",
                                                  prior=(45000.0, 65000.0, "assumption: salary about GBP 40k plus on-costs"))
 
@@ -259,6 +268,13 @@ class Params:
                                                    prior=(50.0, 300.0, "assumption"))
     care_overhead_weekly_cost_gbp: float = free(0.0, 5e3, "per child in care: social work, legal, reviews, leaving-care support", "free; spend ~GBP 5.3bn in 2020 (C)",
                                                 prior=(150.0, 1000.0, "spend ~GBP 5.3bn in 2020 (C) less placement costs"))
+    care_overhead_fixed_share: float = fixed(0.5, 0.0, 1.0, "share of the overhead per child, at the 2020 stock, that is fixed: social-work teams, legal and management that do not shrink within the horizon when a child leaves care (constant in real terms)", "assumption (no national split published)",
+                                             prior=(0.3, 0.7, "assumption: no national split published"))
+    overhead_reference_children: float = fixed(80080.0, 1e4, 2e5, "children in care at which the overhead is split into fixed and variable parts (31 March 2020)", "A, DfE: 80,080 (2020)")
+    carer_recruitment_cost_gbp: float = fixed(8000.0, 0.0, 1e5, "cost of recruiting and approving one extra fostering household, 2020 prices (lever-bought recruitment only)", "assumption (assessment, training, panel, marketing)",
+                                              prior=(4000.0, 15000.0, "assumption: assessment, training, panel, marketing"))
+    carer_support_weekly_cost_gbp: float = fixed(15.0, 0.0, 1e3, "cost per fostering household per week of the extra retention support a lever buys (support networks, respite), 2020 prices", "assumption (Mockingbird-style hub: ~GBP 800 a household a year)",
+                                                 prior=(5.0, 40.0, "assumption: Mockingbird-style hub about GBP 800 a household a year"))
     residential_cost_growth_per_year: float = fixed(0.061, -0.05, 0.2, "growth per year of residential unit costs", "C, residential 2,915 (2014) to 4,165 (2020) (D): 6.1%",
                                                     prior=(0.04, 0.08, "C, 6.1% a year 2014-2020 (D): +-2 points"))
     family_cost_growth_per_year: float = fixed(0.02, -0.05, 0.2, "growth per year of foster, other and overhead unit costs", "assumption (pay and prices)",

@@ -38,6 +38,7 @@ class PolicyState:
     foster_attrition_multiplier: float = 1.0
     extra_step_down_rate_per_year: float = 0.0  # added residential-to-family hazard when a place is free
     admin_time_released: float = 0.0  # share of non-direct hours turned into direct work
+    carer_support_share: float = 0.0  # share of fostering households given extra retention support (costed)
 
 
 class Lever:

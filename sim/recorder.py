@@ -83,16 +83,20 @@ class Recorder:
         rec["n_edge_families"] = n_supported_families
         rec["n_families_at_edge"] = n_at_edge
         rec["n_reunification_support"] = n_reunification
-        rec["n_social_workers"] = int(w.active[: w.n].sum())
+        rec["n_social_workers"] = m.workforce.employed_fte() * m.scale  # employed FTE (DfE's count)
+        rec["n_agency_social_workers"] = m.workforce.agency_fte() * m.scale
         rec["direct_hours_per_week"] = float(w.direct_hours().sum())
-        rec["mean_caseload"] = float(w.caseload[: w.n][w.active[: w.n]].mean())
+        rec["mean_caseload"] = m.workforce.caseload_per_fte
         rec["caseload_per_fte"] = rec["mean_caseload"]  # the same month-end figure; its year is the mean of 12
         n_cp = rec["n_cp_plans"] + rec["n_in_care"]
         rec["direct_hours_per_child_in_care_or_on_plan"] = rec["direct_hours_per_week"] / max(n_cp, 1e-9)
         # a child with no provider (-1) reads the appended 1.0: the kind's price as it is
         factors = np.append(prov.price_factor[:n], 1.0)[c.provider[care_rows]]
-        spend = m.costs.month_spend(m.year, states[in_care], factors, n_supported_families, rec["n_social_workers"],
-                                    n_reunification_children=n_reunification)
+        spend = m.costs.month_spend(m.year, states[in_care], factors, n_supported_families,
+                                    rec["n_social_workers"] + rec["n_agency_social_workers"], scale=m.scale,
+                                    n_reunification_children=n_reunification,
+                                    extra_households_recruited=self.flows["new_foster_households_recruited_by_lever"],
+                                    households_supported=m.policy.carer_support_share * rec["n_foster_households"])
         if m.month == m.start_month:
             spend = {k: 0.0 for k in spend}  # the state at the start (31 March) carries no spend
         rec.update(spend)

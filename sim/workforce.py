@@ -1,10 +1,16 @@
-"""The social-work workforce: FTE to the trend, allocation of cases, direct time per case.
+"""The social-work workforce: FTE, vacancies and agency staff, caseloads, direct time per case.
 
-Workers are hired or leave each month so that FTE follows its trend. A case without a worker
-goes to the least-loaded one. A worker's direct hours per case scale the time-dependent
-effects (edge-of-care support keeping a family together, a return home) through a saturating
-curve h / (h + h_half), normalised by its value at the 2015 mean direct hours per case:
-more time helps, with diminishing returns.
+Employed FTE follow their trend (DfE workforce); vacant posts (`vacancy_rate`) are partly
+covered by agency social workers (`agency_cover_of_vacancies`); a share of employed and agency
+FTE hold cases (`case_holding_share`): those case holders are the worker agents. Caseload is
+an outcome, not a parameter: every child simulated is a case, and the children in need not
+simulated child by child are a stock following its own trend (`other_cin_cases_2020`), spread
+evenly over case holders; so caseload per case-holding FTE = (agents + that stock) / case
+holders, and it moves with demand and staffing. A case without a worker goes to the
+least-loaded one. Direct hours per case = weekly hours x direct share / the worker's caseload;
+it scales the time-dependent effects (edge-of-care support keeping a family together, a return
+home) with a named elasticity, (h / h_ref) ** `direct_time_elasticity`, where h_ref is the
+direct time per case at `reference_caseload` (the 2020 caseload the hazards were fitted at).
 """
 from __future__ import annotations
 
@@ -36,9 +42,9 @@ class Workforce:
         self.params = model.params
         self.workers = model.workers
         self.children = model.children
-        self.reference_direct_hours_per_case = 1.0  # set once from the 2015 allocation
 
-    def fte_target(self) -> int:
+    def employed_fte(self) -> float:
+        """Employed children-and-family social workers (FTE, England) this month: the trend."""
         p, m = self.params, self.model
         years = START_DATE_YEARS + m.month / 12 - WORKFORCE_BASE_YEAR
         fte = p.social_workers_fte_2020 * (1 + p.social_workers_growth_per_year) ** years
@@ -47,7 +53,25 @@ class Workforce:
                                             reference_value=p.social_workers_fte_2020,
                                             trend_per_year=p.social_workers_growth_per_year)
             fte = fte if observed is None else p.social_workers_fte_2020 * observed
-        return max(1, int(round(fte * m.scale)))
+        return fte
+
+    def agency_fte(self) -> float:
+        """Agency social workers (FTE, England) covering vacant posts this month."""
+        p = self.params
+        vacant = self.employed_fte() * p.vacancy_rate / (1 - p.vacancy_rate)
+        return vacant * p.agency_cover_of_vacancies
+
+    def fte_target(self) -> int:
+        """Case-holding workers simulated this month (employed and agency; the worker agents)."""
+        p, m = self.params, self.model
+        holders = (self.employed_fte() + self.agency_fte()) * p.case_holding_share
+        return max(1, int(round(holders * m.scale)))
+
+    def other_cases(self) -> float:
+        """Children in need not simulated as agents, for the share of England simulated."""
+        p, m = self.params, self.model
+        years = START_DATE_YEARS + m.month / 12 - WORKFORCE_BASE_YEAR
+        return p.other_cin_cases_2020 * (1 + p.other_cin_trend_per_year) ** years * m.scale
 
     def hire(self, target: int) -> None:
         """Hire or let go so that `target` workers are active; a leaver's cases are reallocated."""
@@ -56,6 +80,7 @@ class Workforce:
         if target > active:
             rows = w.append(target - active)
             w.weekly_hours[rows] = self.params.weekly_hours
+            w.direct_share[rows] = self.params.direct_share
         elif target < active:
             leaving = np.flatnonzero(w.active[: w.n])[target:]
             w.active[leaving] = False
@@ -70,9 +95,15 @@ class Workforce:
         released = min(max(admin_time_released, 0.0), 1.0)
         w.direct_share[: w.n] = p.direct_share + released * (1 - p.direct_share)
 
+    @property
+    def caseload_per_fte(self) -> float:
+        """Cases per case-holding FTE this month (agents and the unsimulated stock)."""
+        w = self.workers
+        return float(w.caseload[: w.n][w.active[: w.n]].mean())
+
     def allocate(self, rows: np.ndarray) -> WorkerTime:
         """Cases (`rows`: the active children) without a worker go to the least-loaded; returns direct time."""
-        c, w = self.children, self.workers
+        c, w, p = self.children, self.workers, self.params
         workers = c.worker[rows]
         active_workers = np.flatnonzero(w.active[: w.n])
         counts = np.bincount(workers[workers >= 0], minlength=w.n)
@@ -85,10 +116,10 @@ class Workforce:
             chosen = order[np.arange(unallocated.size) % order.size]
             c.worker[unallocated] = chosen
             counts += np.bincount(chosen, minlength=w.n)
-        # the wider child-in-need caseload is not simulated child by child: it fills each
-        # worker's caseload up to the observed average, spread evenly
-        pool = max(self.params.average_caseload * active_workers.size - rows.size, 0.0)
-        w.caseload[: w.n] = np.where(w.active[: w.n], counts + pool / max(active_workers.size, 1), 0)
+        # the children in need not simulated child by child are spread evenly over case holders
+        other = self.other_cases() / max(active_workers.size, 1)
+        w.caseload[: w.n] = np.where(w.active[: w.n], counts + other, 0)
         direct_per_case = w.direct_hours() / np.maximum(w.caseload[: w.n], 1.0)
-        h_half, ref = self.params.half_effect_direct_hours, self.reference_direct_hours_per_case
-        return WorkerTime(direct_per_case, (direct_per_case / (direct_per_case + h_half)) / (ref / (ref + h_half)))
+        reference = p.weekly_hours * p.direct_share / p.reference_caseload
+        effect = (np.maximum(direct_per_case, 0.0) / reference) ** p.direct_time_elasticity
+        return WorkerTime(direct_per_case, effect)

@@ -38,13 +38,13 @@ def test_records_are_unscaled_and_the_tables_are_england_scale(model):
 
 
 def test_to_england_scales_exactly_the_scaled_measures():
-    record = {"month": 5, "year": 2015, "n_in_care": 10, "mean_caseload": 16.0, "new_entries": 3,
+    record = {"month": 5, "year": 2015, "n_in_care": 10, "caseload_per_fte": 16.0, "new_entries": 3,
               "child_months": 7, "spend_social_work_gbp": 2.0}
     out = to_england(record, 0.5)
-    assert out == {"month": 5, "year": 2015, "n_in_care": 20.0, "mean_caseload": 16.0, "new_entries": 6.0,
+    assert out == {"month": 5, "year": 2015, "n_in_care": 20.0, "caseload_per_fte": 16.0, "new_entries": 6.0,
                    "child_months": 7, "spend_social_work_gbp": 4.0}
     frame = to_england(pd.DataFrame([record]), 0.25)
-    assert frame.loc[0, "n_in_care"] == 40.0 and frame.loc[0, "mean_caseload"] == 16.0
+    assert frame.loc[0, "n_in_care"] == 40.0 and frame.loc[0, "caseload_per_fte"] == 16.0
     with pytest.raises(TypeError):
         to_england([1, 2], 0.5)
 
@@ -54,9 +54,11 @@ def test_yearly_aggregates_each_column_by_its_measure(model):
     for year in (2016, 2017):
         end = (year - 2015) * 12
         months = monthly.loc[end - 11:end]
-        for name in ("n_in_care", "mean_caseload", "direct_hours_per_week"):
+        for name in ("n_in_care", "direct_hours_per_week"):
             assert BY_NAME[name].over_year == "end"
             assert yearly_table.loc[year, name] == monthly.loc[end, name]
+        assert BY_NAME["caseload_per_fte"].over_year == "mean"
+        assert yearly_table.loc[year, "caseload_per_fte"] == pytest.approx(months["caseload_per_fte"].mean(), rel=1e-12)
         for name in ("new_entries", "spend_children_in_care_gbp", "child_months"):
             assert BY_NAME[name].over_year == "sum"
             assert yearly_table.loc[year, name] == pytest.approx(months[name].sum(), rel=1e-12)
@@ -68,12 +70,12 @@ def test_a_mean_over_the_year_is_the_mean_of_its_twelve_months(monkeypatch):
     from sim import measures
 
     monthly = pd.DataFrame({"year": [2015] + [2015] * 9 + [2016] * 3, "month_of_year": [3, *range(4, 13), 1, 2, 3],
-                            "mean_caseload": np.arange(13.0)}, index=pd.RangeIndex(13, name="month"))
-    monkeypatch.setitem(measures.BY_NAME, "mean_caseload",
-                        measures.Measure("mean_caseload", "ratio", "cases", "test", over_year="mean"))
+                            "caseload_per_fte": np.arange(13.0)}, index=pd.RangeIndex(13, name="month"))
+    monkeypatch.setitem(measures.BY_NAME, "caseload_per_fte",
+                        measures.Measure("caseload_per_fte", "ratio", "cases", "test", over_year="mean"))
     table = yearly(monthly)
-    assert np.isnan(table.loc[2015, "mean_caseload"])
-    assert table.loc[2016, "mean_caseload"] == np.mean(np.arange(1.0, 13.0))
+    assert np.isnan(table.loc[2015, "caseload_per_fte"])
+    assert table.loc[2016, "caseload_per_fte"] == np.mean(np.arange(1.0, 13.0))
 
 
 def test_a_flow_must_be_declared_to_be_counted(model):
