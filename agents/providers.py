@@ -1,9 +1,11 @@
 """Care providers: kinship carers, fostering services, children's homes, supported accommodation.
 
-Each provider has places (capacity), a weekly price, and for fostering services a number of
-approved households whose recruitment and attrition change the places. Children's homes open
-and close. The monthly update works on `ProviderTable`; each provider is also a Mesa
-`CareProvider` agent for identity and inspection.
+Each provider has places (capacity) and a weekly price. A non-kinship fostering provider is
+one fostering household (in-house, approved by its local authority, or with an independent
+agency): its approved places, the ages it is approved for and its carers' age band; it is
+recruited and leaves (sim/market.py). Children's homes open and close. The monthly update works
+on `ProviderTable`; each provider is also a Mesa `CareProvider` agent for identity and
+inspection (fostering households' and kinship carers' agents are made on request).
 """
 from __future__ import annotations
 
@@ -31,6 +33,8 @@ class ProviderKind(IntEnum):
 # accommodation expanded with demand over the period). A kinship placement is always with the
 # family's own carer: one provider per family, made when its first child is placed there.
 EXPANDS_ON_DEMAND = (ProviderKind.HOME_PRIVATE, ProviderKind.SEMI_INDEPENDENT)
+# Kinds whose providers are single fostering households (approval ranges, carers' ages).
+FOSTERING_HOUSEHOLDS = (ProviderKind.FOSTER_IN_HOUSE, ProviderKind.FOSTER_AGENCY)
 
 
 class ProviderTable(Table):
@@ -38,7 +42,10 @@ class ProviderTable(Table):
         "kind": (np.int8, 0),
         "places": (np.int32, 0),
         "occupied": (np.int32, 0),
-        "households": (np.float64, 0.0),  # fostering services: approved households
+        "households": (np.float64, 0.0),  # fostering households: 1 while approved, 0 after leaving
+        "approved_min_months": (np.int16, 0),  # fostering households: youngest age approved for
+        "approved_max_months": (np.int16, 216),  # ... and the age (months) below which approved
+        "carer_band": (np.int8, -1),  # fostering households: carers' age band (sim/market.py CARER_BANDS)
         "price_factor": (np.float64, 1.0),  # this provider's price relative to its kind's mean
         "open": (bool, True),
         "months_empty": (np.int16, 0),
@@ -73,6 +80,12 @@ class CareProvider(Agent):
     @property
     def is_open(self) -> bool:
         return bool(self.model.providers.open[self.row])
+
+    @property
+    def approved_ages_months(self) -> tuple[int, int]:
+        """Ages (months, from inclusive, to exclusive) a fostering household is approved for."""
+        t = self.model.providers
+        return int(t.approved_min_months[self.row]), int(t.approved_max_months[self.row])
 
     @property
     def weekly_cost_gbp(self) -> float:

@@ -15,15 +15,16 @@ import numpy as np
 from scipy import special  # not scipy.stats: importing it costs `caresim run` 0.35-0.6 s
 
 from agents.children import LegalStatus, Need
-from agents.providers import ProviderKind
+from agents.providers import FOSTERING_HOUSEHOLDS, ProviderKind
 from sim import hazards, local_start
 from sim.ages import (ADOPTION_PLACEMENT_YOUNGEST_MONTHS, ADULT_MONTHS, AGE_5_MONTHS, AGE_11_MONTHS, AGE_14_MONTHS,
                       AGE_16_MONTHS)
 from sim.front_edge import UASC_AGE_BETA, UASC_AGE_SPAN_MONTHS, UASC_FIRST_AGE_MONTHS
-from sim.market import AGENCIES, IN_HOUSE_SERVICES, SEMI_PROVIDERS
+from sim.market import APPROVALS, CARER_BAND_SHARES_2020, SEMI_PROVIDERS
 from sim.parameters import CARE_AGE_BANDS
 from sim.states import IS_AT_HOME, Reason, State
 
+ALL_AGES = APPROVALS.index((0, 18 * 12))  # a household approved for ages 0-17
 HISTORY_MONTHS = 60  # the at-home stock is the survivors of five years of referrals (assumption: long enough)
 # children who went home in the re-entry horizon: returns at 1.5x the long-run return rate
 # (the early-episode multiplier lifts recent returns; assumption)
@@ -48,7 +49,12 @@ def build(model) -> tuple[int, int]:
         _open_providers(m, counts, gen)
         rows, states = local_start.children_in_care(m, m.start, gen)
     for kind in ProviderKind:
-        m.ledger.take_places(rows[states == kind], kind)
+        placed = m.ledger.take_places(rows[states == kind], kind)
+        if kind in FOSTERING_HOUSEHOLDS and not placed.all():
+            # children with no household approved for their age: a household approved 0-17 each
+            unplaced = rows[states == kind][~placed]
+            m.market.new_households(kind, unplaced.size, CARER_BAND_SHARES_2020, approval=ALL_AGES)
+            m.ledger.take_places(unplaced, kind)
     m.journeys.add(rows, m.month, np.full(rows.size, int(State.CLOSED)), states, Reason.INITIAL)
     _children_at_home(m, n_care, gen)
     m.workforce.allocate(m.in_care.caseload(m.active_rows))
@@ -82,8 +88,8 @@ def _placement_counts(p, n_care: int) -> dict[State, int]:
 def _open_providers(m, counts: dict[State, int], gen) -> None:
     """Providers sized to the 2015 stock (at the 2015 vacancy rates)."""
     p, s, market = m.params, m.scale, m.market
-    market.open_fostering(ProviderKind.FOSTER_IN_HOUSE, IN_HOUSE_SERVICES, counts[State.FOSTER_IN_HOUSE], gen)
-    market.open_fostering(ProviderKind.FOSTER_AGENCY, AGENCIES, counts[State.FOSTER_AGENCY], gen)
+    market.open_fostering(ProviderKind.FOSTER_IN_HOUSE, counts[State.FOSTER_IN_HOUSE])
+    market.open_fostering(ProviderKind.FOSTER_AGENCY, counts[State.FOSTER_AGENCY])
     market.open_providers(ProviderKind.SEMI_INDEPENDENT, max(1, round(SEMI_PROVIDERS * s)),
                           counts[State.SEMI_INDEPENDENT], gen)
     for kind, state in ((ProviderKind.HOME_LA, State.HOME_LA), (ProviderKind.HOME_PRIVATE, State.HOME_PRIVATE)):

@@ -3,8 +3,19 @@
 The market decides how many places there are; it never places a child (that is the ledger,
 sim/placements.py, the only code that changes a provider's occupancy). Private children's
 homes and supported accommodation expand with demand; a family's kinship carer is a provider
-of its own, made when the family's first child is placed with it; fostering places follow
-approved households; an empty private home may close.
+of its own, made when the family's first child is placed with it; an empty private home may
+close.
+
+Foster care is a table of fostering households (one provider row each, in-house or agency;
+about 45,000 at full scale). Each has approved places (1-3), an approval range of ages
+(0-10, 0-17 or 11-17) and its carers' age band (under 50, 50-59, 60+; Ofsted 2019-20: 65% of
+carers over 50, 25% over 60). Every household may stop fostering: a household with no child
+placed at `foster_attrition_rate_per_year`, one with a child at `occupied_attrition_multiplier`
+times that, times its carers' age multiplier (older carers leave more); its children then make
+a planned move (sim/placements.py `rehome`). Carers age a band at a time; households are
+recruited in proportion to those approved, younger on average. A household whose child grows
+past its approval has the approval varied to keep the child (as authorities do), so no
+household ever holds a child outside its approval range.
 
 Common random numbers: every draw here is counter-based (sim/streams.py), keyed by the
 provider's identity, so a lever that changes one provider's history leaves the others'
@@ -19,15 +30,26 @@ import math
 import numpy as np
 from scipy.special import ndtri
 
-from agents.providers import ProviderKind
-from sim.ages import STALE_HOME_MONTHS
+from agents.providers import FOSTERING_HOUSEHOLDS, CareProvider, ProviderKind
+from sim.ages import ADULT_MONTHS, AGE_11_MONTHS, STALE_HOME_MONTHS
 from sim.parameters import monthly_probability
-from sim.streams import binomial_quantile, poisson_quantile
+from sim.streams import poisson_quantile
 
 IN_HOUSE_SERVICES = 152  # local authorities in England, each with an in-house fostering service
 AGENCIES = 300  # independent fostering agencies (assumption)
 SEMI_PROVIDERS = 150  # supported-accommodation providers at the start (assumption)
 SEMI_PLACES_PER_PROVIDER_ADDED = 6  # places a supported-accommodation provider adds at once (assumption)
+
+# Fostering households. Places approved: 1, 2 or 3, mean 1.3 (C: ~55,000 children with 44,450
+# households, 2019; places_per_foster_household). Approval ranges (months, from, to exclusive):
+# 0-10, 0-17 and 11-17 (shares: assumption). Carers' age bands: under 50, 50-59, 60+, the 2020
+# mix from Ofsted 2019-20 (A: 65% over 50, 25% over 60); recruits' mix an assumption (younger).
+HOUSEHOLD_PLACES, HOUSEHOLD_PLACES_SHARES = (1, 2, 3), (0.75, 0.20, 0.05)
+APPROVALS = ((0, AGE_11_MONTHS), (0, ADULT_MONTHS), (AGE_11_MONTHS, ADULT_MONTHS))
+APPROVAL_SHARES = (0.35, 0.45, 0.20)
+CARER_BANDS = ("under 50", "50-59", "60+")
+CARER_BAND_SHARES_2020 = (0.35, 0.40, 0.25)
+RECRUIT_BAND_SHARES = (0.60, 0.35, 0.05)
 
 
 class ProviderMarket:
@@ -90,13 +112,39 @@ class ProviderMarket:
         n = max(1, int(n))
         self.new_providers(kind, n, self._split(places, n, gen))
 
-    def open_fostering(self, kind: ProviderKind, n_services: int, occupied: int, gen) -> None:
-        """Fostering services (England count `n_services`) with places for `occupied` at the 2015 vacancy."""
+    def open_fostering(self, kind: ProviderKind, occupied: int) -> np.ndarray:
+        """Fostering households of `kind` with places for `occupied` children at the 2015 vacancy
+        (carers of the 2020 age mix); returns their rows."""
         p = self.params
-        n = max(1, round(n_services * self.model.scale))
-        places = int(round(occupied / max(1 - p.foster_vacancy_2015, 1e-9)))
-        rows = self.new_providers(kind, n, self._split(places, n, gen))
-        self.providers.households[rows] = self.providers.places[rows] / p.places_per_foster_household
+        places = occupied / max(1 - p.foster_vacancy_2015, 1e-9)
+        mean_places = float(np.dot(HOUSEHOLD_PLACES, HOUSEHOLD_PLACES_SHARES))
+        return self.new_households(kind, int(math.ceil(places / mean_places)), CARER_BAND_SHARES_2020)
+
+    def new_households(self, kind: ProviderKind, count: int, band_shares, approval: int | None = None) -> np.ndarray:
+        """`count` fostering households of `kind`: places, approval range and carers' age band
+        drawn from counter-based uniforms keyed by each household's identity (its Mesa agent is
+        made on request). `approval` fixes the range (an index of APPROVALS) instead."""
+        prov, m = self.providers, self.model
+        rows = prov.append(count)
+        prov.kind[rows] = int(kind)
+        prov.serial[rows] = self._serials[kind] + np.arange(count)
+        self._serials[kind] += count
+        prov.price_factor[rows] = self.price_factors(kind, prov.serial[rows])
+        key = self.identity(rows)
+        stream = m.streams["households"]
+        prov.places[rows] = np.take(HOUSEHOLD_PLACES, _pick(stream.uniform(key, 0, salt=0), HOUSEHOLD_PLACES_SHARES))
+        which = (_pick(stream.uniform(key, 0, salt=1), APPROVAL_SHARES) if approval is None
+                 else np.full(count, approval))
+        prov.approved_min_months[rows] = np.take([a[0] for a in APPROVALS], which)
+        prov.approved_max_months[rows] = np.take([a[1] for a in APPROVALS], which)
+        prov.carer_band[rows] = _pick(stream.uniform(key, 0, salt=2), band_shares)
+        prov.households[rows] = 1.0
+        self._rows_of_kind[kind] = np.concatenate([self._rows_of_kind[kind], rows])
+        return rows
+
+    def fostering_rows(self) -> np.ndarray:
+        """Rows of the approved fostering households (in-house and agency), ascending by kind."""
+        return np.concatenate([self._rows_of_kind[k] for k in FOSTERING_HOUSEHOLDS])
 
     def expand(self, kind: ProviderKind, shortfall: int) -> None:
         """The market adds places where children need them (kinds in EXPANDS_ON_DEMAND): new
@@ -111,25 +159,39 @@ class ProviderMarket:
         n_new = math.ceil(shortfall / per_provider)
         self.new_providers(kind, n_new, np.full(n_new, per_provider))
 
-    def supply_places(self, policy) -> None:
-        """Foster households are recruited and leave (only from free places); empty homes close."""
+    def supply_places(self, policy) -> np.ndarray:
+        """Fostering households age, leave (any household, its children then move) and are
+        recruited; empty private homes close. Returns the households that left this month
+        (closed; the ledger moves their children, sim/placements.py `rehome`)."""
         p, prov, flows = self.params, self.providers, self.model.flows
         supply, month = self.model.streams["supply"], self.model.month
-        fostering = np.concatenate([self._rows_of_kind[ProviderKind.FOSTER_IN_HOUSE],
-                                    self._rows_of_kind[ProviderKind.FOSTER_AGENCY]])
-        h = prov.households[fostering]
-        recruited = poisson_quantile(supply.uniform(self.identity(fostering), month, salt=0),
-                                     h * p.foster_recruitment_rate_per_year * policy.foster_recruitment_multiplier / 12)
-        p_leave = monthly_probability(p.foster_attrition_rate_per_year * policy.foster_attrition_multiplier)
-        leaving = binomial_quantile(supply.uniform(self.identity(fostering), month, salt=1),
-                                    np.round(h).astype(np.int64), min(float(p_leave), 1.0))
-        free_households = np.floor((prov.places[fostering] - prov.occupied[fostering]) / p.places_per_foster_household)
-        leaving = np.minimum(leaving, np.maximum(free_households, 0))
-        prov.households[fostering] = h + recruited - leaving
-        places = np.floor(prov.households[fostering] * p.places_per_foster_household).astype(np.int32)
-        prov.places[fostering] = np.maximum(places, prov.occupied[fostering])
-        flows["new_foster_households_recruited"] += int(recruited.sum())
-        flows["new_foster_households_left"] += int(leaving.sum())
+        self._vary_approvals()
+        fostering = self.fostering_rows()
+        key = self.identity(fostering)
+        band = prov.carer_band[fostering]
+        older = (supply.uniform(key, month, salt=3) < monthly_probability(p.carer_band_ageing_rate_per_year)) & (band < 2)
+        band = band + older
+        prov.carer_band[fostering] = band
+        band_multiplier = np.array([p.carer_under_50_attrition_multiplier, p.carer_50_59_attrition_multiplier,
+                                    p.carer_60_plus_attrition_multiplier])[band]
+        occupied = np.where(prov.occupied[fostering] > 0, p.occupied_attrition_multiplier, 1.0)
+        rate = p.foster_attrition_rate_per_year * policy.foster_attrition_multiplier * band_multiplier * occupied
+        leaving = fostering[supply.uniform(key, month, salt=1) < monthly_probability(rate)]
+        prov.open[leaving] = False
+        prov.households[leaving] = 0.0
+        prov.places[leaving] = 0
+        flows["new_foster_households_left"] += leaving.size
+        for kind in FOSTERING_HOUSEHOLDS:
+            rows = self._rows_of_kind[kind]
+            self._rows_of_kind[kind] = rows[prov.open[rows]]  # a household that left is gone for good
+            multiplier = policy.foster_recruitment_multiplier
+            mean = rows.size * p.foster_recruitment_rate_per_year * multiplier / 12
+            u = supply.uniform(np.array([int(kind) << 32], dtype=np.int64), month, salt=0)
+            n_new = _poisson(u, mean)
+            self.new_households(kind, n_new, RECRUIT_BAND_SHARES)
+            flows["new_foster_households_recruited"] += n_new
+            if multiplier > 1:
+                flows["new_foster_households_recruited_by_lever"] += n_new * (1 - 1 / multiplier)
         homes = self._rows_of_kind[ProviderKind.HOME_PRIVATE]
         homes = homes[prov.open[homes]]
         empty = prov.occupied[homes] == 0
@@ -139,3 +201,30 @@ class ProviderMarket:
         close = stale[supply.uniform(self.identity(stale), month, salt=2) < p_close]
         prov.open[close] = False
         flows["new_homes_closed"] += close.size
+        return leaving
+
+    def _vary_approvals(self) -> None:
+        """A household holding a child who has grown past its approved ages is approved to 18."""
+        m, prov = self.model, self.providers
+        c = m.children
+        rows = m.active_rows
+        held = c.provider[rows]
+        placed = held >= 0
+        rows, held = rows[placed], held[placed]
+        in_household = np.isin(prov.kind[held], FOSTERING_HOUSEHOLDS)
+        held, ages = held[in_household], c.age_months[rows[in_household]]
+        past = held[ages >= prov.approved_max_months[held]]
+        prov.approved_max_months[past] = ADULT_MONTHS
+
+
+def _poisson(u: np.ndarray, mean: float) -> int:
+    """A Poisson(`mean`) draw from one uniform: by inversion, or its normal approximation for a
+    large mean (where exp(-mean) would underflow)."""
+    if mean > 400:
+        return max(0, int(round(mean + math.sqrt(mean) * float(ndtri(min(max(u[0], 1e-12), 1 - 1e-12))))))
+    return int(poisson_quantile(u, np.array([mean]))[0])
+
+
+def _pick(u: np.ndarray, shares) -> np.ndarray:
+    """Index of the category each uniform falls in, for categories with these shares."""
+    return np.minimum(np.searchsorted(np.cumsum(shares), u, side="right"), len(shares) - 1)

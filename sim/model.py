@@ -94,7 +94,9 @@ class CareModel(Model):
         place; when no foster place is free a child goes to residential and that is recorded.
     11. ``in_care.age`` - a month older; 18th birthdays; children who went home leave the
         caseload after the monitoring months and the model at the re-entry horizon.
-    12. ``market.supply_places`` - foster households recruited and leaving; empty homes close.
+    12. ``market.supply_places`` - fostering households' carers age, households leave (any
+        household, older carers more) and are recruited; empty homes close; returns the
+        households that left, and ``ledger.rehome`` moves their children (a planned move).
     13. ``recorder.record`` - counts, flows, costs and direct hours for the month.
     """
 
@@ -236,7 +238,7 @@ class CareModel(Model):
         self.ledger.match(np.concatenate([entrants, movers]), np.concatenate([routes, mover_routes]),
                           step_downs)  # 10
         self.in_care.age(self.active_rows)  # 11
-        self.market.supply_places(policy)  # 12
+        self.ledger.rehome(self.market.supply_places(policy))  # 12
         state = c.state[self.active_rows]
         still = IS_ACTIVE[state]
         self.active_rows = self.active_rows[still]

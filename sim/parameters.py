@@ -186,7 +186,7 @@ class Params:
                                       prior=(0.03, 0.25, "no published figure: a few to a quarter of places free"))
     foster_recruitment_rate_per_year: float = free(0.0, 0.5, "new fostering households per year, relative to households", "free; households 44,450 (2019), carers -15% 2020-2024 (A)",
                                                    prior=(0.05, 0.25, "no published figure: households turn over in 4-20 years"))
-    foster_attrition_rate_per_year: float = free(0.0, 0.5, "households leaving per year, relative to households (only free places go)", "free",
+    foster_attrition_rate_per_year: float = free(0.0, 0.5, "hazard that a fostering household with no child placed stops fostering (carers of the 2020 age mix)", "free",
                                                  prior=(0.05, 0.25, "approved carers -15% 2020-2024 (A): attrition above recruitment"))
     places_per_home: float = fixed(4.0, 1.0, 20.0, "places in a children's home", "assumption (Ofsted: about 4)",
                                    prior=(3.0, 5.0, "Ofsted: about 4 places"))
@@ -196,6 +196,14 @@ class Params:
                                      prior=(0.08, 0.25, "assumption"))
     home_closure_rate_per_year: float = fixed(0.5, 0.0, 2.0, "hazard that an empty private children's home closes", "assumption",
                                               prior=(0.25, 1.0, "assumption: half to double"))
+    carer_under_50_attrition_multiplier: float = fixed(0.55, 0.0, 5.0, "multiplier on household attrition when the carers are under 50", "assumption: direction from Ofsted 2019-20 (younger carers fill more of their places); mean 1 over the 2020 age mix",
+                                                      prior=(0.4, 0.8, "assumption: younger carers leave less"))
+    carer_50_59_attrition_multiplier: float = fixed(0.95, 0.0, 5.0, "multiplier on household attrition when the carers are 50-59", "assumption; mean 1 over the 2020 age mix",
+                                                    prior=(0.8, 1.1, "assumption"))
+    carer_60_plus_attrition_multiplier: float = fixed(1.7, 0.0, 5.0, "multiplier on household attrition when the carers are 60 or over (retirement)", "assumption: retirement; evidence.md: 25% of carers over 60 (Ofsted 2019-20)",
+                                                      prior=(1.3, 2.5, "assumption: retirement-driven attrition"))
+    carer_band_ageing_rate_per_year: float = fixed(0.1, 0.0, 1.0, "hazard that a household's carers move up an age band (under 50 -> 50-59 -> 60+)", "assumption: a decade a band",
+                                                   prior=(0.07, 0.14, "assumption: 7-14 years a band"))
 
     # --- leaving care ---
     return_home_rate_per_year: float = free(0.0, 2.0, "hazard of returning home after the first 6 months in care, 2015", "free; returned home 31% of leavers (2018, B)",

@@ -6,16 +6,19 @@ operations; everything else (state changes in sim/transitions.py, matching below
 through them, so occupancy always equals the children attached (an invariant test).
 
 Matching serves children in a random order: family route to kinship; foster route to in-house
-or agency care (by preference, then whichever has a place), and to a children's home, counted
+or agency care (by preference, then whichever has a place), only with a fostering household
+approved for the child's age, and to a children's home, counted
 in `new_residential_no_foster`, when neither has a place; children's homes an LA home if one
 has a place, else a private home (the market adds homes); step-down requests last, and only
-if a foster place is still free.
+if a foster place is still free. A child whose foster carers stop fostering makes a planned
+move (`rehome`).
 """
 from __future__ import annotations
 
 import numpy as np
 
-from agents.providers import EXPANDS_ON_DEMAND, ProviderKind
+from agents.providers import EXPANDS_ON_DEMAND, FOSTERING_HOUSEHOLDS, ProviderKind
+from sim.ages import AGE_11_MONTHS
 from sim.states import IS_IN_CARE, Reason
 
 
@@ -39,31 +42,51 @@ class PlacementLedger:
 
     # ------------------------------------------------------------------ the ledger
     def take_places(self, rows: np.ndarray, kind: ProviderKind) -> np.ndarray:
-        """Place `rows` with providers of `kind` that have a free place; returns those placed (a prefix).
+        """Place `rows` with providers of `kind` that have a free place; returns whether each was placed.
 
         A kinship placement is with the child's family's own carer (made on first need), so it
-        never depends on anyone else. Other children take free places in `rows` order, each
-        aiming at a free place by its own counter-based draw (child, month, kind), the next free
-        place when two aim at one: no sequential draw whose size would change with the levers.
+        never depends on anyone else. A fostering household takes only children of the ages it
+        is approved for: children aged 11+ are matched first (fewer households are approved for
+        them), then younger children. Children take free places in `rows` order, each aiming at
+        a free place by its own counter-based draw (child, month, kind), the next free place
+        when two aim at one: no sequential draw whose size would change with the levers.
         """
         if rows.size == 0:
-            return rows
+            return np.zeros(0, dtype=bool)
         if kind == ProviderKind.KINSHIP:
-            return self._with_kinship_carers(rows)
+            self._with_kinship_carers(rows)
+            return np.ones(rows.size, dtype=bool)
         prov, market = self.providers, self.model.market
         of_kind = market.rows_of_kind(kind)
         of_kind = of_kind[prov.open[of_kind]]
-        free = prov.places[of_kind] - prov.occupied[of_kind]
-        if kind in EXPANDS_ON_DEMAND and free.sum() < rows.size:
-            market.expand(kind, rows.size - int(free.sum()))
-            of_kind = market.rows_of_kind(kind)
-            of_kind = of_kind[prov.open[of_kind]]
+        if kind in EXPANDS_ON_DEMAND:
             free = prov.places[of_kind] - prov.occupied[of_kind]
-        last_place = np.cumsum(free)  # free places numbered provider by provider
+            if free.sum() < rows.size:
+                market.expand(kind, rows.size - int(free.sum()))
+                of_kind = market.rows_of_kind(kind)
+                of_kind = of_kind[prov.open[of_kind]]
+        if kind not in FOSTERING_HOUSEHOLDS:
+            return np.arange(rows.size) < self._take_free(rows, of_kind, kind)
+        placed = np.zeros(rows.size, dtype=bool)
+        age = self.children.age_months[rows]
+        for group in (age >= AGE_11_MONTHS, age < AGE_11_MONTHS):
+            idx = np.flatnonzero(group)
+            if idx.size == 0:
+                continue
+            approved = ((prov.approved_min_months[of_kind] <= age[idx].min())
+                        & (prov.approved_max_months[of_kind] > age[idx].max()))
+            placed[idx[: self._take_free(rows[idx], of_kind[approved], kind)]] = True
+        return placed
+
+    def _take_free(self, rows: np.ndarray, providers: np.ndarray, kind: ProviderKind) -> int:
+        """Place a prefix of `rows` in free places of `providers` (see `take_places`); returns its length."""
+        prov = self.providers
+        free = prov.places[providers] - prov.occupied[providers]
+        last_place = np.cumsum(np.maximum(free, 0))  # free places numbered provider by provider
         n_free = int(last_place[-1]) if last_place.size else 0
         take = min(rows.size, n_free)
         if take == 0:
-            return rows[:0]
+            return 0
         placed = rows[:take]
         u = self.model.streams["places"].uniform(placed, self.model.month, salt=int(kind))
         order = np.argsort(u, kind="stable")
@@ -74,11 +97,29 @@ class PlacementLedger:
         place = k + np.maximum.accumulate(aim - k)
         place = np.minimum(place, n_free - take + k)
         provider_index = np.searchsorted(last_place, place, side="right")
-        prov.occupied[of_kind] += np.bincount(provider_index, minlength=of_kind.size).astype(prov.occupied.dtype)
+        prov.occupied[providers] += np.bincount(provider_index, minlength=providers.size).astype(prov.occupied.dtype)
         chosen = np.empty(take, dtype=np.int64)
-        chosen[order] = of_kind[provider_index]
+        chosen[order] = providers[provider_index]
         self.children.provider[placed] = chosen
-        return placed
+        return take
+
+    def rehome(self, households: np.ndarray) -> np.ndarray:
+        """Children whose foster carers stopped fostering (`households`, closed by the market)
+        make a planned move: their places are released and they are matched again this month
+        (a placement move, counted in `new_carer_left_moves`). Returns the children moved."""
+        if households.size == 0:
+            return np.zeros(0, dtype=np.int64)
+        c, m = self.children, self.model
+        rows = m.active_rows
+        held = c.provider[rows]
+        leaving = np.zeros(self.providers.n, dtype=bool)
+        leaving[households] = True
+        moved = rows[(held >= 0) & leaving[np.maximum(held, 0)] & IS_IN_CARE[c.state[rows]]]
+        self.release(moved)
+        m.flows["new_carer_left_moves"] += moved.size
+        m.flows["new_placement_moves"] += moved.size
+        self.match(moved, np.full(moved.size, Route.FOSTER, dtype=np.int8), np.zeros(0, dtype=np.int64))
+        return moved
 
     def _with_kinship_carers(self, rows: np.ndarray) -> np.ndarray:
         """Every child of `rows` goes to its family's kinship carer (made for families without one)."""
@@ -122,17 +163,18 @@ class PlacementLedger:
             m.flows["new_step_downs"] += step_downs.size - kept.size
 
     def _place(self, rows: np.ndarray, kind: ProviderKind, reasons: np.ndarray) -> np.ndarray:
-        """Place rows with providers of `kind`; returns those without a free place (not moved)."""
+        """Place rows with providers of `kind`; returns whether each row is still unplaced (not moved)."""
         if rows.size == 0:
-            return rows
+            return np.zeros(0, dtype=bool)
         c = self.children
-        placed = self.take_places(rows, kind)
+        placed_mask = self.take_places(rows, kind)
+        placed = rows[placed_mask]
         if placed.size:
             provider = c.provider[placed].copy()
             c.provider[placed] = -1  # the move releases held places; re-attach after
-            self.model.transitions.move(placed, int(kind), reasons[: placed.size])
+            self.model.transitions.move(placed, int(kind), reasons[placed_mask])
             c.provider[placed] = provider
-        return rows[placed.size:]
+        return ~placed_mask
 
     def _place_foster(self, rows, reasons) -> tuple[np.ndarray, np.ndarray]:
         """In-house or agency foster care by preference, else the other; returns the indices in
@@ -148,8 +190,7 @@ class PlacementLedger:
         for k in (1, 2):  # first choices, then second choices
             for group, *kinds in choices:
                 idx = np.flatnonzero(group & unplaced)
-                rest = self._place(rows[idx], kinds[k - 1], reasons[idx])
-                unplaced[idx[: idx.size - rest.size]] = False  # _place fills from the front
+                unplaced[idx] = self._place(rows[idx], kinds[k - 1], reasons[idx])
         left = np.concatenate([np.flatnonzero(group & unplaced) for group, *_ in choices])
         return left, unplaced
 
@@ -169,6 +210,5 @@ class PlacementLedger:
         u = self.model.streams["placement"].uniform(rows, self.model.month, salt=4)
         la_first = u < self.params.la_home_preference
         rest = self._place(rows[la_first], ProviderKind.HOME_LA, reasons[la_first])
-        rest_reasons = reasons[la_first][rows[la_first].size - rest.size:]
-        self._place(np.concatenate([rows[~la_first], rest]), ProviderKind.HOME_PRIVATE,
-                    np.concatenate([reasons[~la_first], rest_reasons]))
+        self._place(np.concatenate([rows[~la_first], rows[la_first][rest]]), ProviderKind.HOME_PRIVATE,
+                    np.concatenate([reasons[~la_first], reasons[la_first][rest]]))
