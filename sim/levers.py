@@ -127,7 +127,11 @@ class GreatPlaceToCallHome(PolicyLever):
     """Sufficient family homes: more fostering households recruited, fewer leaving.
 
     The report recommends a national programme to attract and retain enough foster carers to
-    meet demand; it gives no rate, so the full opportunity is an assumption.
+    meet demand; it gives no rate, so the full opportunity is an assumption. Its cost is
+    counted in `spend_support_gbp`: each household recruited beyond the baseline rate at
+    `carer_recruitment_cost_gbp`, and retention support for every household at
+    `carer_support_weekly_cost_gbp` while attrition is cut (Mockingbird: 0-10% less attrition,
+    evidence.md; the default 0.75 lies beyond that evidence).
     """
 
     TYPE = "great_place_to_call_home"
@@ -149,6 +153,8 @@ class GreatPlaceToCallHome(PolicyLever):
         pol = model.policy
         pol.foster_recruitment_multiplier *= 1 + realised * (self.value("recruitment_multiplier") - 1)
         pol.foster_attrition_multiplier *= 1 + realised * (self.value("attrition_multiplier") - 1)
+        if self.value("attrition_multiplier") < 1:  # retention is bought: every household supported, costed
+            pol.carer_support_share = max(pol.carer_support_share, ramp)
 
 
 class RightCare(PolicyLever):

@@ -46,7 +46,9 @@ def test_spend_is_exactly_count_times_price_when_prices_do_not_vary():
     index = np.full(N_STATES, fam_idx)
     index[residential] = res_idx
     placements = (counts * price * index).sum() * WEEKS_PER_MONTH / m.scale
-    overhead = counts[IS_IN_CARE].sum() * m.params.care_overhead_weekly_cost_gbp * fam_idx * WEEKS_PER_MONTH / m.scale
+    weekly_overhead = (m.costs.overhead_fixed_weekly_gbp(m.scale)
+                       + counts[IS_IN_CARE].sum() * m.costs.overhead_variable_weekly_gbp())
+    overhead = weekly_overhead * fam_idx * WEEKS_PER_MONTH / m.scale
     assert np.isclose(m.current["spend_children_in_care_gbp"], placements + overhead, rtol=1e-12)
 
 
@@ -55,12 +57,16 @@ def test_without_free_foster_places_foster_route_entrants_go_to_residential():
                     foster_attrition_rate_per_year=0.0, kinship_share_at_entry=0.0, residential_need_rate=0.0,
                     semi_independent_share_16plus=0.0, **NO_EXITS, **NO_MOVES)
     foster_before = m.current["n_foster_in_house"] + m.current["n_foster_agency"]
+    # households' places are whole numbers and approved for some ages only: a few places are free
+    free_before = m.current["n_foster_places_free"]
+    places_before = m.current["n_foster_places"]
     no_foster = 0
     for _ in range(12):
         m.step()
         no_foster += m.current["new_residential_no_foster"]
     foster_after = m.current["n_foster_in_house"] + m.current["n_foster_agency"]
-    assert foster_after <= foster_before  # no place is added; only 18th birthdays free one
+    assert m.current["n_foster_places"] == places_before  # no place is added
+    assert foster_after <= foster_before + free_before  # only places free at the start or freed since
     assert no_foster > 0
     places = m.current["n_foster_places"]
     assert places == m.current["n_foster_places_free"] + foster_after
@@ -89,3 +95,79 @@ def test_scale_must_be_a_share():
     for bad in (0, -0.5, 1.5):
         with pytest.raises(ValueError):
             CareModel(scale=bad)
+
+
+def test_without_attrition_no_child_moves_because_a_carer_left():
+    m = small_model(seed=7, foster_attrition_rate_per_year=0.0)
+    for _ in range(24):
+        m.step()
+        assert m.current["new_carer_left_moves"] == 0
+        assert m.current["new_foster_households_left"] == 0
+
+
+def test_without_recruitment_or_attrition_households_are_constant():
+    m = small_model(seed=8, foster_attrition_rate_per_year=0.0, foster_recruitment_rate_per_year=0.0)
+    households = m.current["n_foster_households"]
+    places = m.current["n_foster_places"]
+    for _ in range(24):
+        m.step()
+        assert m.current["n_foster_households"] == households
+        assert m.current["n_foster_places"] == places
+
+
+def test_with_attrition_children_of_leaving_carers_move_and_are_counted():
+    m = small_model(seed=9, foster_attrition_rate_per_year=0.5, occupied_attrition_multiplier=1.0)
+    moved = 0
+    for _ in range(12):
+        m.step()
+        moved += m.current["new_carer_left_moves"]
+        assert m.current["new_carer_left_moves"] <= m.current["new_placement_moves"]
+    assert moved > 0
+
+
+def test_the_fixed_overhead_does_not_move_with_the_number_of_children_in_care():
+    """Two runs with very different stocks: the fixed overhead is the same each month; the variable
+    part is exactly children in care x its weekly rate."""
+    few = small_model(seed=10, care_entry_rate_cp_per_year=0.0, care_entry_rate_at_risk_per_year=0.0)
+    many = small_model(seed=10, care_entry_rate_cp_per_year=1.5, care_entry_rate_at_risk_per_year=1.5)
+    for _ in range(12):
+        few.step()
+        many.step()
+    assert many.current["n_in_care"] > 1.2 * few.current["n_in_care"]
+    assert few.current["spend_overhead_fixed_gbp"] == many.current["spend_overhead_fixed_gbp"]
+    _, fam = few.costs.indices(few.year)
+    for m in (few, many):
+        expected = m.current["n_in_care"] * m.costs.overhead_variable_weekly_gbp() * fam * WEEKS_PER_MONTH
+        assert np.isclose(m.current["spend_overhead_variable_gbp"], expected, rtol=1e-9)
+
+
+def test_at_the_2020_stock_fixed_and_variable_overhead_add_up_to_the_calibrated_overhead():
+    m = small_model(seed=11)
+    p = m.params
+    stock = p.overhead_reference_children
+    total = m.costs.overhead_fixed_weekly_gbp(1.0) + stock * m.costs.overhead_variable_weekly_gbp()
+    assert np.isclose(total, stock * p.care_overhead_weekly_cost_gbp, rtol=1e-12)
+
+
+def test_caseload_is_agents_and_the_unsimulated_stock_over_case_holders():
+    m = small_model(seed=12)
+    m.step()
+    m.workforce.allocate(m.active_rows)  # the caseload of the cases on the books now
+    w = m.workers
+    holders = int(w.active[: w.n].sum())
+    expected = (m.active_rows.size + m.workforce.other_cases()) / holders
+    assert np.isclose(m.workforce.caseload_per_fte, expected, rtol=1e-5)
+
+
+def test_caseload_moves_with_demand_on_paired_seeds():
+    """More referrals -> more cases on the same workforce -> a higher caseload, in every paired seed;
+    fails if the caseload were a constant."""
+    for seed in (13, 14, 15):
+        base = small_model(seed=seed)
+        more = small_model(seed=seed, cp_starts_per_year=1.5 * base.params.cp_starts_per_year,
+                           at_risk_referrals_per_year=1.5 * base.params.at_risk_referrals_per_year)
+        for _ in range(12):
+            base.step()
+            more.step()
+        assert more.current["caseload_per_fte"] > base.current["caseload_per_fte"] + 0.5
+        assert more.current["n_social_workers"] == base.current["n_social_workers"]

@@ -2,7 +2,8 @@
 
 Every child is in exactly one state and the active set is exactly the children in an active
 state; entered - left = present for care; occupancy equals the children placed and never
-exceeds places (the placements ledger is the only code that changes it); a kinship carer
+exceeds places (the placements ledger is the only code that changes it); a fostering household
+holds only children of its approved ages, and none after it stops fostering; a kinship carer
 serves only its own family; only allowed transitions happen; a child's last logged state is its state;
 costs are the sum of their parts and equal a recount from the children's placements.
 """
@@ -14,7 +15,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from agents.providers import ProviderKind
-from sim.costs import WEEKS_PER_MONTH
+from sim.costs import SUPPORT_SPEND, WEEKS_PER_MONTH
 from sim.parameters import Params
 from sim.parameter_file import load_params
 from sim.states import ALLOWED, IS_ACTIVE, IS_IN_CARE, Reason, State
@@ -45,6 +46,12 @@ def check_invariants(m, cumulative):
     assert np.all(c.provider[:n][with_provider] >= 0)
     assert np.array_equal(prov.kind[c.provider[:n][with_provider]], state[with_provider])
     assert np.all(c.provider[:n][~with_provider] == -1)
+    # a fostering household holds only children of the ages it is approved for
+    in_household = placed & np.isin(state, [State.FOSTER_IN_HOUSE, State.FOSTER_AGENCY])
+    held = c.provider[:n][in_household]
+    ages = c.age_months[:n][in_household]
+    assert np.all((prov.approved_min_months[held] <= ages) & (ages < prov.approved_max_months[held]))
+    assert np.all(prov.open[held])  # no child is left with carers who stopped fostering
     # a kinship carer is its family's own: it serves only that family's children
     kin = state == State.KINSHIP
     assert np.array_equal(prov.family[c.provider[:n][kin]], c.family[:n][kin])
@@ -60,6 +67,9 @@ def check_costs(m):
     parts = ["spend_foster_gbp", "spend_childrens_homes_gbp", "spend_semi_independent_gbp",
              "spend_other_placements_gbp", "spend_care_overhead_gbp"]
     assert np.isclose(rec["spend_children_in_care_gbp"], sum(rec[p] for p in parts), rtol=1e-12)
+    assert np.isclose(rec["spend_care_overhead_gbp"],
+                      rec["spend_overhead_fixed_gbp"] + rec["spend_overhead_variable_gbp"], rtol=1e-12)
+    assert np.isclose(rec["spend_support_gbp"], sum(rec[p] for p in SUPPORT_SPEND), rtol=1e-12)
     # recount placement spend child by child from states, provider prices and the price index
     c, prov = m.children, m.providers
     rows = m.active_rows[IS_IN_CARE[c.state[m.active_rows]]]
