@@ -30,7 +30,7 @@ import math
 import numpy as np
 from scipy.special import ndtri
 
-from agents.providers import FOSTERING_HOUSEHOLDS, CareProvider, ProviderKind
+from agents.providers import FOSTERING_HOUSEHOLDS, ProviderKind
 from sim.ages import ADULT_MONTHS, AGE_11_MONTHS, STALE_HOME_MONTHS
 from sim.parameters import monthly_probability
 from sim.streams import poisson_quantile

@@ -67,6 +67,9 @@ def test_every_provider_and_worker_is_a_mesa_agent_on_request():
     for make, n in ((m.provider, m.providers.n), (m.social_worker, m.workers.n), (m.child, m.children.n)):
         with pytest.raises(IndexError):
             make(n)
+    household = int(m.market.fostering_rows()[0])
+    low, high = m.provider(household).approved_ages_months
+    assert m.provider(household).kind in (ProviderKind.FOSTER_IN_HOUSE, ProviderKind.FOSTER_AGENCY) and high > low
     m.release()
 
 
