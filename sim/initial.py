@@ -20,7 +20,7 @@ from sim import hazards, local_start
 from sim.ages import (ADOPTION_PLACEMENT_YOUNGEST_MONTHS, ADULT_MONTHS, AGE_5_MONTHS, AGE_11_MONTHS, AGE_14_MONTHS,
                       AGE_16_MONTHS)
 from sim.front_edge import UASC_AGE_BETA, UASC_AGE_SPAN_MONTHS, UASC_FIRST_AGE_MONTHS
-from sim.market import APPROVALS, CARER_BAND_SHARES_2020, SEMI_PROVIDERS
+from sim.market import APPROVALS, CARER_BAND_SHARES_2015, SEMI_PROVIDERS
 from sim.parameters import CARE_AGE_BANDS
 from sim.states import IS_AT_HOME, Reason, State
 
@@ -53,7 +53,7 @@ def build(model) -> tuple[int, int]:
         if kind in FOSTERING_HOUSEHOLDS and not placed.all():
             # children with no household approved for their age: a household approved 0-17 each
             unplaced = rows[states == kind][~placed]
-            m.market.new_households(kind, unplaced.size, CARER_BAND_SHARES_2020, approval=ALL_AGES)
+            m.market.new_households(kind, unplaced.size, CARER_BAND_SHARES_2015, approval=ALL_AGES)
             m.ledger.take_places(unplaced, kind)
     m.journeys.add(rows, m.month, np.full(rows.size, int(State.CLOSED)), states, Reason.INITIAL)
     _children_at_home(m, n_care, gen)

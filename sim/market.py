@@ -9,13 +9,17 @@ close.
 Foster care is a table of fostering households (one provider row each, in-house or agency;
 about 45,000 at full scale). Each has approved places (1-3), an approval range of ages
 (0-10, 0-17 or 11-17) and its carers' age band (under 50, 50-59, 60+; Ofsted 2019-20: 65% of
-carers over 50, 25% over 60). Every household may stop fostering: a household with no child
-placed at `foster_attrition_rate_per_year`, one with a child at `occupied_attrition_multiplier`
-times that, times its carers' age multiplier (older carers leave more); its children then make
-a planned move (sim/placements.py `rehome`). Carers age a band at a time; households are
-recruited in proportion to those approved, younger on average. A household whose child grows
-past its approval has the approval varied to keep the child (as authorities do), so no
-household ever holds a child outside its approval range.
+carers over 50, 25% over 60). Every household, with a child placed or not, may stop fostering
+at `foster_attrition_rate_per_year` times its carers' age multiplier (older carers leave more:
+retirement); its children then make a planned move (sim/placements.py `rehome`). Carers age a
+band at a time, so attrition rises as the 2015 carers grow older. Recruits come at
+`foster_recruitment_rate_per_year` times the households of their kind at the start: a
+recruitment capacity (assessment, panels, campaigns) that does not scale with the households
+left, so the stock relaxes towards recruitment / attrition instead of growing or collapsing
+exponentially; recruits are younger on average. A household whose child grows past its
+approval has the approval varied to keep the child (as authorities do), so no household ever
+holds a child outside its approval range. A household that leaves is dropped from the lists
+the month loops over (its row stays, closed, so children's provider rows never change).
 
 Common random numbers: every draw here is counter-based (sim/streams.py), keyed by the
 provider's identity, so a lever that changes one provider's history leaves the others'
@@ -42,13 +46,17 @@ SEMI_PLACES_PER_PROVIDER_ADDED = 6  # places a supported-accommodation provider 
 
 # Fostering households. Places approved: 1, 2 or 3, mean 1.3 (C: ~55,000 children with 44,450
 # households, 2019; places_per_foster_household). Approval ranges (months, from, to exclusive):
-# 0-10, 0-17 and 11-17 (shares: assumption). Carers' age bands: under 50, 50-59, 60+, the 2020
-# mix from Ofsted 2019-20 (A: 65% over 50, 25% over 60); recruits' mix an assumption (younger).
+# 0-10, 0-17 and 11-17 (shares: assumption). Carers' age bands: under 50, 50-59, 60+. The 2020
+# mix is Ofsted 2019-20's (A: 65% over 50, 25% over 60); the 2015 stock starts younger, the 2020
+# mix projected back five years at the band ageing rate (39% move up a band in five years),
+# allowing for younger recruits and older leavers (assumption), so that attrition rises as the
+# carers age (a check: the model's 2020 mix). Recruits' mix an assumption (younger).
 HOUSEHOLD_PLACES, HOUSEHOLD_PLACES_SHARES = (1, 2, 3), (0.75, 0.20, 0.05)
 APPROVALS = ((0, AGE_11_MONTHS), (0, ADULT_MONTHS), (AGE_11_MONTHS, ADULT_MONTHS))
 APPROVAL_SHARES = (0.35, 0.45, 0.20)
 CARER_BANDS = ("under 50", "50-59", "60+")
 CARER_BAND_SHARES_2020 = (0.35, 0.40, 0.25)
+CARER_BAND_SHARES_2015 = (0.50, 0.33, 0.17)
 RECRUIT_BAND_SHARES = (0.60, 0.35, 0.05)
 
 
@@ -61,6 +69,7 @@ class ProviderMarket:
         self.providers = model.providers
         self._serials = dict.fromkeys(ProviderKind, 0)  # providers of each kind made so far (kinship: unused)
         self._rows_of_kind = {kind: np.zeros(0, dtype=np.int64) for kind in ProviderKind}
+        self._start_households = dict.fromkeys(FOSTERING_HOUSEHOLDS, 0)  # recruitment's reference
 
     def rows_of_kind(self, kind: ProviderKind) -> np.ndarray:
         """Rows of the providers of `kind` (open or not), ascending; kinship carers are not listed."""
@@ -114,11 +123,13 @@ class ProviderMarket:
 
     def open_fostering(self, kind: ProviderKind, occupied: int) -> np.ndarray:
         """Fostering households of `kind` with places for `occupied` children at the 2015 vacancy
-        (carers of the 2020 age mix); returns their rows."""
+        (carers of the 2015 age mix); returns their rows."""
         p = self.params
         places = occupied / max(1 - p.foster_vacancy_2015, 1e-9)
         mean_places = float(np.dot(HOUSEHOLD_PLACES, HOUSEHOLD_PLACES_SHARES))
-        return self.new_households(kind, int(math.ceil(places / mean_places)), CARER_BAND_SHARES_2020)
+        rows = self.new_households(kind, int(math.ceil(places / mean_places)), CARER_BAND_SHARES_2015)
+        self._start_households[kind] += rows.size
+        return rows
 
     def new_households(self, kind: ProviderKind, count: int, band_shares, approval: int | None = None) -> np.ndarray:
         """`count` fostering households of `kind`: places, approval range and carers' age band
@@ -174,8 +185,7 @@ class ProviderMarket:
         prov.carer_band[fostering] = band
         band_multiplier = np.array([p.carer_under_50_attrition_multiplier, p.carer_50_59_attrition_multiplier,
                                     p.carer_60_plus_attrition_multiplier])[band]
-        occupied = np.where(prov.occupied[fostering] > 0, p.occupied_attrition_multiplier, 1.0)
-        rate = p.foster_attrition_rate_per_year * policy.foster_attrition_multiplier * band_multiplier * occupied
+        rate = p.foster_attrition_rate_per_year * policy.foster_attrition_multiplier * band_multiplier
         leaving = fostering[supply.uniform(key, month, salt=1) < monthly_probability(rate)]
         prov.open[leaving] = False
         prov.households[leaving] = 0.0
@@ -185,7 +195,7 @@ class ProviderMarket:
             rows = self._rows_of_kind[kind]
             self._rows_of_kind[kind] = rows[prov.open[rows]]  # a household that left is gone for good
             multiplier = policy.foster_recruitment_multiplier
-            mean = rows.size * p.foster_recruitment_rate_per_year * multiplier / 12
+            mean = self._start_households[kind] * p.foster_recruitment_rate_per_year * multiplier / 12
             u = supply.uniform(np.array([int(kind) << 32], dtype=np.int64), month, salt=0)
             n_new = _poisson(u, mean)
             self.new_households(kind, n_new, RECRUIT_BAND_SHARES)
@@ -204,17 +214,16 @@ class ProviderMarket:
         return leaving
 
     def _vary_approvals(self) -> None:
-        """A household holding a child who has grown past its approved ages is approved to 18."""
-        m, prov = self.model, self.providers
-        c = m.children
-        rows = m.active_rows
-        held = c.provider[rows]
-        placed = held >= 0
-        rows, held = rows[placed], held[placed]
-        in_household = np.isin(prov.kind[held], FOSTERING_HOUSEHOLDS)
-        held, ages = held[in_household], c.age_months[rows[in_household]]
-        past = held[ages >= prov.approved_max_months[held]]
-        prov.approved_max_months[past] = ADULT_MONTHS
+        """A household holding a child who has grown past its approved ages is approved to 18.
+
+        Matching never places a child outside a household's range, and the only range that ends
+        before 18 ends at 11: so only children who turned 11 this month can be past theirs (a
+        contiguous scan of ages, cheaper than gathering the active children)."""
+        c, prov = self.model.children, self.providers
+        turned = np.flatnonzero(c.age_months[: c.n] == AGE_11_MONTHS)
+        held = c.provider[turned]
+        held = held[held >= 0]  # children who left or are at home hold no place
+        prov.approved_max_months[held[prov.approved_max_months[held] <= AGE_11_MONTHS]] = ADULT_MONTHS
 
 
 def _poisson(u: np.ndarray, mean: float) -> int:

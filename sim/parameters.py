@@ -184,9 +184,9 @@ class Params:
                                                prior=(1.2, 1.4, "C, ~55,000 children / 44,450 households: +-0.1"))
     foster_vacancy_2015: float = free(0.0, 0.5, "share of in-house and agency foster places free at 31 March 2015", "free",
                                       prior=(0.03, 0.25, "no published figure: a few to a quarter of places free"))
-    foster_recruitment_rate_per_year: float = free(0.0, 0.5, "new fostering households per year, relative to households", "free; households 44,450 (2019), carers -15% 2020-2024 (A)",
+    foster_recruitment_rate_per_year: float = free(0.0, 0.5, "new fostering households recruited per year, relative to the households at the start (a recruitment capacity)", "free; households 44,450 (2019), carers -15% 2020-2024 (A)",
                                                    prior=(0.05, 0.25, "no published figure: households turn over in 4-20 years"))
-    foster_attrition_rate_per_year: float = free(0.0, 0.5, "hazard that a fostering household with no child placed stops fostering (carers of the 2020 age mix)", "free",
+    foster_attrition_rate_per_year: float = free(0.0, 0.5, "hazard that a fostering household stops fostering, with a child placed or not (carers of the 2020 age mix; times the age band's multiplier)", "free; evidence.md: 65% of carers over 50, 25% over 60 (retirement-driven)",
                                                  prior=(0.05, 0.25, "approved carers -15% 2020-2024 (A): attrition above recruitment"))
     places_per_home: float = fixed(4.0, 1.0, 20.0, "places in a children's home", "assumption (Ofsted: about 4)",
                                    prior=(3.0, 5.0, "Ofsted: about 4 places"))

@@ -12,7 +12,7 @@ import pandas as pd
 
 from sim.dates import START_YEAR
 from sim.measures import MEASURES, to_england, yearly
-from sim.states import (CHILDRENS_HOMES, FOSTER, IS_ACTIVE, IS_CHILDRENS_HOME, IS_IN_CARE, IS_NON_KIN_FOSTER,
+from sim.states import (CHILDRENS_HOMES, FOSTER, IS_ACTIVE, IS_CHILDRENS_HOME, IS_IN_CARE,
                         IS_RESIDENTIAL, N_STATES, OTHER_CARE, State)
 
 FLOWS: tuple[str, ...] = tuple(m.name for m in MEASURES if m.kind == "flow")
@@ -73,10 +73,10 @@ class Recorder:
         care_rows = rows[in_care]
         rec["n_uasc_in_care"] = int(c.uasc[care_rows].sum())
         n = prov.n
-        fostering = IS_NON_KIN_FOSTER[prov.kind[:n]]
-        rec["n_foster_households"] = float(prov.households[:n][fostering].sum())
-        rec["n_foster_places"] = float(prov.places[:n][fostering].sum())
-        rec["n_foster_places_free"] = float((prov.places[:n] - prov.occupied[:n])[fostering].sum())
+        fostering = m.market.fostering_rows()  # approved households (those that left hold no place)
+        rec["n_foster_households"] = float(prov.households[fostering].sum())
+        rec["n_foster_places"] = float(prov.places[fostering].sum())
+        rec["n_foster_places_free"] = float((prov.places[fostering] - prov.occupied[fostering]).sum())
         homes = IS_CHILDRENS_HOME[prov.kind[:n]] & prov.open[:n]
         rec["n_childrens_homes_open"] = int(homes.sum())
         rec["n_home_places"] = float(prov.places[:n][homes].sum())

@@ -115,8 +115,19 @@ def test_without_recruitment_or_attrition_households_are_constant():
         assert m.current["n_foster_places"] == places
 
 
+def test_without_recruitment_households_only_fall():
+    m = small_model(seed=8, foster_recruitment_rate_per_year=0.0)
+    households = start = m.current["n_foster_households"]
+    for _ in range(24):
+        m.step()
+        assert m.current["new_foster_households_recruited"] == 0
+        assert m.current["n_foster_households"] <= households
+        households = m.current["n_foster_households"]
+    assert households < start  # attrition does act
+
+
 def test_with_attrition_children_of_leaving_carers_move_and_are_counted():
-    m = small_model(seed=9, foster_attrition_rate_per_year=0.5, occupied_attrition_multiplier=1.0)
+    m = small_model(seed=9, foster_attrition_rate_per_year=0.5)
     moved = 0
     for _ in range(12):
         m.step()
