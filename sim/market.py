@@ -202,6 +202,7 @@ class ProviderMarket:
             flows["new_foster_households_recruited"] += n_new
             if multiplier > 1:
                 flows["new_foster_households_recruited_by_lever"] += n_new * (1 - 1 / multiplier)
+        self._follow_home_demand()
         homes = self._rows_of_kind[ProviderKind.HOME_PRIVATE]
         homes = homes[prov.open[homes]]
         empty = prov.occupied[homes] == 0
@@ -212,6 +213,26 @@ class ProviderMarket:
         prov.open[close] = False
         flows["new_homes_closed"] += close.size
         return leaving
+
+    def _follow_home_demand(self) -> None:
+        """Local-authority children's homes follow demand with a lag: while LA places fall short
+        of their 2015 share of the children in homes (at the 2015 vacancy), new LA homes open at
+        a rate that closes the gap in `la_home_capacity_lag_months` on average (a Poisson count,
+        one counter-based draw a month). Private homes open at once when a child needs a place
+        (`expand`): the spot market fills what LA capacity has not yet caught up with."""
+        p, prov, m = self.params, self.providers, self.model
+        la = self._rows_of_kind[ProviderKind.HOME_LA]
+        private = self._rows_of_kind[ProviderKind.HOME_PRIVATE]
+        in_homes = int(prov.occupied[la].sum() + prov.occupied[private].sum())
+        target = p.la_share_of_homes * in_homes / max(1 - p.home_vacancy_2015, 1e-9)
+        gap = target - float(prov.places[la].sum())
+        if gap <= 0:
+            return
+        u = m.streams["supply"].uniform(np.array([int(ProviderKind.HOME_LA) << 32], dtype=np.int64), m.month, salt=4)
+        n_new = _poisson(u, gap / p.places_per_home / p.la_home_capacity_lag_months)
+        if n_new:
+            self.new_providers(ProviderKind.HOME_LA, n_new, np.full(n_new, int(p.places_per_home)))
+            m.flows["new_homes_opened"] += n_new
 
     def _vary_approvals(self) -> None:
         """A household holding a child who has grown past its approved ages is approved to 18.

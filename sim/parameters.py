@@ -194,6 +194,8 @@ class Params:
                                      prior=(0.15, 0.35, "assumption"))
     home_vacancy_2015: float = fixed(0.15, 0.0, 0.5, "share of children's home places free at 31 March 2015", "assumption",
                                      prior=(0.08, 0.25, "assumption"))
+    la_home_capacity_lag_months: float = fixed(24.0, 1.0, 240.0, "mean lag (months) with which local-authority children's home places follow their share of demand", "assumption: planning, building and Ofsted registration of a home take one to four years",
+                                               prior=(12.0, 48.0, "assumption: one to four years"))
     home_closure_rate_per_year: float = fixed(0.5, 0.0, 2.0, "hazard that an empty private children's home closes", "assumption",
                                               prior=(0.25, 1.0, "assumption: half to double"))
     carer_under_50_attrition_multiplier: float = fixed(0.55, 0.0, 5.0, "multiplier on household attrition when the carers are under 50", "assumption: direction from Ofsted 2019-20 (younger carers fill more of their places); mean 1 over the 2020 age mix",
