@@ -44,14 +44,14 @@ AGENCIES = 300  # independent fostering agencies (assumption)
 SEMI_PROVIDERS = 150  # supported-accommodation providers at the start (assumption)
 SEMI_PLACES_PER_PROVIDER_ADDED = 6  # places a supported-accommodation provider adds at once (assumption)
 
-# Fostering households. Places approved: 1, 2 or 3, mean 1.3 (C: ~55,000 children with 44,450
-# households, 2019; places_per_foster_household). Approval ranges (months, from, to exclusive):
+# Fostering households. Places approved: 1, 2 or 3, mean `places_per_foster_household` (C:
+# ~1.2 children per household with 62-67% of places filled). Approval ranges (months, from, to exclusive):
 # 0-10, 0-17 and 11-17 (shares: assumption). Carers' age bands: under 50, 50-59, 60+. The 2020
 # mix is Ofsted 2019-20's (A: 65% over 50, 25% over 60); the 2015 stock starts younger, the 2020
 # mix projected back five years at the band ageing rate (39% move up a band in five years),
 # allowing for younger recruits and older leavers (assumption), so that attrition rises as the
 # carers age (a check: the model's 2020 mix). Recruits' mix an assumption (younger).
-HOUSEHOLD_PLACES, HOUSEHOLD_PLACES_SHARES = (1, 2, 3), (0.75, 0.20, 0.05)
+HOUSEHOLD_PLACES = (1, 2, 3)
 APPROVALS = ((0, AGE_11_MONTHS), (0, ADULT_MONTHS), (AGE_11_MONTHS, ADULT_MONTHS))
 APPROVAL_SHARES = (0.35, 0.45, 0.20)
 CARER_BANDS = ("under 50", "50-59", "60+")
@@ -126,7 +126,7 @@ class ProviderMarket:
         (carers of the 2015 age mix); returns their rows."""
         p = self.params
         places = occupied / max(1 - p.foster_vacancy_2015, 1e-9)
-        mean_places = float(np.dot(HOUSEHOLD_PLACES, HOUSEHOLD_PLACES_SHARES))
+        mean_places = float(np.dot(HOUSEHOLD_PLACES, self._places_shares()))
         rows = self.new_households(kind, int(math.ceil(places / mean_places)), CARER_BAND_SHARES_2015)
         self._start_households[kind] += rows.size
         return rows
@@ -143,7 +143,7 @@ class ProviderMarket:
         prov.price_factor[rows] = self.price_factors(kind, prov.serial[rows])
         key = self.identity(rows)
         stream = m.streams["households"]
-        prov.places[rows] = np.take(HOUSEHOLD_PLACES, _pick(stream.uniform(key, 0, salt=0), HOUSEHOLD_PLACES_SHARES))
+        prov.places[rows] = np.take(HOUSEHOLD_PLACES, _pick(stream.uniform(key, 0, salt=0), self._places_shares()))
         which = (_pick(stream.uniform(key, 0, salt=1), APPROVAL_SHARES) if approval is None
                  else np.full(count, approval))
         prov.approved_min_months[rows] = np.take([a[0] for a in APPROVALS], which)
@@ -152,6 +152,12 @@ class ProviderMarket:
         prov.households[rows] = 1.0
         self._rows_of_kind[kind] = np.concatenate([self._rows_of_kind[kind], rows])
         return rows
+
+    def _places_shares(self) -> tuple[float, float, float]:
+        """Shares of households approved for 1, 2 and 3 places: 1 + Binomial(2, q), with q set so
+        that the mean is `places_per_foster_household`."""
+        q = min(max((self.params.places_per_foster_household - 1) / 2, 0.0), 1.0)
+        return ((1 - q) ** 2, 2 * q * (1 - q), q ** 2)
 
     def fostering_rows(self) -> np.ndarray:
         """Rows of the approved fostering households (in-house and agency), ascending by kind."""

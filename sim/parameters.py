@@ -180,10 +180,10 @@ class Params:
                                                prior=(0.8, 2.5, "placed-for-adoption stock 2,190 vs ~3,500 adoptions a year (2019, B/A)"))
 
     # --- foster and residential supply ---
-    places_per_foster_household: float = fixed(1.3, 1.0, 4.0, "usable places per fostering household", "C, ~55,000 children / 44,450 households (2019, A)",
-                                               prior=(1.2, 1.4, "C, ~55,000 children / 44,450 households: +-0.1"))
+    places_per_foster_household: float = fixed(1.75, 1.0, 3.0, "mean places a fostering household is approved for and can use (1, 2 or 3)", "C, derived: ~1.2 children per household (53,000 / 43,475, Ofsted 2017-18) with 62-67% of places filled (Ofsted 2019-20) gives ~1.9 approved places; a few are not usable (assumption)",
+                                               prior=(1.5, 2.0, "C, derived from Ofsted's children per household and share of places filled"))
     foster_vacancy_2015: float = free(0.0, 0.5, "share of in-house and agency foster places free at 31 March 2015", "free",
-                                      prior=(0.03, 0.25, "no published figure: a few to a quarter of places free"))
+                                      prior=(0.2, 0.45, "evidence.md: 62-67% of fostering places filled (Ofsted 2019-20)"))
     foster_recruitment_rate_per_year: float = free(0.0, 0.5, "new fostering households recruited per year, relative to the households at the start (a recruitment capacity)", "free; households 44,450 (2019), carers -15% 2020-2024 (A)",
                                                    prior=(0.05, 0.25, "no published figure: households turn over in 4-20 years"))
     foster_attrition_rate_per_year: float = free(0.0, 0.5, "hazard that a fostering household stops fostering, with a child placed or not (carers of the 2020 age mix; times the age band's multiplier)", "free; evidence.md: 65% of carers over 50, 25% over 60 (retirement-driven)",

@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from agents.providers import ProviderKind
+
 from sim.dates import START_YEAR
 from sim.measures import MEASURES, to_england, yearly
 from sim.states import (CHILDRENS_HOMES, FOSTER, IS_ACTIVE, IS_CHILDRENS_HOME, IS_IN_CARE,
@@ -74,7 +76,11 @@ class Recorder:
         rec["n_uasc_in_care"] = int(c.uasc[care_rows].sum())
         n = prov.n
         fostering = m.market.fostering_rows()  # approved households (those that left hold no place)
-        rec["n_foster_households"] = float(prov.households[fostering].sum())
+        kin = (prov.kind[:n] == ProviderKind.KINSHIP) & (prov.occupied[:n] > 0)
+        rec["n_unrelated_foster_households"] = float(prov.households[fostering].sum())
+        rec["n_kinship_carers"] = float(kin.sum())
+        # Ofsted counts family-and-friends households among fostering households
+        rec["n_foster_households"] = rec["n_unrelated_foster_households"] + rec["n_kinship_carers"]
         rec["n_foster_places"] = float(prov.places[fostering].sum())
         rec["n_foster_places_free"] = float((prov.places[fostering] - prov.occupied[fostering]).sum())
         homes = IS_CHILDRENS_HOME[prov.kind[:n]] & prov.open[:n]

@@ -107,22 +107,22 @@ def test_without_attrition_no_child_moves_because_a_carer_left():
 
 def test_without_recruitment_or_attrition_households_are_constant():
     m = small_model(seed=8, foster_attrition_rate_per_year=0.0, foster_recruitment_rate_per_year=0.0)
-    households = m.current["n_foster_households"]
+    households = m.current["n_unrelated_foster_households"]
     places = m.current["n_foster_places"]
     for _ in range(24):
         m.step()
-        assert m.current["n_foster_households"] == households
+        assert m.current["n_unrelated_foster_households"] == households
         assert m.current["n_foster_places"] == places
 
 
 def test_without_recruitment_households_only_fall():
     m = small_model(seed=8, foster_recruitment_rate_per_year=0.0)
-    households = start = m.current["n_foster_households"]
+    households = start = m.current["n_unrelated_foster_households"]
     for _ in range(24):
         m.step()
         assert m.current["new_foster_households_recruited"] == 0
-        assert m.current["n_foster_households"] <= households
-        households = m.current["n_foster_households"]
+        assert m.current["n_unrelated_foster_households"] <= households
+        households = m.current["n_unrelated_foster_households"]
     assert households < start  # attrition does act
 
 
