@@ -85,10 +85,10 @@ MEASURES: tuple[Measure, ...] = (
     _stock("n_other_care", "placed with parents, for adoption, other", "other"),
     _stock("n_cp_plans", "children on a child protection plan"),
     _stock("n_uasc_in_care", "unaccompanied asylum-seeking children in care"),
-    _stock("n_foster_households", "approved fostering households as Ofsted counts them: unrelated households and "
-           "family-and-friends (kinship) carers with a child placed", "foster_households", "households"),
     _stock("n_unrelated_foster_households", "approved unrelated (non-kinship) fostering households", unit="households"),
     _stock("n_kinship_carers", "kinship (family-and-friends) foster carers with a child placed", unit="households"),
+    _stock("n_foster_households", "approved fostering households as Ofsted counts them: unrelated households and "
+           "family-and-friends (kinship) carers with a child placed", "foster_households", "households"),
     _stock("n_foster_places", "foster places (non-kinship)", unit="places"),
     _stock("n_foster_places_free", "foster places free", unit="places"),
     _stock("n_childrens_homes_open", "children's homes open", unit="homes"),
