@@ -145,7 +145,8 @@ class Params:
                                 prior=(0.55, 0.8, "C, derived from R9's direct hours: +-0.12"))
     direct_time_elasticity: float = fixed(0.5, 0.0, 2.0, "elasticity of the time-dependent effects (support keeping a family together, a return home) to direct hours per case", "assumption: no published estimate; 0.5 = diminishing returns",
                                           prior=(0.0, 1.0, "assumption: none to proportional"))
-    reference_caseload: float = fixed(16.3, 1.0, 60.0, "caseload at which the time effect is 1 (the calibration's reference)", "A, DfE workforce: 16.3 (2020), the caseload the hazards were fitted at")
+    reference_caseload: float = fixed(16.3, 1.0, 60.0, "caseload at which the time effect is 1 (the calibration's reference)", "A, DfE workforce: 16.3 (2020), the caseload the hazards were fitted at",
+                                      prior=(15.5, 17.5, "evidence.md: 17.4 (2018) to 16.3 (2020)"))
     social_worker_annual_cost_gbp: float = fixed(55000.0, 0.0, 2e5, "cost of one FTE social worker per year incl. on-costs, 2020 prices", "assumption",
                                                  prior=(45000.0, 65000.0, "assumption: salary about GBP 40k plus on-costs"))
 
@@ -280,7 +281,8 @@ class Params:
                                                 prior=(150.0, 1000.0, "spend ~GBP 5.3bn in 2020 (C) less placement costs"))
     care_overhead_fixed_share: float = fixed(0.5, 0.0, 1.0, "share of the overhead per child, at the 2020 stock, that is fixed: social-work teams, legal and management that do not shrink within the horizon when a child leaves care (constant in real terms)", "assumption (no national split published)",
                                              prior=(0.3, 0.7, "assumption: no national split published"))
-    overhead_reference_children: float = fixed(80080.0, 1e4, 2e5, "children in care at which the overhead is split into fixed and variable parts (31 March 2020)", "A, DfE: 80,080 (2020)")
+    overhead_reference_children: float = fixed(80080.0, 1e4, 2e5, "children in care at which the overhead is split into fixed and variable parts (31 March 2020)", "A, DfE: 80,080 (2020)",
+                                              prior=(78000.0, 82000.0, "A, 80,080: the 2015-2020 stocks are close"))
     carer_recruitment_cost_gbp: float = fixed(8000.0, 0.0, 1e5, "cost of recruiting and approving one extra fostering household, 2020 prices (lever-bought recruitment only)", "assumption (assessment, training, panel, marketing)",
                                               prior=(4000.0, 15000.0, "assumption: assessment, training, panel, marketing"))
     carer_support_weekly_cost_gbp: float = fixed(15.0, 0.0, 1e3, "cost per fostering household per week of the extra retention support a lever buys (support networks, respite), 2020 prices", "assumption (Mockingbird-style hub: ~GBP 800 a household a year)",
