@@ -36,7 +36,7 @@ NATIONAL_FIT_UNTIL = 2020  # the shipped calibration's fitted years end here (RE
 COLUMNS = ["year", "measure", "horizon", "mean", "p05", "p95", "actual", "error"]
 WITHOUT_DRIVERS, WITH_DRIVERS = "fitted trends", "observed"
 # a back-test figure that is (a form of) a driver: with that driver observed it is an input, not a test
-FIGURE_SET_BY_DRIVER = {"n_social_workers": "social_worker_fte", "mean_caseload": "caseload_per_fte"}
+FIGURE_SET_BY_DRIVER = {"n_social_workers": "social_worker_fte"}  # caseload is an outcome (sim/workforce.py)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
