@@ -16,7 +16,11 @@ band at a time, so attrition rises as the 2015 carers grow older. Recruits come 
 `foster_recruitment_rate_per_year` times the households of their kind at the start: a
 recruitment capacity (assessment, panels, campaigns) that does not scale with the households
 left, so the stock relaxes towards recruitment / attrition instead of growing or collapsing
-exponentially; recruits are younger on average. A household whose child grows past its
+exponentially; recruits are younger on average. Independent agencies also grow with the demand
+foster care could not meet: for each child in the last twelve months who went to a children's
+home for want of a foster place, agencies recruit `agency_response_households_per_child`
+households over a year (a stock adjustment with a lag; without it a foster shortage switched all
+overflow to residential at once, at a date that varied widely between posterior draws). A household whose child grows past its
 approval has the approval varied to keep the child (as authorities do), so no household ever
 holds a child outside its approval range. A household that leaves is dropped from the lists
 the month loops over (its row stays, closed, so children's provider rows never change).
@@ -30,9 +34,10 @@ closure draws are keyed by (kind, serial number, month).
 from __future__ import annotations
 
 import math
+from collections import deque
+from statistics import NormalDist
 
 import numpy as np
-from scipy.special import ndtri
 
 from agents.providers import FOSTERING_HOUSEHOLDS, ProviderKind
 from sim.ages import ADULT_MONTHS, AGE_11_MONTHS, STALE_HOME_MONTHS
@@ -70,6 +75,7 @@ class ProviderMarket:
         self._serials = dict.fromkeys(ProviderKind, 0)  # providers of each kind made so far (kinship: unused)
         self._rows_of_kind = {kind: np.zeros(0, dtype=np.int64) for kind in ProviderKind}
         self._start_households = dict.fromkeys(FOSTERING_HOUSEHOLDS, 0)  # recruitment's reference
+        self._unmet: deque[int] = deque(maxlen=12)  # children a month who found no foster place, last 12 months
 
     def rows_of_kind(self, kind: ProviderKind) -> np.ndarray:
         """Rows of the providers of `kind` (open or not), ascending; kinship carers are not listed."""
@@ -183,6 +189,7 @@ class ProviderMarket:
         p, prov, flows = self.params, self.providers, self.model.flows
         supply, month = self.model.streams["supply"], self.model.month
         self._vary_approvals()
+        self._unmet.append(int(flows["new_residential_no_foster"]))  # this month's, matched in phase 10
         fostering = self.fostering_rows()
         key = self.identity(fostering)
         band = prov.carer_band[fostering]
@@ -203,6 +210,8 @@ class ProviderMarket:
             multiplier = policy.foster_recruitment_multiplier
             mean = self._start_households[kind] * p.foster_recruitment_rate_per_year * multiplier / 12
             u = supply.uniform(np.array([int(kind) << 32], dtype=np.int64), month, salt=0)
+            if kind == ProviderKind.FOSTER_AGENCY:  # agencies grow with the demand foster care could not meet
+                mean += p.agency_response_households_per_child * sum(self._unmet) / 12
             n_new = _poisson(u, mean)
             self.new_households(kind, n_new, RECRUIT_BAND_SHARES)
             flows["new_foster_households_recruited"] += n_new
@@ -257,7 +266,7 @@ def _poisson(u: np.ndarray, mean: float) -> int:
     """A Poisson(`mean`) draw from one uniform: by inversion, or its normal approximation for a
     large mean (where exp(-mean) would underflow)."""
     if mean > 400:
-        return max(0, int(round(mean + math.sqrt(mean) * float(ndtri(min(max(u[0], 1e-12), 1 - 1e-12))))))
+        return max(0, int(round(mean + math.sqrt(mean) * NormalDist().inv_cdf(min(max(float(u[0]), 1e-12), 1 - 1e-12)))))
     return int(poisson_quantile(u, np.array([mean]))[0])
 
 
