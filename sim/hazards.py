@@ -132,7 +132,7 @@ def move_hazards(params, years: float, state, age, months_in_care, uasc, care_or
     return [to_order, to_adoption, with_parents, breakdown, step_down, to_semi, independent]
 
 
-def placement_order_share(params, age, months_in_care) -> np.ndarray:
+def placement_order_share(params, age, months_in_care, backlog: float = 1.0) -> np.ndarray:
     """Chance that a non-kin fostered child of this age and time in care holds a placement order,
     in the steady state of the 2015 pipeline hazards (`adoption_pipeline_rates` at the start).
 
@@ -140,7 +140,8 @@ def placement_order_share(params, age, months_in_care) -> np.ndarray:
     with one it leaves for adoption at rate m; every other exit and move is the same for both,
     so it cancels. After t eligible months the odds of holding an order are
     a t (1 - exp(-(m - a) t)) / ((m - a) t), then shrink by exp(-m s) over the s months since
-    the fifth birthday. Used for the 2015 stock, so it and the monthly step share the hazards.
+    the fifth birthday. Used for the 2015 stock, so it and the monthly step share the hazards;
+    `backlog` multiplies those odds (orders made before 2015 at higher rates, still waiting).
     """
     a, m = (r / 12 for r in adoption_pipeline_rates(params, 0.0))
     age = np.asarray(age, dtype=float)
@@ -149,7 +150,7 @@ def placement_order_share(params, age, months_in_care) -> np.ndarray:
     t = waited - since_5
     x = (m - a) * t
     grow = np.where(np.abs(x) < 1e-9, 1.0, -np.expm1(-x) / np.where(x == 0, 1.0, x))
-    odds = a * t * grow * np.exp(-m * since_5)
+    odds = backlog * a * t * grow * np.exp(-m * since_5)
     return odds / (1 + odds)
 
 

@@ -127,9 +127,11 @@ def _children_in_care(m, counts: dict[State, int], gen) -> tuple[np.ndarray, np.
                                     LegalStatus.CARE_ORDER)
     c.legal_status[rows[young]] = LegalStatus.PLACEMENT_ORDER
     # the adoption pipeline: non-kin fostered children waiting with a placement order, at the
-    # steady-state share of the pipeline's own hazards (sim/hazards.py)
+    # steady-state share of the pipeline's own hazards (sim/hazards.py) times the 2015 backlog
     non_kin = np.flatnonzero(np.isin(states, NON_KIN_FOSTER))
-    waiting = gen.random(non_kin.size) < hazards.placement_order_share(p, ages[non_kin], c.months_in_care[rows[non_kin]])
+    share = hazards.placement_order_share(p, ages[non_kin], c.months_in_care[rows[non_kin]],
+                                          p.placement_order_backlog_2015)
+    waiting = gen.random(non_kin.size) < share
     c.legal_status[rows[non_kin[waiting]]] = LegalStatus.PLACEMENT_ORDER
     v = gen.random(n)
     c.reunifiable[rows] = v < p.reunifiable_share

@@ -167,6 +167,8 @@ class Params:
                                                 prior=(0.2, 1.6, "adoptions 5,360 a year (2015, A): wide"))
     placement_order_trend_per_year: float = free(-0.4, 0.1, "relative change per year of that hazard (fewer placement-order decisions after the Re B-S judgments, 2013)", "free",
                                                  prior=(-0.25, 0.02, "adoptions 5,360 (2015) to 3,440 (2020): -8.5% a year (A); the decisions fell first"))
+    placement_order_backlog_2015: float = free(0.5, 6.0, "odds of a young fostered child holding a placement order in the 2015 stock, relative to the steady state of the 2015 pipeline hazards", "free; adoptions 5,360 (2015, A)",
+                                               prior=(1.0, 3.0, "assumption: orders made at the 2013 peak, before Re B-S, still waiting in 2015"))
     placed_for_adoption_rate_per_year: float = free(0.0, 6.0, "hazard that a fostered child with a placement order is placed for adoption (the wait for a match)", "free; placed-for-adoption stock 3% (2019, B)",
                                                     prior=(0.5, 3.0, "assumption: a match in 4-24 months"))
     adoption_order_rate_per_year: float = free(0.0, 6.0, "hazard that a placement for adoption ends in an adoption order", "free; assumption about 9 months; adoptions vs placed-for-adoption stock",
