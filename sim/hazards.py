@@ -19,7 +19,7 @@ EXITS = ("returned_home", "special_guardianship", "adoption", "left_16_17")  # o
 REENTRY_FIRST_PERIOD_MONTHS = 12  # the re-entry hazard is higher in the first year at home (Goldacre et al. 2022)
 MOVES = ("placement_order", "placed_for_adoption", "placed_with_parents", "breakdown", "step_down",
          "to_semi_independent", "to_independent_living")  # order of `move_hazards`
-INDEPENDENT_LIVING_FROM = FOSTER + RESIDENTIAL  # a 16-17-year-old moves on from a family or a home
+INDEPENDENT_LIVING_FROM = FOSTER + (State.SEMI_INDEPENDENT,)  # a 16-17-year-old moves on from a family or semi-independence
 
 
 def by_state(values: dict) -> np.ndarray:
@@ -114,7 +114,8 @@ def move_hazards(params, years: float, state, age, months_in_care, uasc, care_or
     is), placement for adoption (a fostered child with an order), placed with parents (care
     order), foster breakdown, step-down from a children's home to a family (baseline plus a
     lever's extra rate), a move from a home to semi-independent living at 16+, and a move from
-    a family or a home into independent living at 16-17 (`State.OTHER_PLACEMENT`).
+    a family or semi-independent living into independent living at 16-17 (`State.OTHER_PLACEMENT`;
+    a child in a children's home steps to semi-independence first).
     """
     p = params
     order_rate, match_rate = adoption_pipeline_rates(p, years)

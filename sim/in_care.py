@@ -3,7 +3,7 @@
 Children in care leave by competing hazards (sim/hazards.py: return home, special
 guardianship, adoption, leaving at 16-17); reunification support assesses a child whose return was not properly explored (R11) and
 raises the chance of going home when the return is appropriate; placements break down or change (a placement order, then a
-placement for adoption; with parents; step-down; semi-independence; independent living at 16-17); everyone ages a month, care ends at 18; a child who went home
+placement for adoption; with parents; step-down; semi-independence; independent living at 16-17 from a family or semi-independence); everyone ages a month, care ends at 18; a child who went home
 leaves its worker's caseload after the monitoring months and stays an agent, exposed to the
 re-entry hazard (sim/hazards.py), until the re-entry horizon or 18.
 """

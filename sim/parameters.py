@@ -205,8 +205,8 @@ class Params:
                                                    prior=(3.0, 12.0, "assumption: half to double"))
     left_16_17_rate_per_year: float = fixed(0.1, 0.0, 2.0, "hazard that a 16-17 year old leaves care before 18 (independent living, other)", "assumption",
                                             prior=(0.05, 0.2, "assumption: half to double"))
-    independent_living_rate_per_year: float = free(0.0, 2.0, "hazard that a 16-17 year old in foster or residential care moves to independent living (State.OTHER_PLACEMENT)", "free; independent living 4% of children in care (3,400, 2019, B)",
-                                                   prior=(0.05, 0.8, "C: ~3,400 in independent living for ~10 months before 18 or leaving, from ~16,000 16-17-year-olds in families and homes"))
+    independent_living_rate_per_year: float = free(0.0, 2.0, "hazard that a 16-17 year old in foster care or semi-independent living moves to independent living (State.OTHER_PLACEMENT)", "free; independent living 4% of children in care (3,400, 2019, B)",
+                                                   prior=(0.05, 0.8, "C: 3,400 in independent living (2019, B) for some 10 months (to 18 or leaving at 16-17) need about 4,000 moves a year, from the 16+ (23% of children in care, A) in families and semi-independence"))
     placed_with_parents_discharge_rate_per_year: float = fixed(0.25, 0.0, 3.0, "hazard that a care order for a child placed with parents is discharged", "assumption",
                                                                prior=(0.125, 0.5, "assumption: half to double"))
     reentry_rate_first_year_per_year: float = fixed(0.223, 0.0, 5.0, "re-entry hazard of a child in the first 12 months after going home",
