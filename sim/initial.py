@@ -21,7 +21,7 @@ from sim.ages import (ADOPTION_PLACEMENT_YOUNGEST_MONTHS, ADULT_MONTHS, AGE_5_MO
 from sim.front_edge import UASC_AGE_BETA, UASC_AGE_SPAN_MONTHS, UASC_FIRST_AGE_MONTHS
 from sim.market import AGENCIES, IN_HOUSE_SERVICES, SEMI_PROVIDERS
 from sim.parameters import CARE_AGE_BANDS
-from sim.states import IS_AT_HOME, Reason, State
+from sim.states import IS_AT_HOME, NON_KIN_FOSTER, Reason, State
 
 HISTORY_MONTHS = 60  # the at-home stock is the survivors of five years of referrals (assumption: long enough)
 # children who went home in the re-entry horizon: returns at 1.5x the long-run return rate
@@ -102,7 +102,8 @@ def _children_in_care(m, counts: dict[State, int], gen) -> tuple[np.ndarray, np.
     n = states.size
     young = states == State.PLACED_FOR_ADOPTION
     homes_mask = np.isin(states, [State.HOME_LA, State.HOME_PRIVATE])
-    semi_mask = states == State.SEMI_INDEPENDENT
+    # semi-independent and independent living (other placements) are for 16-17-year-olds
+    semi_mask = np.isin(states, [State.SEMI_INDEPENDENT, State.OTHER_PLACEMENT])
     ages = np.zeros(n, dtype=np.int16)
     ages[young] = _uniform_ages(ADOPTION_PLACEMENT_YOUNGEST_MONTHS, AGE_5_MONTHS, young.sum(), gen)
     ages[homes_mask] = _uniform_ages(AGE_11_MONTHS, ADULT_MONTHS, homes_mask.sum(), gen)
@@ -124,6 +125,13 @@ def _children_in_care(m, counts: dict[State, int], gen) -> tuple[np.ndarray, np.
     c.legal_status[rows] = np.where(gen.random(n) < p.section_20_share_2015, LegalStatus.SECTION_20,
                                     LegalStatus.CARE_ORDER)
     c.legal_status[rows[young]] = LegalStatus.PLACEMENT_ORDER
+    # the adoption pipeline: non-kin fostered children waiting with a placement order, at the
+    # steady-state share of the pipeline's own hazards (sim/hazards.py) times the 2015 backlog
+    non_kin = np.flatnonzero(np.isin(states, NON_KIN_FOSTER))
+    share = hazards.placement_order_share(p, ages[non_kin], c.months_in_care[rows[non_kin]],
+                                          p.placement_order_backlog_2015)
+    waiting = gen.random(non_kin.size) < share
+    c.legal_status[rows[non_kin[waiting]]] = LegalStatus.PLACEMENT_ORDER
     v = gen.random(n)
     c.reunifiable[rows] = v < p.reunifiable_share
     c.return_appropriate[rows] = v < p.reunifiable_share * p.return_appropriate_share
