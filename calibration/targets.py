@@ -54,6 +54,7 @@ DERIVED: dict[str, tuple[Callable[[pd.DataFrame, int], float], tuple[str, ...]]]
     "residential_share": (_ratio("n_residential", "n_in_care"), ("n_residential", "n_in_care")),
     "placed_with_parents_share": (_ratio("n_placed_with_parents", "n_in_care"), ("n_placed_with_parents", "n_in_care")),
     "placed_for_adoption_share": (_ratio("n_placed_for_adoption", "n_in_care"), ("n_placed_for_adoption", "n_in_care")),
+    "independent_living_share": (_ratio("n_other_placement", "n_in_care"), ("n_other_placement", "n_in_care")),
     "kinship_share_of_foster": (_ratio("n_kinship", "n_foster"), ("n_kinship", "n_foster")),
     "in_house_share_of_unrelated_foster": (_ratio("n_foster_in_house", ("n_foster_in_house", "n_foster_agency")),
                                            ("n_foster_in_house", "n_foster_agency")),

@@ -140,10 +140,13 @@ def warm_cache() -> None:
     the page runs it itself. The charts' specs are built too (Altair takes ~0.3 s a chart)."""
     try:
         from experiments import dashboard as page
-        first = page.run_futures(page.to_scenario(page.first_mix()), replications=page.DEFAULT_REPLICATIONS,
-                                 scale=page.DEFAULT_SCALE, seed=1)
-        for make in (page.care_chart, page.spend_chart):
-            page.chart_spec(make, first)
+        from experiments.page import futures
+        from experiments.page.mix import to_scenario
+
+        first = futures.run_futures(to_scenario(page.first_mix()), replications=page.DEFAULT_REPLICATIONS,
+                                    scale=page.DEFAULT_SCALE, seed=1)
+        for make in (futures.care_chart, futures.spend_chart):
+            futures.chart_spec(make, first)
         page.keep_first_sight(first)
     except Exception:  # noqa: BLE001 - the page runs it on first visit instead
         pass

@@ -240,16 +240,21 @@ class FrontEdge:
         return entrants, routes
 
     def _entry_routes(self, rows: np.ndarray) -> np.ndarray:
-        """The placement route of each entrant: family, foster, a children's home or semi-independence."""
+        """The placement route of each entrant: family, foster, a children's home or semi-independence.
+
+        Each decision has its own counter-based draw (salts 0-2 of the `entry_routes` stream), so
+        that one does not constrain another: with a shared draw every 16-17-year-old under the
+        kinship share was also under the semi-independent share, and none entered kinship care.
+        """
         p, c = self.params, self.children
-        u = self.streams["placement"].uniform(rows, self.model.month)
+        stream, month = self.streams["entry_routes"], self.model.month
+        u_kin, u_semi, u_res = (stream.uniform(rows, month, salt=k) for k in range(3))
         age, high, uasc = c.age_months[rows], c.need[rows] == Need.HIGH, c.uasc[rows]
         residential_need = min(p.residential_need_rate * self._trend(p.residential_need_trend_per_year), 1.0)
-        route = np.where(u < p.kinship_share_at_entry, Route.FAMILY, Route.FOSTER)
-        semi = (age >= AGE_16_MONTHS) & (u < p.semi_independent_share_16plus)
+        route = np.where(u_kin < p.kinship_share_at_entry, Route.FAMILY, Route.FOSTER)
+        semi = (age >= AGE_16_MONTHS) & (u_semi < p.semi_independent_share_16plus)
         route = np.where(semi, Route.SEMI, route)
-        res = (age >= AGE_11_MONTHS) & high & (u < residential_need)
+        res = (age >= AGE_11_MONTHS) & high & (u_res < residential_need)
         route = np.where(res & ~semi, Route.RESIDENTIAL, route)
         route = np.where(uasc & ~semi, Route.FOSTER, route)
         return route.astype(np.int8)
-

@@ -11,13 +11,15 @@ import numpy as np
 
 from sim.ages import AGE_1_MONTHS, AGE_5_MONTHS, AGE_16_MONTHS, EARLY_EPISODE_MONTHS
 from sim.parameters import monthly_probability
-from sim.states import CHILDRENS_HOMES, FOSTER, IN_CARE, N_STATES, RESIDENTIAL, State
+from sim.states import CHILDRENS_HOMES, FOSTER, IN_CARE, N_STATES, NON_KIN_FOSTER, RESIDENTIAL, State
 
 RETURN_HOME_STATES = FOSTER + RESIDENTIAL + (State.OTHER_PLACEMENT,)  # the placed-with-parents return is a discharge
 LEAVING_16_17_STATES = tuple(s for s in IN_CARE if s != State.PLACED_FOR_ADOPTION)
 EXITS = ("returned_home", "special_guardianship", "adoption", "left_16_17")  # order of `exit_hazards`
 REENTRY_FIRST_PERIOD_MONTHS = 12  # the re-entry hazard is higher in the first year at home (Goldacre et al. 2022)
-MOVES = ("placed_for_adoption", "placed_with_parents", "breakdown", "step_down", "to_semi_independent")
+MOVES = ("placement_order", "placed_for_adoption", "placed_with_parents", "breakdown", "step_down",
+         "to_semi_independent", "to_independent_living")  # order of `move_hazards`
+INDEPENDENT_LIVING_FROM = FOSTER + (State.SEMI_INDEPENDENT,)  # a 16-17-year-old moves on from a family or semi-independence
 
 
 def by_state(values: dict) -> np.ndarray:
@@ -91,25 +93,66 @@ def exit_hazards(params, years: float, state, age, months_in_care, uasc, time_ef
     return [home, sgo, adopt, older]
 
 
-def move_hazards(params, years: float, state, age, months_in_care, uasc, care_order,
+def adoption_pipeline_rates(params, years: float) -> tuple[float, float]:
+    """Yearly hazards of the adoption pipeline `years` after the start: a placement order, then a match.
+
+    A fostered (non-kin) child under 5, 6+ months in care, is granted a placement order at
+    `placement_order_rate_per_year`, falling by `placement_order_trend_per_year` a year (fewer
+    placement-order decisions after the Re B-S judgments of 2013); a child with an order waits
+    for a match and is placed for adoption at `placed_for_adoption_rate_per_year`.
+    """
+    p = params
+    return (p.placement_order_rate_per_year * trend(p.placement_order_trend_per_year, years),
+            p.placed_for_adoption_rate_per_year)
+
+
+def move_hazards(params, years: float, state, age, months_in_care, uasc, care_order, placement_order,
                  extra_step_down_rate: float) -> list[np.ndarray]:
     """Yearly hazards of placement changes, in the order of `MOVES`.
 
-    Placement for adoption (young fostered children), placed with parents (care order),
-    foster breakdown, step-down from a children's home to a family (baseline plus a lever's
-    extra rate), and a move from a home to semi-independent living at 16+.
+    A placement order (young non-kin fostered children without one; the child stays where it
+    is), placement for adoption (a fostered child with an order), placed with parents (care
+    order), foster breakdown, step-down from a children's home to a family (baseline plus a
+    lever's extra rate), a move from a home to semi-independent living at 16+, and a move from
+    a family or semi-independent living into independent living at 16-17 (`State.OTHER_PLACEMENT`;
+    a child in a children's home steps to semi-independence first).
     """
     p = params
-    adoption_rate = p.placed_for_adoption_rate_per_year * trend(p.adoption_trend_per_year, years)
-    to_adoption = (by_state(dict.fromkeys((State.FOSTER_IN_HOUSE, State.FOSTER_AGENCY), adoption_rate))[state]
-                   * ((age < AGE_5_MONTHS) & (months_in_care >= EARLY_EPISODE_MONTHS) & ~uasc))
+    order_rate, match_rate = adoption_pipeline_rates(p, years)
+    non_kin = by_state(dict.fromkeys(NON_KIN_FOSTER, 1.0))[state]
+    young = (age < AGE_5_MONTHS) & (months_in_care >= EARLY_EPISODE_MONTHS) & ~uasc
+    to_order = non_kin * (order_rate * (young & ~placement_order))
+    to_adoption = non_kin * (match_rate * placement_order)
     with_parents = by_state(dict.fromkeys(FOSTER, p.placed_with_parents_rate_per_year))[state] * care_order
     breakdown = by_state(dict.fromkeys(FOSTER, p.foster_breakdown_rate_per_year))[state]
     home_rate = p.step_down_rate_per_year + extra_step_down_rate
     step_down = by_state(dict.fromkeys(CHILDRENS_HOMES, home_rate))[state]
-    to_semi = by_state(dict.fromkeys(CHILDRENS_HOMES, p.to_semi_independent_rate_per_year))[state]
-    to_semi *= age >= AGE_16_MONTHS
-    return [to_adoption, with_parents, breakdown, step_down, to_semi]
+    older = age >= AGE_16_MONTHS
+    to_semi = by_state(dict.fromkeys(CHILDRENS_HOMES, p.to_semi_independent_rate_per_year))[state] * older
+    independent = by_state(dict.fromkeys(INDEPENDENT_LIVING_FROM, p.independent_living_rate_per_year))[state] * older
+    return [to_order, to_adoption, with_parents, breakdown, step_down, to_semi, independent]
+
+
+def placement_order_share(params, age, months_in_care, backlog: float = 1.0) -> np.ndarray:
+    """Chance that a non-kin fostered child of this age and time in care holds a placement order,
+    in the steady state of the 2015 pipeline hazards (`adoption_pipeline_rates` at the start).
+
+    Without an order a child gains one at rate a while eligible (under 5, 6+ months in care);
+    with one it leaves for adoption at rate m; every other exit and move is the same for both,
+    so it cancels. After t eligible months the odds of holding an order are
+    a t (1 - exp(-(m - a) t)) / ((m - a) t), then shrink by exp(-m s) over the s months since
+    the fifth birthday. Used for the 2015 stock, so it and the monthly step share the hazards;
+    `backlog` multiplies those odds (orders made before 2015 at higher rates, still waiting).
+    """
+    a, m = (r / 12 for r in adoption_pipeline_rates(params, 0.0))
+    age = np.asarray(age, dtype=float)
+    waited = np.maximum(np.asarray(months_in_care, dtype=float) - EARLY_EPISODE_MONTHS, 0.0)
+    since_5 = np.minimum(np.maximum(age - AGE_5_MONTHS, 0.0), waited)
+    t = waited - since_5
+    x = (m - a) * t
+    grow = np.where(np.abs(x) < 1e-9, 1.0, -np.expm1(-x) / np.where(x == 0, 1.0, x))
+    odds = backlog * a * t * grow * np.exp(-m * since_5)
+    return odds / (1 + odds)
 
 
 def reentry_hazard(params, months_home, supported, reduction: float) -> np.ndarray:

@@ -2,8 +2,8 @@
 
 Children in care leave by competing hazards (sim/hazards.py: return home, special
 guardianship, adoption, leaving at 16-17); reunification support assesses a child whose return was not properly explored (R11) and
-raises the chance of going home when the return is appropriate; placements break down or change (placement for adoption, with parents,
-step-down, semi-independence); everyone ages a month, care ends at 18; a child who went home
+raises the chance of going home when the return is appropriate; placements break down or change (a placement order, then a
+placement for adoption; with parents; step-down; semi-independence; independent living at 16-17 from a family or semi-independence); everyone ages a month, care ends at 18; a child who went home
 leaves its worker's caseload after the monitoring months and stays an agent, exposed to the
 re-entry hazard (sim/hazards.py), until the re-entry horizon or 18.
 """
@@ -76,31 +76,37 @@ class InCare:
             m.flows[flow] += sel.size
 
     def move_placements(self, rows: np.ndarray, policy) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Placement changes: breakdowns, adoption and with-parents moves, step-down requests.
+        """Placement changes: placement orders, adoption and with-parents moves, breakdowns,
+        step-down requests, moves into semi-independent and independent living.
 
         Returns children who need a new placement (their place is released) with their route,
         and children in children's homes asking to step down to a family (kept until a foster
         place is found).
         """
         p, c, m = self.params, self.children, self.model
+        legal = c.legal_status[rows]
         moves = hazards.move_hazards(p, m.month / 12, c.state[rows], c.age_months[rows], c.months_in_care[rows],
-                                     c.uasc[rows], c.legal_status[rows] == LegalStatus.CARE_ORDER,
+                                     c.uasc[rows], legal == LegalStatus.CARE_ORDER, legal == LegalStatus.PLACEMENT_ORDER,
                                      policy.extra_step_down_rate_per_year)
         mv, which = hazards.competing(self.streams["moves"], rows, m.month, moves)
-        adopt = mv[which == 0]
-        c.legal_status[adopt] = LegalStatus.PLACEMENT_ORDER
-        m.transitions.move(adopt, State.PLACED_FOR_ADOPTION, Reason.PLACEMENT_MOVE)
-        m.transitions.move(mv[which == 1], State.PLACED_WITH_PARENTS, Reason.PLACEMENT_MOVE)
-        broken = mv[which == 2]
+        ordered = mv[which == 0]  # the child stays where it is and waits for a match
+        c.legal_status[ordered] = LegalStatus.PLACEMENT_ORDER
+        m.flows["new_placement_orders"] += ordered.size
+        m.transitions.move(mv[which == 1], State.PLACED_FOR_ADOPTION, Reason.PLACEMENT_MOVE)
+        m.transitions.move(mv[which == 2], State.PLACED_WITH_PARENTS, Reason.PLACEMENT_MOVE)
+        independent = mv[which == 6]
+        m.transitions.move(independent, State.OTHER_PLACEMENT, Reason.PLACEMENT_MOVE)
+        m.flows["new_independent_living"] += independent.size
+        broken = mv[which == 3]
         older = c.age_months[broken] >= AGE_11_MONTHS
         v = self.streams["moves"].uniform(broken, m.month, salt=1)
         routes_broken = np.where(older & (v < p.breakdown_to_residential_share), Route.RESIDENTIAL, Route.FOSTER)
-        semi = mv[which == 4]
+        semi = mv[which == 5]
         movers = np.concatenate([broken, semi])
         routes = np.concatenate([routes_broken, np.full(semi.size, Route.SEMI)]).astype(np.int8)
         m.ledger.release(movers)
         m.flows["new_placement_moves"] += movers.size
-        return movers, routes, mv[which == 3]
+        return movers, routes, mv[which == 4]
 
     def age(self, rows: np.ndarray) -> None:
         """Everyone is a month older; 18th birthdays; returned-home monitoring ends (`rows`: active)."""

@@ -135,6 +135,8 @@ MEASURES: tuple[Measure, ...] = (
     _flow("new_edge_support_families", "families starting edge-of-care support", unit="families a year"),
     _flow("new_residential_no_foster", "children placed in a home for want of a foster place"),
     _flow("new_placement_moves", "placement moves"),
+    _flow("new_placement_orders", "placement orders granted (the child waits in foster care for a match)"),
+    _flow("new_independent_living", "moves at 16-17 from a family or a home into independent living"),
     _flow("new_step_downs", "step-downs from children's homes to foster care"),
     _flow("new_uasc_entries", "unaccompanied asylum-seeking children entering care"),
     _flow("new_reunification_support", "children starting reunification support"),

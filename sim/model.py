@@ -88,8 +88,9 @@ class CareModel(Model):
     8. ``in_care.leave_care`` - return home (scaled by the worker's direct time; raised by
        support when an assessment finds a return appropriate), special guardianship,
        adoption, leaving at 16-17.
-    9. ``in_care.move_placements`` - breakdowns, placement for adoption, with parents,
-       step-down; returns movers, their routes and step-down requests.
+    9. ``in_care.move_placements`` - placement orders (the child waits for a match),
+       placement for adoption, with parents, breakdowns, step-down, semi-independent and
+       independent living at 16-17; returns movers, their routes and step-down requests.
     10. ``ledger.match`` - entrants and movers go to the best available type with a free
         place; when no foster place is free a child goes to residential and that is recorded.
     11. ``in_care.age`` - a month older; 18th birthdays; children who went home leave the

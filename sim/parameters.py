@@ -173,10 +173,14 @@ class Params:
                                                      prior=(0.15, 0.6, "assumption: half to double"))
     placed_with_parents_rate_per_year: float = free(0.0, 1.0, "hazard that a fostered child on a care order is placed with parents", "free; 7% of stock in 2019 (B)",
                                                     prior=(0.01, 0.12, "7% of children in care placed with parents (2019, B)"))
-    placed_for_adoption_rate_per_year: float = free(0.0, 2.0, "hazard that a fostered child under 5, 6+ months in care, is placed for adoption, 2015", "free; adoptions 5,360 (2015), 3,440 (2020)",
-                                                    prior=(0.3, 1.6, "adoptions 5,360 a year (2015, A)"))
-    adoption_trend_per_year: float = free(-0.3, 0.1, "relative change per year of that hazard", "free",
-                                          prior=(-0.2, 0.02, "adoptions 5,360 (2015) to 3,440 (2020): -8.5% a year (A)"))
+    placement_order_rate_per_year: float = free(0.0, 3.0, "hazard that a non-kin fostered child under 5, 6+ months in care, gets a placement order, 2015", "free; adoptions 5,360 (2015), 3,440 (2020)",
+                                                prior=(0.2, 1.6, "adoptions 5,360 a year (2015, A): wide"))
+    placement_order_trend_per_year: float = free(-0.4, 0.1, "relative change per year of that hazard (fewer placement-order decisions after the Re B-S judgments, 2013)", "free",
+                                                 prior=(-0.25, 0.02, "adoptions 5,360 (2015) to 3,440 (2020): -8.5% a year (A); the decisions fell first"))
+    placement_order_backlog_2015: float = free(0.5, 6.0, "odds of a young fostered child holding a placement order in the 2015 stock, relative to the steady state of the 2015 pipeline hazards", "free; adoptions 5,360 (2015, A)",
+                                               prior=(1.0, 3.0, "assumption: orders made at the 2013 peak, before Re B-S, still waiting in 2015"))
+    placed_for_adoption_rate_per_year: float = free(0.0, 6.0, "hazard that a fostered child with a placement order is placed for adoption (the wait for a match)", "free; placed-for-adoption stock 3% (2019, B)",
+                                                    prior=(0.5, 3.0, "assumption: a match in 4-24 months"))
     adoption_order_rate_per_year: float = free(0.0, 6.0, "hazard that a placement for adoption ends in an adoption order", "free; assumption about 9 months; adoptions vs placed-for-adoption stock",
                                                prior=(0.8, 2.5, "placed-for-adoption stock 2,190 vs ~3,500 adoptions a year (2019, B/A)"))
 
@@ -223,6 +227,8 @@ class Params:
                                                    prior=(3.0, 12.0, "assumption: half to double"))
     left_16_17_rate_per_year: float = fixed(0.1, 0.0, 2.0, "hazard that a 16-17 year old leaves care before 18 (independent living, other)", "assumption",
                                             prior=(0.05, 0.2, "assumption: half to double"))
+    independent_living_rate_per_year: float = free(0.0, 2.0, "hazard that a 16-17 year old in foster care or semi-independent living moves to independent living (State.OTHER_PLACEMENT)", "free; independent living 4% of children in care (3,400, 2019, B)",
+                                                   prior=(0.05, 0.8, "C: 3,400 in independent living (2019, B) for some 10 months (to 18 or leaving at 16-17) need about 4,000 moves a year, from the 16+ (23% of children in care, A) in families and semi-independence"))
     placed_with_parents_discharge_rate_per_year: float = fixed(0.25, 0.0, 3.0, "hazard that a care order for a child placed with parents is discharged", "assumption",
                                                                prior=(0.125, 0.5, "assumption: half to double"))
     reentry_rate_first_year_per_year: float = fixed(0.223, 0.0, 5.0, "re-entry hazard of a child in the first 12 months after going home",

@@ -24,7 +24,7 @@ from sim.run import run_replication
 
 pytestmark = [pytest.mark.slow]
 
-TRUTH = {"care_entry_rate_cp_per_year": 0.3, "return_home_rate_per_year": 0.2, "placed_for_adoption_rate_per_year": 1.1}
+TRUTH = {"care_entry_rate_cp_per_year": 0.3, "return_home_rate_per_year": 0.2, "placement_order_rate_per_year": 1.0}
 SYNTHETIC = [  # (measure, model year, relative tolerance)
     ("n_in_care", 2020, 0.01), ("new_entries", 2020, 0.02), ("new_exits", 2020, 0.02), ("new_entries", 2017, 0.02),
     ("new_exits", 2017, 0.02), ("new_adoptions", 2020, 0.05), ("new_adoptions", 2017, 0.05),

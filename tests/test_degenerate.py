@@ -15,6 +15,7 @@ NO_EXITS = dict(return_home_rate_per_year=0.0, placed_with_parents_discharge_rat
                 special_guardianship_rate_per_year=0.0, adoption_order_rate_per_year=0.0,
                 left_16_17_rate_per_year=0.0)
 NO_MOVES = dict(foster_breakdown_rate_per_year=0.0, placed_for_adoption_rate_per_year=0.0,
+                placement_order_rate_per_year=0.0, independent_living_rate_per_year=0.0,
                 placed_with_parents_rate_per_year=0.0, step_down_rate_per_year=0.0,
                 to_semi_independent_rate_per_year=0.0)
 

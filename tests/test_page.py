@@ -12,9 +12,12 @@ import solara
 
 from experiments import dashboard as d
 from experiments import dashboard_command as command
-from experiments.page import authority, cache, charts, uncertainty
+from experiments.page import authority, cache, charts, futures, uncertainty
+from experiments.page.mix import MAX_UPLOAD_BYTES, scenario_from_upload
 from experiments.scenarios import ScenarioError, load_scenario, parse_scenario
 from runner.errors import UserError
+from runner.montecarlo import BASELINE_SCENARIO
+from runner.summary import SAVING
 from runner.sensitivity import INDEX_COLUMNS
 from runner.variance_sources import SHARE_COLUMNS
 
@@ -34,13 +37,13 @@ def two_levers():
 
 def test_a_result_is_kept_and_read_back_unchanged_and_a_change_of_input_is_a_new_key(tmp_cache):
     scenario = two_levers()
-    first = d.run_futures(scenario, replications=1, scale=0.02, seed=3)
-    again = d.run_futures(scenario, replications=1, scale=0.02, seed=3)
+    first = futures.run_futures(scenario, replications=1, scale=0.02, seed=3)
+    again = futures.run_futures(scenario, replications=1, scale=0.02, seed=3)
     assert not first.from_cache and again.from_cache
     pd.testing.assert_frame_equal(first.runs, again.runs, check_exact=True)
     pd.testing.assert_frame_equal(first.savings.table, again.savings.table, check_exact=True)
     assert again.savings.total_gbp == first.savings.total_gbp
-    assert first.savings.table["saving_gbp"].sum() == pytest.approx(first.at(d.MIX, f"{d.SAVING}_mean"), rel=1e-9)
+    assert first.savings.table["saving_gbp"].sum() == pytest.approx(first.at(futures.MIX, f"{SAVING}_mean"), rel=1e-9)
     doc = scenario.to_dict()
     assert cache.key(doc, seed=3) != cache.key(doc, seed=4)
     assert cache.key(doc, seed=3) != cache.key({**doc, "share_realised": doc["share_realised"] / 2}, seed=3)
@@ -49,10 +52,10 @@ def test_a_result_is_kept_and_read_back_unchanged_and_a_change_of_input_is_a_new
     box, rc = solara.render(d.LeverWaterfall(first), handle_error=False)
     assert "by lever" in rc.find(tag="h3").widget.unsafe_innerHTML
     rc.close()
-    table = pd.read_csv(io.BytesIO(d.results_csv(first)))
+    table = pd.read_csv(io.BytesIO(futures.results_csv(first)))
     assert set(table["scenario"]) == {"two-levers", "baseline"}
     assert {"year", "children_in_care_median", "children_in_care_p05", "children_in_care_p95",
-            "spend_gbp_median", f"{d.SAVING}_median"} <= set(table.columns)
+            "spend_gbp_median", f"{SAVING}_median"} <= set(table.columns)
 
 
 def test_a_damaged_cache_entry_is_recomputed(tmp_cache):
@@ -86,13 +89,13 @@ def test_the_waterfall_ends_at_the_total():
 
 def test_an_uploaded_scenario_file_is_read_by_the_loader_and_a_bad_one_is_one_line():
     text = load_scenario("optimised-high").to_toml().encode()
-    assert d.scenario_from_upload("a.toml", text).to_dict() == load_scenario("optimised-high").to_dict()
+    assert scenario_from_upload("a.toml", text).to_dict() == load_scenario("optimised-high").to_dict()
     with pytest.raises(ScenarioError, match=r"^b.toml: not a TOML scenario file"):
-        d.scenario_from_upload("b.toml", b"name = ")
+        scenario_from_upload("b.toml", b"name = ")
     with pytest.raises(ScenarioError, match=r"^c.toml: .* is too large"):
-        d.scenario_from_upload("c.toml", b"#" * (d.MAX_UPLOAD_BYTES + 1))
+        scenario_from_upload("c.toml", b"#" * (MAX_UPLOAD_BYTES + 1))
     with pytest.raises(ScenarioError) as caught:
-        d.scenario_from_upload("d.toml", b'name = "x"\nlevers = [{type = "no_such_lever"}]\n')
+        scenario_from_upload("d.toml", b'name = "x"\nlevers = [{type = "no_such_lever"}]\n')
     assert "\n" not in str(caught.value) and "no_such_lever" in str(caught.value)
 
 
@@ -119,14 +122,14 @@ def test_an_authority_is_chosen_among_the_folders_under_the_data_root_only(tmp_p
             authority.folder_of(tmp_path, bad)
     monkeypatch.setenv(authority.DATA_ROOT_ENV, str(tmp_path))
     authority.chosen.value = "Barsetshire"
-    box, rc = solara.render(authority.AuthorityView(d.BASELINE_SCENARIO, [1]), handle_error=False)
+    box, rc = solara.render(authority.AuthorityView(BASELINE_SCENARIO, [1]), handle_error=False)
     assert authority.local_model() is None  # nothing registered: the view says what is coming
     assert rc.find(v.Alert, class_="authority-coming").widget.children == [
         "authority runs need caresim run --data (coming)"]
     rc.close()
     monkeypatch.setattr(authority, "_local_model", [])
     authority.register_local_model(lambda folder, doc, seeds: None, lambda table: table)  # as experiments.cli does
-    box, rc = solara.render(authority.AuthorityView(d.BASELINE_SCENARIO, [1]), handle_error=False)
+    box, rc = solara.render(authority.AuthorityView(BASELINE_SCENARIO, [1]), handle_error=False)
     assert rc.find(v.Btn, class_="authority-run").widget.children == ["Run Barsetshire"]
     rc.close()
     authority.chosen.value = authority.ENGLAND
