@@ -201,8 +201,8 @@ class Params:
                                      prior=(0.08, 0.25, "assumption"))
     la_home_capacity_lag_months: float = fixed(24.0, 1.0, 240.0, "mean lag (months) with which local-authority children's home places follow their share of demand", "assumption: planning, building and Ofsted registration of a home take one to four years",
                                                prior=(12.0, 48.0, "assumption: one to four years"))
-    agency_response_households_per_child: float = fixed(0.5, 0.0, 3.0, "fostering households independent agencies recruit, over the next year, for each child a year who found no foster place and went to a children's home", "assumption: agencies are businesses that grow with unmet demand (Ofsted 2019-20: agencies gained 330 households while local-authority services lost 230; CMA 2022)",
-                                                        prior=(0.2, 1.0, "assumption"))
+    agency_response_households_per_child: float = fixed(1.0, 0.0, 3.0, "fostering households independent agencies recruit, over the next year, for each child a year who found no foster place and went to a children's home", "assumption: agencies are businesses that grow with unmet demand (Ofsted 2019-20: agencies gained 330 households while local-authority services lost 230; CMA 2022)",
+                                                        prior=(0.5, 2.0, "assumption: half to double; 0 let a foster shortage switch all overflow to residential at once (2025 residential p05-p95 12,900-32,400 over posterior draws at scale 0.1, against 10,800-17,100 at 1)"))
     home_closure_rate_per_year: float = fixed(0.5, 0.0, 2.0, "hazard that an empty private children's home closes", "assumption",
                                               prior=(0.25, 1.0, "assumption: half to double"))
     carer_under_50_attrition_multiplier: float = fixed(0.55, 0.0, 5.0, "multiplier on household attrition when the carers are under 50", "assumption: direction from Ofsted 2019-20 (younger carers fill more of their places); mean 1 over the 2020 age mix",

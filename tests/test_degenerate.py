@@ -55,7 +55,7 @@ def test_spend_is_exactly_count_times_price_when_prices_do_not_vary():
 
 def test_without_free_foster_places_foster_route_entrants_go_to_residential():
     m = small_model(seed=5, foster_vacancy_2015=0.0, foster_recruitment_rate_per_year=0.0,
-                    foster_attrition_rate_per_year=0.0, kinship_share_at_entry=0.0, residential_need_rate=0.0,
+                    agency_response_households_per_child=0.0, foster_attrition_rate_per_year=0.0, kinship_share_at_entry=0.0, residential_need_rate=0.0,
                     semi_independent_share_16plus=0.0, **NO_EXITS, **NO_MOVES)
     foster_before = m.current["n_foster_in_house"] + m.current["n_foster_agency"]
     # households' places are whole numbers and approved for some ages only: a few places are free
@@ -107,7 +107,8 @@ def test_without_attrition_no_child_moves_because_a_carer_left():
 
 
 def test_without_recruitment_or_attrition_households_are_constant():
-    m = small_model(seed=8, foster_attrition_rate_per_year=0.0, foster_recruitment_rate_per_year=0.0)
+    m = small_model(seed=8, foster_attrition_rate_per_year=0.0, foster_recruitment_rate_per_year=0.0,
+                    agency_response_households_per_child=0.0)
     households = m.current["n_unrelated_foster_households"]
     places = m.current["n_foster_places"]
     for _ in range(24):
@@ -117,7 +118,7 @@ def test_without_recruitment_or_attrition_households_are_constant():
 
 
 def test_without_recruitment_households_only_fall():
-    m = small_model(seed=8, foster_recruitment_rate_per_year=0.0)
+    m = small_model(seed=8, foster_recruitment_rate_per_year=0.0, agency_response_households_per_child=0.0)
     households = start = m.current["n_unrelated_foster_households"]
     for _ in range(24):
         m.step()
@@ -125,6 +126,33 @@ def test_without_recruitment_households_only_fall():
         assert m.current["n_unrelated_foster_households"] <= households
         households = m.current["n_unrelated_foster_households"]
     assert households < start  # attrition does act
+
+
+def test_agencies_respond_only_to_unmet_foster_demand():
+    """With places to spare and no carer leaving, no child goes to a home for want of a foster
+    place, so the agencies' response changes nothing: the runs are identical."""
+    spare = dict(foster_vacancy_2015=0.45, foster_attrition_rate_per_year=0.0)
+    runs = [small_model(seed=11, agency_response_households_per_child=r, **spare) for r in (0.0, 2.0)]
+    for _ in range(24):
+        for m in runs:
+            m.step()
+        assert runs[0].current["new_residential_no_foster"] == 0
+    np.testing.assert_array_equal(runs[0].monthly_table().to_numpy(), runs[1].monthly_table().to_numpy())
+
+
+def test_agencies_recruit_for_a_foster_shortage_and_fewer_children_go_to_homes():
+    """Paired seeds, a shortage (few spare places, no base recruitment): with the response,
+    agencies recruit and fewer children go to a home for want of a foster place."""
+    short = dict(foster_vacancy_2015=0.02, foster_recruitment_rate_per_year=0.0)
+    totals = []
+    for r in (0.0, 2.0):
+        m = small_model(seed=12, agency_response_households_per_child=r, **short)
+        m.run_until(2018)
+        t = m.monthly_table()
+        totals.append((t["new_foster_households_recruited"].sum(), t["new_residential_no_foster"].sum()))
+    (recruited_0, refused_0), (recruited_2, refused_2) = totals
+    assert recruited_0 == 0 and refused_0 > 0
+    assert recruited_2 > 0 and refused_2 < refused_0
 
 
 def test_with_attrition_children_of_leaving_carers_move_and_are_counted():
