@@ -11,7 +11,7 @@ about 45,000 at full scale). Each has approved places (1-3), an approval range o
 (0-10, 0-17 or 11-17) and its carers' age band (under 50, 50-59, 60+; Ofsted 2019-20: 65% of
 carers over 50, 25% over 60). Every household, with a child placed or not, may stop fostering
 at `foster_attrition_rate_per_year` times its carers' age multiplier (older carers leave more:
-retirement); its children then make a planned move (sim/placements.py `rehome`). Carers age a
+retirement); its children then make a planned move (sim/placements.py `carers_left`). Carers age a
 band at a time, so attrition rises as the 2015 carers grow older. Recruits come at
 `foster_recruitment_rate_per_year` times the households of their kind at the start: a
 recruitment capacity (assessment, panels, campaigns) that does not scale with the households
@@ -42,7 +42,6 @@ import numpy as np
 from agents.providers import FOSTERING_HOUSEHOLDS, ProviderKind
 from sim.ages import ADULT_MONTHS, AGE_11_MONTHS, STALE_HOME_MONTHS
 from sim.parameters import monthly_probability
-from sim.streams import poisson_quantile
 
 IN_HOUSE_SERVICES = 152  # local authorities in England, each with an in-house fostering service
 AGENCIES = 300  # independent fostering agencies (assumption)
@@ -188,14 +187,15 @@ class ProviderMarket:
         n_new = math.ceil(shortfall / per_provider)
         self.new_providers(kind, n_new, np.full(n_new, per_provider))
 
-    def supply_places(self, policy) -> np.ndarray:
+    def supply_places(self, policy, unmet_last_month: float) -> np.ndarray:
         """Fostering households age, leave (any household, its children then move) and are
         recruited; empty private homes close. Returns the households that left this month
-        (closed; the ledger moves their children, sim/placements.py `rehome`)."""
+        (closed; the ledger moves their children, sim/placements.py `carers_left`).
+        `unmet_last_month`: children who went to a children's home for want of a foster place
+        last month (agencies' response)."""
         p, prov, flows = self.params, self.providers, self.model.flows
         supply, month = self.model.streams["supply"], self.model.month
-        self._vary_approvals()
-        self._unmet.append(int(flows["new_residential_no_foster"]))  # this month's, matched in phase 10
+        self._unmet.append(unmet_last_month)
         fostering = self.fostering_rows()
         key = self.identity(fostering)
         band = prov.carer_band[fostering]
@@ -255,7 +255,7 @@ class ProviderMarket:
             self.new_providers(ProviderKind.HOME_LA, n_new, np.full(n_new, int(p.places_per_home)))
             m.flows["new_homes_opened"] += n_new
 
-    def _vary_approvals(self) -> None:
+    def vary_approvals(self) -> None:
         """A household holding a child who has grown past its approved ages is approved to 18.
 
         Matching never places a child outside a household's range, and the only range that ends
@@ -270,10 +270,20 @@ class ProviderMarket:
 
 def _poisson(u: np.ndarray, mean: float) -> int:
     """A Poisson(`mean`) draw from one uniform: by inversion, or its normal approximation for a
-    large mean (where exp(-mean) would underflow)."""
+    large mean (where exp(-mean) would underflow). The inversion is `poisson_quantile`'s sum
+    term by term, in Python floats: for one draw a loop of scalars is ~10x cheaper than numpy's
+    one-element arrays (0.15 s of a full-scale run)."""
+    x = float(u[0])
     if mean > 400:
-        return max(0, int(round(mean + math.sqrt(mean) * NormalDist().inv_cdf(min(max(float(u[0]), 1e-12), 1 - 1e-12)))))
-    return int(poisson_quantile(u, np.array([mean]))[0])
+        return max(0, int(round(mean + math.sqrt(mean) * NormalDist().inv_cdf(min(max(x, 1e-12), 1 - 1e-12)))))
+    pmf = cdf = math.exp(-mean)
+    limit = int(mean + 12 * math.sqrt(mean) + 30)
+    k = 0
+    while x >= cdf and k + 1 < limit:
+        k += 1
+        pmf = pmf * mean / k
+        cdf += pmf
+    return k
 
 
 def _pick(u: np.ndarray, shares) -> np.ndarray:

@@ -32,7 +32,7 @@ from sim.measures import to_england
 from sim.parameters import Params
 from sim.parameter_file import load_params
 from sim.people import People
-from sim.placements import PlacementLedger
+from sim.placements import PlacementLedger, Route
 from sim.policy import Lever, PolicyState
 from sim.recorder import Recorder
 from sim.records import JourneyLog
@@ -91,13 +91,16 @@ class CareModel(Model):
     9. ``in_care.move_placements`` - placement orders (the child waits for a match),
        placement for adoption, with parents, breakdowns, step-down, semi-independent and
        independent living at 16-17; returns movers, their routes and step-down requests.
-    10. ``ledger.match`` - entrants and movers go to the best available type with a free
+    10. ``market.supply_places`` - fostering households' carers age, households leave (any
+        household, older carers more) and are recruited (agencies also for last month's
+        children who found no foster place); LA homes follow demand; empty homes close;
+        returns the households that left, and ``ledger.carers_left`` releases their children,
+        who join this month's movers (a planned move).
+    11. ``ledger.match`` - entrants and movers go to the best available type with a free
         place; when no foster place is free a child goes to residential and that is recorded.
-    11. ``in_care.age`` - a month older; 18th birthdays; children who went home leave the
-        caseload after the monitoring months and the model at the re-entry horizon.
-    12. ``market.supply_places`` - fostering households' carers age, households leave (any
-        household, older carers more) and are recruited; empty homes close; returns the
-        households that left, and ``ledger.rehome`` moves their children (a planned move).
+    12. ``in_care.age`` - a month older; 18th birthdays; children who went home leave the
+        caseload after the monitoring months and the model at the re-entry horizon;
+        ``market.vary_approvals`` approves to 18 the carers of a child who turned 11.
     13. ``recorder.record`` - counts, flows, costs and direct hours for the month.
     """
 
@@ -236,10 +239,13 @@ class CareModel(Model):
         self.in_care.leave_care(care, policy, time)  # 8
         care = care[IS_IN_CARE[c.state[care]]]
         movers, mover_routes, step_downs = self.in_care.move_placements(care, policy)  # 9
-        self.ledger.match(np.concatenate([entrants, movers]), np.concatenate([routes, mover_routes]),
-                          step_downs)  # 10
-        self.in_care.age(self.active_rows)  # 11
-        self.ledger.rehome(self.market.supply_places(policy))  # 12
+        left = self.market.supply_places(policy, self.recorder.current["new_residential_no_foster"])  # 10
+        rehomed = self.ledger.carers_left(left, care)
+        self.ledger.match(np.concatenate([entrants, movers, rehomed]),
+                          np.concatenate([routes, mover_routes, np.full(rehomed.size, Route.FOSTER, np.int8)]),
+                          step_downs)  # 11
+        self.in_care.age(self.active_rows)  # 12
+        self.market.vary_approvals()  # a child who turned 11 keeps its carers
         state = c.state[self.active_rows]
         still = IS_ACTIVE[state]
         self.active_rows = self.active_rows[still]

@@ -11,7 +11,7 @@ approved for the child's age, and to a children's home, counted
 in `new_residential_no_foster`, when neither has a place; children's homes an LA home if one
 has a place, else a private home (the market adds homes); step-down requests last, and only
 if a foster place is still free. A child whose foster carers stop fostering makes a planned
-move (`rehome`).
+move (`carers_left`), matched with the month's other movers.
 """
 from __future__ import annotations
 
@@ -96,29 +96,26 @@ class PlacementLedger:
         k = np.arange(take)
         place = k + np.maximum.accumulate(aim - k)
         place = np.minimum(place, n_free - take + k)
-        provider_index = np.searchsorted(last_place, place, side="right")
-        prov.occupied[providers] += np.bincount(provider_index, minlength=providers.size).astype(prov.occupied.dtype)
+        taken = providers[np.searchsorted(last_place, place, side="right")]
+        np.add.at(prov.occupied, taken, 1)  # only the places taken: not a pass over every provider
         chosen = np.empty(take, dtype=np.int64)
-        chosen[order] = providers[provider_index]
+        chosen[order] = taken
         self.children.provider[placed] = chosen
         return take
 
-    def rehome(self, households: np.ndarray) -> np.ndarray:
-        """Children whose foster carers stopped fostering (`households`, closed by the market)
-        make a planned move: their places are released and they are matched again this month
-        (a placement move, counted in `new_carer_left_moves`). Returns the children moved."""
+    def carers_left(self, households: np.ndarray, care: np.ndarray) -> np.ndarray:
+        """Children of `care` (in care) whose foster carers stopped fostering (`households`,
+        closed by the market) make a planned move: their places are released and they are
+        returned, to be matched with this month's movers (counted in `new_carer_left_moves`)."""
         if households.size == 0:
             return np.zeros(0, dtype=np.int64)
         c, m = self.children, self.model
-        rows = m.active_rows
-        held = c.provider[rows]
-        leaving = np.zeros(self.providers.n, dtype=bool)
+        leaving = np.zeros(self.providers.n + 1, dtype=bool)  # the last entry: "no provider" (-1)
         leaving[households] = True
-        moved = rows[(held >= 0) & leaving[np.maximum(held, 0)] & IS_IN_CARE[c.state[rows]]]
+        moved = care[leaving[c.provider[care]]]
         self.release(moved)
         m.flows["new_carer_left_moves"] += moved.size
         m.flows["new_placement_moves"] += moved.size
-        self.match(moved, np.full(moved.size, Route.FOSTER, dtype=np.int8), np.zeros(0, dtype=np.int64))
         return moved
 
     def _with_kinship_carers(self, rows: np.ndarray) -> np.ndarray:

@@ -14,7 +14,7 @@ from agents.providers import ProviderKind
 
 from sim.dates import START_YEAR
 from sim.measures import MEASURES, to_england, yearly
-from sim.states import (CHILDRENS_HOMES, FOSTER, IS_ACTIVE, IS_CHILDRENS_HOME, IS_IN_CARE,
+from sim.states import (CHILDRENS_HOMES, FOSTER, IS_ACTIVE, IS_IN_CARE,
                         IS_RESIDENTIAL, N_STATES, OTHER_CARE, State)
 
 FLOWS: tuple[str, ...] = tuple(m.name for m in MEASURES if m.kind == "flow")
@@ -74,18 +74,19 @@ class Recorder:
         in_care = IS_IN_CARE[states]
         care_rows = rows[in_care]
         rec["n_uasc_in_care"] = int(c.uasc[care_rows].sum())
-        n = prov.n
         fostering = m.market.fostering_rows()  # approved households (those that left hold no place)
-        kin = (prov.kind[:n] == ProviderKind.KINSHIP) & (prov.occupied[:n] > 0)
+        n = prov.n
+        kin = (prov.kind[:n] == ProviderKind.KINSHIP) & (prov.occupied[:n] > 0)  # carers with a child placed
         rec["n_unrelated_foster_households"] = float(prov.households[fostering].sum())
-        rec["n_kinship_carers"] = float(kin.sum())
+        rec["n_kinship_carers"] = float(np.count_nonzero(kin))
         # Ofsted counts family-and-friends households among fostering households
         rec["n_foster_households"] = rec["n_unrelated_foster_households"] + rec["n_kinship_carers"]
         rec["n_foster_places"] = float(prov.places[fostering].sum())
         rec["n_foster_places_free"] = float((prov.places[fostering] - prov.occupied[fostering]).sum())
-        homes = IS_CHILDRENS_HOME[prov.kind[:n]] & prov.open[:n]
-        rec["n_childrens_homes_open"] = int(homes.sum())
-        rec["n_home_places"] = float(prov.places[:n][homes].sum())
+        homes = np.concatenate([m.market.rows_of_kind(kind) for kind in (ProviderKind.HOME_LA, ProviderKind.HOME_PRIVATE)])
+        homes = homes[prov.open[homes]]
+        rec["n_childrens_homes_open"] = int(homes.size)
+        rec["n_home_places"] = float(prov.places[homes].sum())
         rec["n_edge_families"] = n_supported_families
         rec["n_families_at_edge"] = n_at_edge
         rec["n_reunification_support"] = n_reunification
@@ -96,8 +97,9 @@ class Recorder:
         rec["caseload_per_fte"] = rec["mean_caseload"]  # the same month-end figure; its year is the mean of 12
         n_cp = rec["n_cp_plans"] + rec["n_in_care"]
         rec["direct_hours_per_child_in_care_or_on_plan"] = rec["direct_hours_per_week"] / max(n_cp, 1e-9)
-        # a child with no provider (-1) reads the appended 1.0: the kind's price as it is
-        factors = np.append(prov.price_factor[:n], 1.0)[c.provider[care_rows]]
+        # a child with no provider (-1) pays the kind's price as it is (factor 1)
+        held = c.provider[care_rows]
+        factors = np.where(held >= 0, prov.price_factor[held], 1.0)  # -1 reads the last row: replaced
         spend = m.costs.month_spend(m.year, states[in_care], factors, n_supported_families,
                                     rec["n_social_workers"] + rec["n_agency_social_workers"], scale=m.scale,
                                     n_reunification_children=n_reunification,
