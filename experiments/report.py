@@ -271,7 +271,8 @@ def write_report(out: Path, runs: pd.DataFrame, summary: pd.DataFrame, manifest:
               , "",
               "Stocks are at 31 March; flows and spend are for the year ending then (the financial year). "
               "Savings are all in: baseline spend on children in care and on support (edge-of-care and "
-              "reunification support, which carry the GBP 205m investment) minus the scenario's, paired by seed. "
+              "reunification support, which carry the GBP 205m investment, and carer recruitment and support) "
+              "minus the scenario's, paired by seed. "
               "Intervals are the 5th-95th percentiles across replications.", ""]
     if year != REPORT_YEAR:
         lines += [f"Note: the run ends in {year}, not the report's {REPORT_YEAR}; figures are for {year}.", ""]
@@ -347,7 +348,7 @@ def _differences(runs: pd.DataFrame, rows: list[dict], year: int, version: str =
                    "caresim). "
                    f"Gross saving {_gbp(d['gross'])}: {_gbp(d['volume'])} from fewer children in care (at the "
                    f"baseline's GBP {d['per_child']:,.0f} per child-year) and {_gbp(d['mix'])} from a cheaper mix of "
-                   f"placements; extra support spend (edge-of-care and reunification) {_gbp(d['edge'])}. In {year}, vs the baseline: "
+                   f"placements; extra support spend (edge-of-care, reunification, carers) {_gbp(d['edge'])}. In {year}, vs the baseline: "
                    f"entries {d['entries']:+,.0f}, exits {d['exits']:+,.0f} (returns home {d['returned_home']:+,.0f}), "
                    f"step-downs {d['step_downs']:+,.0f}. " + _strengths_sentence(scenario, (inferred or {}).get(scenario)))
         r8 = next((r for r in rows if r["id"] == "R8" and r["scenario"] == scenario), None)
@@ -358,9 +359,11 @@ def _differences(runs: pd.DataFrame, rows: list[dict], year: int, version: str =
                        f"missed by {abs(miss):.1f} points, {'a deeper' if miss < 0 else 'a smaller'} fall")
             out.append(f"  - R8 children's homes {_pct(r8['mean'])} vs -37% (an out-of-sample check, {verdict}): in "
                        "caresim residential use falls only through fewer entries, step-down to a free foster place "
-                       f"(step-downs {d['step_downs']:+,.0f} in {year}; `right_care`, drawing on one national pool of "
-                       "identical foster places, as foster households with approval ranges are not yet modelled), "
-                       "and returns home; homes are not closed by policy.")
+                       f"approved for the child's age (step-downs {d['step_downs']:+,.0f} in {year}; `right_care`), "
+                       "and returns home; homes are not closed by policy. The baseline's children's homes hold "
+                       "children who found no foster place (the foster market is one national pool of households; "
+                       "agencies recruit for that unmet demand only with a lag), and fewer entries free foster "
+                       "places for them first, so the fall is deeper than the report's.")
         if r9 is not None and r9["mean"] != 0:
             out.append(f"  - R9 direct time {_pct(r9['mean'])} vs +25%: the lever's input is R9's +25%; the hours "
                        "differ from 150,000 a week only through the size of caresim's workforce and direct share.")
