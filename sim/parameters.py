@@ -142,7 +142,7 @@ class Params:
                                             prior=(-0.01, 0.01, "A, -0.42% a year 2015-2020; drivers.csv 388,490 (2021) to 399,460 (2024)"))
     weekly_hours: float = fixed(37.0, 1.0, 60.0, "contracted weekly hours of a full-time social worker", "targets.md: 37")
     direct_share: float = fixed(0.68, 0.0, 1.0, "share of a case-holding worker's hours spent directly with children and families", "C, R9: ~600,000 direct hours a week / (23,880 case-holding FTE x 37)",
-                                prior=(0.55, 0.8, "C, derived from R9's direct hours: +-0.12"))
+                                prior=(0.55, 0.75, "C, derived from R9's direct hours, -0.13 to +0.07: above 0.75 the practitioner_time lever's prior (up to +30% direct time) would need more than every hour"))
     direct_time_elasticity: float = fixed(0.5, 0.0, 2.0, "elasticity of the time-dependent effects (support keeping a family together, a return home) to direct hours per case", "assumption: no published estimate; 0.5 = diminishing returns",
                                           prior=(0.0, 1.0, "assumption: none to proportional"))
     reference_caseload: float = fixed(16.3, 1.0, 60.0, "caseload at which the time effect is 1 (the calibration's reference)", "A, DfE workforce: 16.3 (2020), the caseload the hazards were fitted at",

@@ -81,6 +81,7 @@ def lever_table(draw, only_valid: bool, kind: str | None = None) -> tuple[dict, 
     if draw(st.booleans()):
         table["start"], ok = draw(start_value(only_valid))
         valid &= ok
+    valid &= _arguments_agree(kind, table)
     corruption = None if only_valid else \
         draw(st.sampled_from([None] * 6 + ["unknown key", "list type", "unknown type", "share"]))
     if corruption == "unknown key":
@@ -92,6 +93,16 @@ def lever_table(draw, only_valid: bool, kind: str | None = None) -> tuple[dict, 
     elif corruption == "share":
         table["share_realised"] = 0.5
     return table, valid and corruption is None
+
+
+def _arguments_agree(kind: str, table: dict) -> bool:
+    """Rules between a lever's arguments (each in its own range): an age band must not be empty."""
+    if kind != "locally_tailored_delivery":
+        return True
+    specs = LEVERS[kind].specs()
+    lo, hi = (table.get(k, specs[k].default) for k in ("min_age_years", "max_age_years"))
+    numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (lo, hi))
+    return not numbers or lo < hi
 
 
 @st.composite
