@@ -49,8 +49,8 @@ class InCare:
         free = capacity - used
         if free <= 0:
             return used
-        cand = in_care[c.reunifiable[in_care] & ~c.reunification_support[in_care]
-                       & (c.state[in_care] != State.PLACED_FOR_ADOPTION)]
+        cand = in_care.compress(c.reunifiable[in_care] & ~c.reunification_support[in_care]
+                                & (c.state[in_care] != State.PLACED_FOR_ADOPTION))
         order = np.argsort(self.streams["reunification"].uniform(cand, m.month), kind="stable")
         chosen = cand[order[:free]]
         c.reunification_support[chosen] = True
@@ -115,7 +115,7 @@ class InCare:
         # keeps ageing and counting months (since leaving, since the last care episode began)
         for counter in (c.age_months, c.months_in_state, c.months_in_care):
             counter[: c.n] += 1
-        adult = rows[c.age_months[rows] >= ADULT_MONTHS]
+        adult = rows.compress(c.age_months[rows] >= ADULT_MONTHS)
         adult_state = c.state[adult]
         aged_out = adult[IS_IN_CARE[adult_state]]
         m.transitions.move(aged_out, State.AGED_OUT, Reason.EIGHTEENTH_BIRTHDAY)
@@ -123,10 +123,10 @@ class InCare:
         m.transitions.move(adult[IS_AT_HOME[adult_state]], State.CLOSED, Reason.CASE_CLOSED)
         # a child who went home stays an agent while it may come back (the re-entry horizon); its
         # social worker's monitoring ends earlier, after `monitoring_months` (it leaves the caseload)
-        returned = rows[c.state[rows] == State.RETURNED_HOME]
+        returned = rows.compress(c.state[rows] == State.RETURNED_HOME)
         home_months = c.months_in_state[returned]
-        c.worker[returned[home_months >= self.params.monitoring_months]] = -1
-        done = returned[(c.age_months[returned] >= ADULT_MONTHS) | (home_months >= self.params.reentry_horizon_months)]
+        c.worker[returned.compress(home_months >= self.params.monitoring_months)] = -1
+        done = returned.compress((c.age_months[returned] >= ADULT_MONTHS) | (home_months >= self.params.reentry_horizon_months))
         m.transitions.move(done, State.CLOSED, Reason.MONITORING_ENDED)
 
     def caseload(self, rows: np.ndarray) -> np.ndarray:
@@ -134,4 +134,4 @@ class InCare:
         at home past their monitoring months (still agents because they may come back)."""
         c = self.children
         past = (c.state[rows] == State.RETURNED_HOME) & (c.months_in_state[rows] >= self.params.monitoring_months)
-        return rows[~past]
+        return rows.compress(~past)

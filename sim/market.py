@@ -212,7 +212,7 @@ class ProviderMarket:
         flows["new_foster_households_left"] += leaving.size
         for kind in FOSTERING_HOUSEHOLDS:
             rows = self._rows_of_kind[kind]
-            self._rows_of_kind[kind] = rows[prov.open[rows]]  # a household that left is gone for good
+            self._rows_of_kind[kind] = rows.compress(prov.open[rows])  # a household that left is gone for good
             multiplier = policy.foster_recruitment_multiplier
             mean = self._start_households[kind] * p.foster_recruitment_rate_per_year * multiplier / 12
             u = supply.uniform(np.array([int(kind) << 32], dtype=np.int64), month, salt=0)
@@ -225,7 +225,7 @@ class ProviderMarket:
                 flows["new_foster_households_recruited_by_lever"] += n_new * (1 - 1 / multiplier)
         self._follow_home_demand()
         homes = self._rows_of_kind[ProviderKind.HOME_PRIVATE]
-        homes = homes[prov.open[homes]]
+        homes = homes.compress(prov.open[homes])
         empty = prov.occupied[homes] == 0
         prov.months_empty[homes] = np.where(empty, prov.months_empty[homes] + 1, 0)
         stale = homes[(prov.months_empty[homes] >= STALE_HOME_MONTHS)]

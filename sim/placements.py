@@ -58,13 +58,14 @@ class PlacementLedger:
             return np.ones(rows.size, dtype=bool)
         prov, market = self.providers, self.model.market
         of_kind = market.rows_of_kind(kind)
-        of_kind = of_kind[prov.open[of_kind]]
+        if kind not in FOSTERING_HOUSEHOLDS:  # households that left are off the market's lists already
+            of_kind = of_kind.compress(prov.open[of_kind])
         if kind in EXPANDS_ON_DEMAND:
             free = prov.places[of_kind] - prov.occupied[of_kind]
             if free.sum() < rows.size:
                 market.expand(kind, rows.size - int(free.sum()))
                 of_kind = market.rows_of_kind(kind)
-                of_kind = of_kind[prov.open[of_kind]]
+                of_kind = of_kind.compress(prov.open[of_kind])
         if kind not in FOSTERING_HOUSEHOLDS:
             return np.arange(rows.size) < self._take_free(rows, of_kind, kind)
         placed = np.zeros(rows.size, dtype=bool)
@@ -75,7 +76,7 @@ class PlacementLedger:
                 continue
             approved = ((prov.approved_min_months[of_kind] <= age[idx].min())
                         & (prov.approved_max_months[of_kind] > age[idx].max()))
-            placed[idx[: self._take_free(rows[idx], of_kind[approved], kind)]] = True
+            placed[idx[: self._take_free(rows[idx], of_kind.compress(approved), kind)]] = True
         return placed
 
     def _take_free(self, rows: np.ndarray, providers: np.ndarray, kind: ProviderKind) -> int:
@@ -112,7 +113,7 @@ class PlacementLedger:
         c, m = self.children, self.model
         leaving = np.zeros(self.providers.n + 1, dtype=bool)  # the last entry: "no provider" (-1)
         leaving[households] = True
-        moved = care[leaving[c.provider[care]]]
+        moved = care.compress(leaving[c.provider[care]])
         self.release(moved)
         m.flows["new_carer_left_moves"] += moved.size
         m.flows["new_placement_moves"] += moved.size
@@ -137,8 +138,8 @@ class PlacementLedger:
         held = c.provider[rows]
         has = held >= 0
         if has.any():
-            np.subtract.at(self.providers.occupied, held[has], 1)
-            c.provider[rows[has]] = -1
+            np.subtract.at(self.providers.occupied, held.compress(has), 1)
+            c.provider[rows.compress(has)] = -1
 
     # ------------------------------------------------------------------ matching
     def match(self, rows: np.ndarray, routes: np.ndarray, step_downs: np.ndarray) -> None:
@@ -165,11 +166,11 @@ class PlacementLedger:
             return np.zeros(0, dtype=bool)
         c = self.children
         placed_mask = self.take_places(rows, kind)
-        placed = rows[placed_mask]
+        placed = rows.compress(placed_mask)
         if placed.size:
             provider = c.provider[placed].copy()
             c.provider[placed] = -1  # the move releases held places; re-attach after
-            self.model.transitions.move(placed, int(kind), reasons[placed_mask])
+            self.model.transitions.move(placed, int(kind), reasons.compress(placed_mask))
             c.provider[placed] = provider
         return ~placed_mask
 

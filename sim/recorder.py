@@ -69,10 +69,10 @@ class Recorder:
         rec["n_other_care"] = counts[list(OTHER_CARE)].sum()
         # on a plan: every child on a child protection plan, and supported children whose family
         # came to support from a plan (children in need are never on one: an invariant test)
-        edge = rows[states == State.EDGE_OF_CARE]
+        edge = rows.compress(states == State.EDGE_OF_CARE)
         rec["n_cp_plans"] = int(counts[State.CHILD_PROTECTION] + c.on_plan[edge].sum())
         in_care = IS_IN_CARE[states]
-        care_rows = rows[in_care]
+        care_rows = rows.compress(in_care)
         rec["n_uasc_in_care"] = int(c.uasc[care_rows].sum())
         fostering = m.market.fostering_rows()  # approved households (those that left hold no place)
         n = prov.n
@@ -84,7 +84,7 @@ class Recorder:
         rec["n_foster_places"] = float(prov.places[fostering].sum())
         rec["n_foster_places_free"] = float((prov.places[fostering] - prov.occupied[fostering]).sum())
         homes = np.concatenate([m.market.rows_of_kind(kind) for kind in (ProviderKind.HOME_LA, ProviderKind.HOME_PRIVATE)])
-        homes = homes[prov.open[homes]]
+        homes = homes.compress(prov.open[homes])
         rec["n_childrens_homes_open"] = int(homes.size)
         rec["n_home_places"] = float(prov.places[homes].sum())
         rec["n_edge_families"] = n_supported_families
@@ -99,8 +99,11 @@ class Recorder:
         rec["direct_hours_per_child_in_care_or_on_plan"] = rec["direct_hours_per_week"] / max(n_cp, 1e-9)
         # a child with no provider (-1) pays the kind's price as it is (factor 1)
         held = c.provider[care_rows]
-        factors = np.where(held >= 0, prov.price_factor[held], 1.0)  # -1 reads the last row: replaced
-        spend = m.costs.month_spend(m.year, states[in_care], factors, n_supported_families,
+        factors = prov.price_factor[held]
+        no_place = held < 0
+        if no_place.any():  # -1 read the last row: replaced
+            factors[no_place] = 1.0
+        spend = m.costs.month_spend(m.year, states.compress(in_care), factors, n_supported_families,
                                     rec["n_social_workers"] + rec["n_agency_social_workers"], scale=m.scale,
                                     n_reunification_children=n_reunification,
                                     extra_households_recruited=self.flows["new_foster_households_recruited_by_lever"],

@@ -26,7 +26,8 @@ class Transitions:
             return
         c, m = self.children, self.model
         frm = c.state[rows]
-        if np.ndim(to) == 0:  # one target state (most calls): scalar lookups
+        one_target = not isinstance(to, np.ndarray)  # (most calls): scalar lookups
+        if one_target:
             to = np.int8(to)
             allowed, now_in = ALLOWED[:, to][frm], IS_IN_CARE[to]  # a numpy bool: ~ negates it
         else:
@@ -34,7 +35,7 @@ class Transitions:
             allowed, now_in = ALLOWED[frm, to], IS_IN_CARE[to]
         if not allowed.all():
             bad = np.flatnonzero(~allowed)[0]
-            target = to if np.ndim(to) == 0 else to[bad]
+            target = to if one_target else to[bad]
             why = Reason(int(reason if np.ndim(reason) == 0 else reason[bad])).name
             raise RuntimeError(f"disallowed move {State(frm[bad]).name} -> {State(target).name} ({why})")
         m.journeys.add(rows, m.month, frm, to, reason)
@@ -42,20 +43,20 @@ class Transitions:
         was_in = IS_IN_CARE[frm]
         entering = ~was_in & now_in
         if entering.any():
-            new = rows[entering]
+            new = rows.compress(entering)
             c.n_entries[new] += 1
             c.months_in_care[new] = 0
             c.on_plan[new] = False
             m.flows["new_entries"] += new.size
-            m.flows["new_reentries"] += int((frm[entering] == State.RETURNED_HOME).sum())
+            m.flows["new_reentries"] += int(np.count_nonzero(frm.compress(entering) == State.RETURNED_HOME))
         leaving = was_in & ~now_in
         if leaving.any():
             m.flows["new_exits"] += int(leaving.sum())
-            c.legal_status[rows[leaving]] = LegalStatus.NONE
-        if np.ndim(now_in) == 0:
+            c.legal_status[rows.compress(leaving)] = LegalStatus.NONE
+        if one_target:
             if now_in:
                 c.n_placements[rows] += 1
         else:
-            c.n_placements[rows[now_in]] += 1
+            c.n_placements[rows.compress(now_in)] += 1
         c.state[rows] = to
         c.months_in_state[rows] = 0

@@ -144,7 +144,7 @@ def test_support_goes_only_to_families_at_the_edge_and_coverage_is_recorded():
                                                      (State.CHILD_IN_NEED, State.CHILD_PROTECTION, State.EDGE_OF_CARE))])
         c.age_months[: c.n] += 1
         started = f.support_until[home.families] == m.month + int(p.edge_support_months) - 1
-        fam_hazard = hazards.family_max(home.hazard, home.starts)
+        fam_hazard = hazards.family_max(home.hazard, home.group, home.starts.size)
         on_plan = np.logical_or.reduceat(c.on_plan[home.rows], home.starts)
         # a family whose child turned 18 this month lost that child's hazard: left out
         turned_18 = np.flatnonzero((c.state[: c.n] == State.CLOSED) & (c.age_months[: c.n] == ADULT_MONTHS)
