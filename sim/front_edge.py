@@ -37,7 +37,7 @@ class AtHome(NamedTuple):
 
     def per_child(self, family_values: np.ndarray) -> np.ndarray:
         """A value per family spread to its children."""
-        return family_values[self.group]
+        return family_values.take(self.group)  # `take`: 2x cheaper than indexing with int32
 
     def any(self, flags: np.ndarray) -> np.ndarray:
         """Whether any child of each family has `flags` (a mask over `rows`) set."""
@@ -120,7 +120,7 @@ class FrontEdge:
         first[:1] = True
         np.not_equal(fam[1:], fam[:-1], out=first[1:])
         starts = np.flatnonzero(first)
-        n_risks = (f.domestic_abuse[fam].astype(np.int8) + f.substance_misuse[fam] + f.mental_health[fam])
+        n_risks = (f.domestic_abuse.take(fam).astype(np.int8) + f.substance_misuse.take(fam) + f.mental_health.take(fam))
         hazard = hazards.entry_hazard(self.params, c.on_plan[rows], n_risks, c.need[rows], c.age_months[rows])
         group = np.cumsum(first, dtype=np.int32) - 1  # 20x cheaper than np.repeat over the families
         return AtHome(rows, fam, hazard, hazards.family_max(hazard, group, starts.size), starts, fam[starts], group)
@@ -157,7 +157,7 @@ class FrontEdge:
         p, c, f, m = self.params, self.children, self.families, self.model
         rows, fam_ids = home.rows, home.families
         in_edge = c.state[rows] == State.EDGE_OF_CARE
-        support_until = f.support_until[fam_ids]
+        support_until = f.support_until.take(fam_ids)
         fam_in_edge = home.any(in_edge)
         fam_ended = fam_in_edge & (support_until < m.month)
         ended_rows = rows[in_edge & home.per_child(fam_ended)]
@@ -198,7 +198,7 @@ class FrontEdge:
         `edge_adolescent_effect_multiplier` of the cut (MST trial: none).
         """
         p, c, f, m = self.params, self.children, self.families, self.model
-        until = f.support_until[home.families]
+        until = f.support_until.take(home.families)
         started = until - (int(p.edge_support_months) - 1)
         fam_on = (until >= 0) & (m.month < started + int(p.edge_effect_months))
         factor = np.ones(home.rows.size)

@@ -83,20 +83,21 @@ def exit_hazards(params, years: float, state, age, months_in_care, uasc, time_ef
     receiving reunification support.
     """
     p = params
+    state = state.astype(np.intp)  # `take` with a native index is ~2x cheaper than indexing with int8
     exit_trend = trend(p.exit_trend_per_year, years)
     early = np.where(months_in_care < EARLY_EPISODE_MONTHS, p.return_home_early_multiplier, 1.0)
-    home = by_state(dict.fromkeys(RETURN_HOME_STATES, p.return_home_rate_per_year * exit_trend))[state] * early
+    home = by_state(dict.fromkeys(RETURN_HOME_STATES, p.return_home_rate_per_year * exit_trend)).take(state) * early
     home[uasc] = 0.0
     home *= time_effect  # a worker with more direct time per child explores and supports a return home more
-    home += by_state({State.PLACED_WITH_PARENTS: p.placed_with_parents_discharge_rate_per_year})[state]
+    home += by_state({State.PLACED_WITH_PARENTS: p.placed_with_parents_discharge_rate_per_year}).take(state)
     if supported.size:
         home[supported] += reunification_rate * time_effect[supported]
     sgo_rate = p.special_guardianship_rate_per_year * exit_trend
     sgo = (by_state({State.KINSHIP: sgo_rate * p.kinship_guardianship_multiplier,
-                     State.FOSTER_IN_HOUSE: sgo_rate, State.FOSTER_AGENCY: sgo_rate})[state]
+                     State.FOSTER_IN_HOUSE: sgo_rate, State.FOSTER_AGENCY: sgo_rate}).take(state)
            * ((age < AGE_16_MONTHS) & (months_in_care >= EARLY_EPISODE_MONTHS) & ~uasc))
-    adopt = by_state({State.PLACED_FOR_ADOPTION: p.adoption_order_rate_per_year})[state]
-    older = by_state(dict.fromkeys(LEAVING_16_17_STATES, p.left_16_17_rate_per_year * exit_trend))[state]
+    adopt = by_state({State.PLACED_FOR_ADOPTION: p.adoption_order_rate_per_year}).take(state)
+    older = by_state(dict.fromkeys(LEAVING_16_17_STATES, p.left_16_17_rate_per_year * exit_trend)).take(state)
     older *= age >= AGE_16_MONTHS
     return [home, sgo, adopt, older]
 
@@ -126,18 +127,19 @@ def move_hazards(params, years: float, state, age, months_in_care, uasc, care_or
     a child in a children's home steps to semi-independence first).
     """
     p = params
+    state = state.astype(np.intp)  # as in `exit_hazards`
     order_rate, match_rate = adoption_pipeline_rates(p, years)
-    non_kin = by_state(dict.fromkeys(NON_KIN_FOSTER, 1.0))[state]
+    non_kin = by_state(dict.fromkeys(NON_KIN_FOSTER, 1.0)).take(state)
     young = (age < AGE_5_MONTHS) & (months_in_care >= EARLY_EPISODE_MONTHS) & ~uasc
     to_order = non_kin * (order_rate * (young & ~placement_order))
     to_adoption = non_kin * (match_rate * placement_order)
-    with_parents = by_state(dict.fromkeys(FOSTER, p.placed_with_parents_rate_per_year))[state] * care_order
-    breakdown = by_state(dict.fromkeys(FOSTER, p.foster_breakdown_rate_per_year))[state]
+    with_parents = by_state(dict.fromkeys(FOSTER, p.placed_with_parents_rate_per_year)).take(state) * care_order
+    breakdown = by_state(dict.fromkeys(FOSTER, p.foster_breakdown_rate_per_year)).take(state)
     home_rate = p.step_down_rate_per_year + extra_step_down_rate
-    step_down = by_state(dict.fromkeys(CHILDRENS_HOMES, home_rate))[state]
+    step_down = by_state(dict.fromkeys(CHILDRENS_HOMES, home_rate)).take(state)
     older = age >= AGE_16_MONTHS
-    to_semi = by_state(dict.fromkeys(CHILDRENS_HOMES, p.to_semi_independent_rate_per_year))[state] * older
-    independent = by_state(dict.fromkeys(INDEPENDENT_LIVING_FROM, p.independent_living_rate_per_year))[state] * older
+    to_semi = by_state(dict.fromkeys(CHILDRENS_HOMES, p.to_semi_independent_rate_per_year)).take(state) * older
+    independent = by_state(dict.fromkeys(INDEPENDENT_LIVING_FROM, p.independent_living_rate_per_year)).take(state) * older
     return [to_order, to_adoption, with_parents, breakdown, step_down, to_semi, independent]
 
 

@@ -129,9 +129,16 @@ class InCare:
         done = returned.compress((c.age_months[returned] >= ADULT_MONTHS) | (home_months >= self.params.reentry_horizon_months))
         m.transitions.move(done, State.CLOSED, Reason.MONITORING_ENDED)
 
-    def caseload(self, rows: np.ndarray) -> np.ndarray:
+    def caseload(self, rows: np.ndarray, is_returned: np.ndarray | None = None) -> np.ndarray:
         """The active children `rows` who are on a social worker's caseload: all but the children
-        at home past their monitoring months (still agents because they may come back)."""
+        at home past their monitoring months (still agents because they may come back).
+        `is_returned` marks the rows that went home, if the caller has it."""
         c = self.children
-        past = (c.state[rows] == State.RETURNED_HOME) & (c.months_in_state[rows] >= self.params.monitoring_months)
-        return rows.compress(~past)
+        if is_returned is None:
+            is_returned = c.state[rows] == State.RETURNED_HOME
+        past = c.months_in_state[rows.compress(is_returned)] >= self.params.monitoring_months
+        if not past.any():
+            return rows
+        on_caseload = ~is_returned
+        on_caseload[np.flatnonzero(is_returned)[~past]] = True
+        return rows.compress(on_caseload)

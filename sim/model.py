@@ -36,7 +36,7 @@ from sim.placements import PlacementLedger, Route
 from sim.policy import Lever, PolicyState
 from sim.recorder import Recorder
 from sim.records import JourneyLog
-from sim.states import IS_ACTIVE, IS_AT_HOME, IS_IN_CARE, State
+from sim.states import State, is_active, is_at_home, is_in_care
 from sim.streams import Streams
 from sim.transitions import Transitions
 from sim.workforce import Workforce
@@ -132,10 +132,12 @@ class CareModel(Model):
         # outputs: England figures (1/scale) nationally, the authority's own counts locally
         self.output_scale = self.scale if start is None else 1.0
         self.child_months = 0
-        self.children = ChildTable(capacity=int(400_000 * self.scale) + 64)
-        self.families = FamilyTable(capacity=int(300_000 * self.scale) + 64)
+        # room for a 2015-2025 run at England's scale (tables grow by half when full: each growth
+        # copies every column, 3-5 times a run from smaller starts)
+        self.children = ChildTable(capacity=int(1_150_000 * self.scale) + 64)
+        self.families = FamilyTable(capacity=int(750_000 * self.scale) + 64)
         self.workers = WorkerTable(capacity=int(40_000 * self.scale) + 64)
-        self.providers = ProviderTable(capacity=int(20_000 * self.scale) + 64)
+        self.providers = ProviderTable(capacity=int(150_000 * self.scale) + 64)
         self._views: dict[tuple[str, int], Agent] = {}
         self.recorder = Recorder(self)
         self.flows = self.recorder.flows  # this month's events, counted by the phases as they happen
@@ -223,23 +225,24 @@ class CareModel(Model):
         self.flows.reset()
         policy = self.update_context()  # 1
         uasc_arrivals = self.front.refer()  # 2
-        time = self.workforce.allocate(self.in_care.caseload(self.active_rows))  # 3
         # who is where after referrals: each phase below narrows its own group
         active = self.active_rows
         state = c.state[active]
+        is_returned = state == State.RETURNED_HOME
+        returned = active.compress(is_returned)
+        time = self.workforce.allocate(self.in_care.caseload(active, is_returned))  # 3
         # x.compress(mask), not x[mask]: numpy's boolean indexing is ~6x slower on the half-true,
         # unsorted masks of the step (0.9 ms against 0.13 ms for 170,000 rows; benchmarks/README.md)
-        home = active.compress(IS_AT_HOME[state])
+        home = active.compress(is_at_home(state))
         home = home.compress(~c.uasc[home])  # UASC arrivals wait for placement, not at home
-        returned = active.compress(state == State.RETURNED_HOME)
-        care = active.compress(IS_IN_CARE[state])
+        care = active.compress(is_in_care(state))
         self.front.protect(home, policy.at_risk_escalation_multiplier)  # 4
-        home = self.front.at_home(home.compress(IS_AT_HOME[c.state[home]]))  # support keeps them at home
+        home = self.front.at_home(home.compress(is_at_home(c.state[home])))  # support keeps them at home
         n_supported, n_at_edge = self.front.support_families(home, policy.extra_edge_capacity_families, policy)  # 5
         entrants, routes = self.front.enter_care(home, returned, uasc_arrivals, policy, time)  # 6
         n_reunification = self.in_care.support_reunification(care, returned, policy.reunification_capacity_children)  # 7
         self.in_care.leave_care(care, policy, time)  # 8
-        care = care.compress(IS_IN_CARE[c.state[care]])
+        care = care.compress(is_in_care(c.state[care]))
         movers, mover_routes, step_downs = self.in_care.move_placements(care, policy)  # 9
         left = self.market.supply_places(policy, self.recorder.current["new_residential_no_foster"])  # 10
         rehomed = self.ledger.carers_left(left, care)
@@ -249,7 +252,7 @@ class CareModel(Model):
         self.in_care.age(self.active_rows)  # 12
         self.market.vary_approvals()  # a child who turned 11 keeps its carers
         state = c.state[self.active_rows]
-        still = IS_ACTIVE[state]
+        still = is_active(state)
         self.active_rows = self.active_rows.compress(still)
         self.child_months += int(self.active_rows.size)
         self.recorder.record(state.compress(still), n_supported, n_at_edge=n_at_edge, n_reunification=n_reunification)  # 13

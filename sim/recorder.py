@@ -14,7 +14,7 @@ from agents.providers import ProviderKind
 
 from sim.dates import START_YEAR
 from sim.measures import MEASURES, to_england, yearly
-from sim.states import (CHILDRENS_HOMES, FOSTER, IS_ACTIVE, IS_IN_CARE,
+from sim.states import (CHILDRENS_HOMES, FOSTER, IS_ACTIVE, IS_IN_CARE, is_in_care,
                         IS_RESIDENTIAL, N_STATES, OTHER_CARE, State)
 
 FLOWS: tuple[str, ...] = tuple(m.name for m in MEASURES if m.kind == "flow")
@@ -71,7 +71,7 @@ class Recorder:
         # came to support from a plan (children in need are never on one: an invariant test)
         edge = rows.compress(states == State.EDGE_OF_CARE)
         rec["n_cp_plans"] = int(counts[State.CHILD_PROTECTION] + c.on_plan[edge].sum())
-        in_care = IS_IN_CARE[states]
+        in_care = is_in_care(states)
         care_rows = rows.compress(in_care)
         rec["n_uasc_in_care"] = int(c.uasc[care_rows].sum())
         fostering = m.market.fostering_rows()  # approved households (those that left hold no place)
@@ -99,7 +99,7 @@ class Recorder:
         rec["direct_hours_per_child_in_care_or_on_plan"] = rec["direct_hours_per_week"] / max(n_cp, 1e-9)
         # a child with no provider (-1) pays the kind's price as it is (factor 1)
         held = c.provider[care_rows]
-        factors = prov.price_factor[held]
+        factors = prov.price_factor.take(held)
         no_place = held < 0
         if no_place.any():  # -1 read the last row: replaced
             factors[no_place] = 1.0

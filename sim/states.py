@@ -67,6 +67,38 @@ IS_ACTIVE = _mask(ACTIVE)
 IS_TERMINAL = _mask(TERMINAL)
 
 
+def _code_range(states) -> tuple[int, int]:
+    """(first, last) code of `states`, which must be consecutive codes."""
+    codes = sorted(int(s) for s in states)
+    if codes != list(range(codes[0], codes[-1] + 1)):
+        raise AssertionError(f"states {states} are not consecutive codes")
+    return codes[0], codes[-1]
+
+
+_AT_HOME_LAST = _code_range(AT_HOME)[1]
+_IN_CARE_FIRST, _IN_CARE_LAST = _code_range(IN_CARE)
+_ACTIVE_LAST = _code_range(ACTIVE)[1]
+assert _code_range(AT_HOME)[0] == 0 and _code_range(ACTIVE)[0] == 0
+
+
+# The monthly step asks these of ~170,000 states at a time. The groups are consecutive codes, so a
+# comparison answers them exactly, about 10x cheaper than gathering the mask (IS_IN_CARE[state]):
+# 0.03 ms against 0.37 ms on 170,000 int8 states.
+def is_at_home(state: np.ndarray) -> np.ndarray:
+    """IS_AT_HOME[state], by comparison."""
+    return state <= _AT_HOME_LAST
+
+
+def is_in_care(state: np.ndarray) -> np.ndarray:
+    """IS_IN_CARE[state], by comparison."""
+    return (state >= _IN_CARE_FIRST) & (state <= _IN_CARE_LAST)
+
+
+def is_active(state: np.ndarray) -> np.ndarray:
+    """IS_ACTIVE[state], by comparison."""
+    return state <= _ACTIVE_LAST
+
+
 def _allowed() -> np.ndarray:
     """ALLOWED[a, b] is True when a child may move from state a to state b in one month."""
     ok = np.zeros((N_STATES, N_STATES), dtype=bool)

@@ -31,7 +31,7 @@ class WorkerTime(NamedTuple):
 
     def of(self, children, rows: np.ndarray) -> np.ndarray:
         """The time effect of each child's worker (1 at the 2015 reference)."""
-        return self.effect[children.worker[rows]]
+        return self.effect.take(children.worker[rows])  # `take`: 2x cheaper with int32 rows
 
 
 class Workforce:
@@ -106,8 +106,8 @@ class Workforce:
         c, w, p = self.children, self.workers, self.params
         workers = c.worker[rows]
         active_workers = np.flatnonzero(w.active[: w.n])
-        counts = np.bincount(workers[workers >= 0], minlength=w.n)
-        unallocated = rows[workers < 0]
+        counts = np.bincount(workers.compress(workers >= 0), minlength=w.n)
+        unallocated = rows.compress(workers < 0)
         if unallocated.size:
             # caseloads are small integers: numpy's stable sort of 16-bit keys is a radix sort
             keys = counts[active_workers]
