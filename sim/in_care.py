@@ -65,11 +65,16 @@ class InCare:
         the assessment finds a return appropriate; for the others it ends without a return.
         """
         c, m = self.children, self.model
-        supported = np.flatnonzero(c.return_appropriate[rows] & (c.reunification_until[rows] >= m.month))
-        exits = hazards.exit_hazards(self.params, m.month / 12, c.state[rows], c.age_months[rows],
-                                     c.months_in_care[rows], c.uasc[rows], time.of(c, rows),
-                                     supported, policy.reunification_rate_per_year)
-        out, which = hazards.competing(self.streams["exits"], rows, m.month, exits)
+        years, rate = m.month / 12, policy.reunification_rate_per_year
+
+        def exits_of(idx):
+            sub = rows[idx]
+            supported = np.flatnonzero(c.return_appropriate[sub] & (c.reunification_until[sub] >= m.month))
+            return hazards.exit_hazards(self.params, years, c.state[sub], c.age_months[sub], c.months_in_care[sub],
+                                        c.uasc[sub], time.of(c, sub), supported, rate)
+
+        bound = hazards.exit_bound(self.params, years, float(time.effect.max(initial=1.0)), rate)
+        out, which = hazards.competing(self.streams["exits"], rows, m.month, exits_of, bound.take(c.state[rows]))
         for k, (state_to, reason, flow) in enumerate(EXIT_TARGETS):
             sel = out[which == k]
             m.transitions.move(sel, state_to, reason)
@@ -84,11 +89,16 @@ class InCare:
         place is found).
         """
         p, c, m = self.params, self.children, self.model
-        legal = c.legal_status[rows]
-        moves = hazards.move_hazards(p, m.month / 12, c.state[rows], c.age_months[rows], c.months_in_care[rows],
-                                     c.uasc[rows], legal == LegalStatus.CARE_ORDER, legal == LegalStatus.PLACEMENT_ORDER,
-                                     policy.extra_step_down_rate_per_year)
-        mv, which = hazards.competing(self.streams["moves"], rows, m.month, moves)
+        years, extra = m.month / 12, policy.extra_step_down_rate_per_year
+
+        def moves_of(idx):
+            sub = rows[idx]
+            legal = c.legal_status[sub]
+            return hazards.move_hazards(p, years, c.state[sub], c.age_months[sub], c.months_in_care[sub], c.uasc[sub],
+                                        legal == LegalStatus.CARE_ORDER, legal == LegalStatus.PLACEMENT_ORDER, extra)
+
+        bound = hazards.move_bound(p, years, extra).take(c.state[rows])
+        mv, which = hazards.competing(self.streams["moves"], rows, m.month, moves_of, bound)
         ordered = mv[which == 0]  # the child stays where it is and waits for a match
         c.legal_status[ordered] = LegalStatus.PLACEMENT_ORDER
         m.flows["new_placement_orders"] += ordered.size
