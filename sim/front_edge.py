@@ -43,6 +43,17 @@ class AtHome(NamedTuple):
         """Whether any child of each family has `flags` (a mask over `rows`) set."""
         return hazards.family_any(flags, self.group, self.starts.size)
 
+    def of_families(self, idx: np.ndarray) -> "AtHome":
+        """The same, for the families `idx` (ascending indices into `families`) only."""
+        chosen = np.zeros(self.starts.size, dtype=bool)
+        chosen[idx] = True
+        children = np.flatnonzero(chosen.take(self.group))
+        renumber = np.cumsum(chosen, dtype=np.int32) - 1  # a chosen family's index among the chosen
+        group = renumber.take(self.group.take(children))
+        starts = np.flatnonzero(np.diff(group, prepend=-1))
+        return AtHome(self.rows.take(children), self.family.take(children), self.hazard.take(children),
+                      self.family_hazard.take(idx), starts, self.families.take(idx), group)
+
 
 class FrontEdge:
     """Referral, protection, edge-of-care support and entry to care of a model."""
@@ -219,14 +230,19 @@ class FrontEdge:
         same month. `time` is this month's `WorkerTime` (direct time scales support's effect).
         """
         p, c, m = self.params, self.children, self.model
-        rows = home.rows
-        hazard = home.hazard * self.support_effect(home, policy, time)
+        # the family enters if any child's hazard fires: the largest hazard decides. Support and a
+        # lever's multiplier only scale it, so the family's largest hazard before support (times the
+        # multiplier if above 1) bounds it: only families whose draw falls under that bound can
+        # enter, and only they get the rest computed (exact; as `hazards.competing`)
+        u = self.streams["entries"].uniform(home.families, m.month)
+        bound = home.family_hazard * max(policy.at_risk_entry_multiplier, 1.0)
+        maybe = np.flatnonzero(u < monthly_probability(bound) * (1 + 1e-9))
+        some = home.of_families(maybe)
+        hazard = some.hazard * self.support_effect(some, policy, time)
         if policy.at_risk_entry_multiplier != 1.0:
-            hazard = np.where(c.on_plan[rows], hazard, hazard * policy.at_risk_entry_multiplier)
-        # the family enters if any child's hazard fires: the largest hazard decides
-        fam_prob = monthly_probability(hazards.family_max(hazard, home.group, home.starts.size))
-        fam_enters = self.streams["entries"].uniform(home.families, m.month) < fam_prob
-        from_home = rows[home.per_child(fam_enters)]
+            hazard = np.where(c.on_plan[some.rows], hazard, hazard * policy.at_risk_entry_multiplier)
+        fam_prob = monthly_probability(hazards.family_max(hazard, some.group, maybe.size))
+        from_home = some.rows.compress(some.per_child(u.take(maybe) < fam_prob))
         reentry = hazards.reentry_hazard(p, c.months_in_state[returned], c.reunification_support[returned],
                                          policy.reentry_reduction)
         back = returned[self.streams["reentry"].uniform(returned, m.month) < monthly_probability(reentry)]

@@ -224,22 +224,23 @@ def reentry_survival(params, months) -> np.ndarray:
     return np.exp(-(p.reentry_rate_first_year_per_year * first + p.reentry_rate_later_per_year * later) / 12)
 
 
-def competing(stream, rows: np.ndarray, month: int, hazards_of, bound: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def competing(stream, rows: np.ndarray, month: int, hazards_of, bound: np.ndarray,
+              states: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Which of several competing yearly hazards fires for each row this month.
 
     One uniform per child decides whether any event happens (probability 1 - exp(-total/12))
     and, by where it falls, which one (in proportion to the hazards). Returns the rows with
     an event and the index of their event.
 
-    `hazards_of(idx)` returns the list of hazards of `rows[idx]`; `bound` is an upper bound of
-    each row's total hazard. A child whose uniform is above the bound's probability cannot have
-    an event, so only the few under it (about one in ten) get their hazards computed: the same
-    result as computing every child's, at a fraction of the cost (thinning).
+    `hazards_of(idx)` returns the list of hazards of `rows[idx]`; `bound` is an upper bound, by
+    state, of a child's total hazard (`states`: each row's). A child whose uniform is above the
+    bound's probability cannot have an event, so only the few under it (about one in ten) get
+    their hazards computed: the same result as computing every child's, at a fraction of the
+    cost (thinning).
     """
     u = stream.uniform(rows, month)
-    p_bound = monthly_probability(bound)
-    p_bound *= 1 + 1e-9  # rounding can never leave out a child that fires
-    maybe = np.flatnonzero(u < p_bound)
+    p_bound = monthly_probability(bound) * (1 + 1e-9)  # rounding can never leave out a child that fires
+    maybe = np.flatnonzero(u < p_bound.take(states.astype(np.intp)))  # take with int8 indices is slow
     hazards = hazards_of(maybe)
     total = hazards[0].copy()
     for h in hazards[1:]:

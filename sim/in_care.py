@@ -74,7 +74,7 @@ class InCare:
                                         c.uasc[sub], time.of(c, sub), supported, rate)
 
         bound = hazards.exit_bound(self.params, years, float(time.effect.max(initial=1.0)), rate)
-        out, which = hazards.competing(self.streams["exits"], rows, m.month, exits_of, bound.take(c.state[rows]))
+        out, which = hazards.competing(self.streams["exits"], rows, m.month, exits_of, bound, c.state[rows])
         for k, (state_to, reason, flow) in enumerate(EXIT_TARGETS):
             sel = out[which == k]
             m.transitions.move(sel, state_to, reason)
@@ -97,8 +97,8 @@ class InCare:
             return hazards.move_hazards(p, years, c.state[sub], c.age_months[sub], c.months_in_care[sub], c.uasc[sub],
                                         legal == LegalStatus.CARE_ORDER, legal == LegalStatus.PLACEMENT_ORDER, extra)
 
-        bound = hazards.move_bound(p, years, extra).take(c.state[rows])
-        mv, which = hazards.competing(self.streams["moves"], rows, m.month, moves_of, bound)
+        bound = hazards.move_bound(p, years, extra)
+        mv, which = hazards.competing(self.streams["moves"], rows, m.month, moves_of, bound, c.state[rows])
         ordered = mv[which == 0]  # the child stays where it is and waits for a match
         c.legal_status[ordered] = LegalStatus.PLACEMENT_ORDER
         m.flows["new_placement_orders"] += ordered.size

@@ -13,7 +13,7 @@ import pytest
 
 from sim import hazards
 from sim.parameter_file import load_params
-from sim.states import IN_CARE
+from sim.states import IN_CARE, State
 from sim.streams import Stream
 
 PARAMS = load_params()
@@ -77,14 +77,14 @@ def test_thinning_gives_the_same_events_as_computing_every_child(month):
     ch = random_children(rng, 30_000)
     rows = np.sort(rng.choice(10**6, ch["state"].size, replace=False))
     stream, years, rate, extra = Stream(11, "exits"), month / 12, 1.0, 0.3
-    bound = hazards.exit_bound(PARAMS, years, float(ch["time_effect"].max()), rate).take(ch["state"])
-    got = hazards.competing(stream, rows, month, lambda idx: exits(PARAMS, years, ch, rate, idx), bound)
+    bound = hazards.exit_bound(PARAMS, years, float(ch["time_effect"].max()), rate)
+    got = hazards.competing(stream, rows, month, lambda idx: exits(PARAMS, years, ch, rate, idx), bound, ch["state"])
     want = reference(stream, rows, month, exits(PARAMS, years, ch, rate))
     assert want[0].size > 500  # enough events to compare
     np.testing.assert_array_equal(got[0], want[0])
     np.testing.assert_array_equal(got[1], want[1])
-    bound = hazards.move_bound(PARAMS, years, extra).take(ch["state"])
-    got = hazards.competing(stream, rows, month, lambda idx: moves(PARAMS, years, ch, extra, idx), bound)
+    bound = hazards.move_bound(PARAMS, years, extra)
+    got = hazards.competing(stream, rows, month, lambda idx: moves(PARAMS, years, ch, extra, idx), bound, ch["state"])
     want = reference(stream, rows, month, moves(PARAMS, years, ch, extra))
     np.testing.assert_array_equal(got[0], want[0])
     np.testing.assert_array_equal(got[1], want[1])
@@ -96,7 +96,28 @@ def test_a_bound_too_low_would_lose_events():
     ch = random_children(rng, 30_000)
     rows = np.arange(ch["state"].size)
     stream, years = Stream(11, "exits"), 1.0
-    bound = hazards.exit_bound(PARAMS, years, float(ch["time_effect"].max()), 1.0).take(ch["state"])
-    got = hazards.competing(stream, rows, 5, lambda idx: exits(PARAMS, years, ch, 1.0, idx), bound * 0.3)
+    bound = hazards.exit_bound(PARAMS, years, float(ch["time_effect"].max()), 1.0)
+    got = hazards.competing(stream, rows, 5, lambda idx: exits(PARAMS, years, ch, 1.0, idx), bound * 0.3, ch["state"])
     want = reference(stream, rows, 5, exits(PARAMS, years, ch, 1.0))
     assert got[0].size < want[0].size
+
+
+def test_a_subset_of_families_at_home_is_the_same_children_regrouped():
+    from sim.front_edge import AtHome
+    from tests.conftest import small_model
+
+    m = small_model()
+    m.run_until(2017)
+    c = m.children
+    rows = m.active_rows
+    home = m.front.at_home(rows.compress(c.state[rows] <= State.EDGE_OF_CARE))
+    idx = np.flatnonzero(np.random.default_rng(1).random(home.families.size) < 0.1)
+    some = home.of_families(idx)
+    assert isinstance(some, AtHome)
+    keep = np.isin(home.family, home.families[idx])
+    np.testing.assert_array_equal(some.rows, home.rows[keep])
+    np.testing.assert_array_equal(some.hazard, home.hazard[keep])
+    np.testing.assert_array_equal(some.families, home.families[idx])
+    np.testing.assert_array_equal(some.families.take(some.group), c.family[some.rows])
+    np.testing.assert_array_equal(some.family_hazard, hazards.family_max(some.hazard, some.group, idx.size))
+    np.testing.assert_array_equal(some.rows.take(some.starts), some.rows[np.r_[True, np.diff(some.family) != 0]])
