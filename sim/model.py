@@ -232,7 +232,7 @@ class CareModel(Model):
         returned = active.compress(is_returned)
         time = self.workforce.allocate(self.in_care.caseload(active, is_returned))  # 3
         # x.compress(mask), not x[mask]: numpy's boolean indexing is ~6x slower on the half-true,
-        # unsorted masks of the step (0.9 ms against 0.13 ms for 170,000 rows; benchmarks/README.md)
+        # unsorted masks of the step (0.9 ms against 0.13 ms for 170,000 rows; README "Reproducing results")
         home = active.compress(is_at_home(state))
         home = home.compress(~c.uasc[home])  # UASC arrivals wait for placement, not at home
         care = active.compress(is_in_care(state))
