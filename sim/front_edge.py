@@ -103,18 +103,22 @@ class FrontEdge:
         `escalation_multiplier` scales the at-risk-to-plan escalation (aligned partnership working).
         """
         p, c, m = self.params, self.children, self.model
-        state = c.state[rows]
         u = self.streams["protection"].uniform(c.family[rows], m.month)
+        p_end = monthly_probability(p.cp_plan_end_rate_per_year)
+        p_esc = monthly_probability(p.at_risk_escalation_rate_per_year * escalation_multiplier)
+        p_close = monthly_probability(p.at_risk_closure_rate_per_year)
+        # every event below needs u under one of these: the other children are left as they are
+        maybe = np.flatnonzero(u < max(p_end, p_esc + p_close))
+        rows, u = rows.take(maybe), u.take(maybe)
+        state = c.state[rows]
         # support does not hold a case open: a supported family's plan ends or its case closes as
         # it would unsupported (else support, by keeping families at risk longer, raises entries)
         edge = state == State.EDGE_OF_CARE
         plan = (state == State.CHILD_PROTECTION) | (edge & c.on_plan[rows])
-        cp = rows[plan & (u < monthly_probability(p.cp_plan_end_rate_per_year))]
+        cp = rows[plan & (u < p_end)]
         c.on_plan[cp] = False
         m.transitions.move(cp, State.CLOSED, Reason.PLAN_ENDED)
         in_need = state == State.CHILD_IN_NEED
-        p_esc = monthly_probability(p.at_risk_escalation_rate_per_year * escalation_multiplier)
-        p_close = monthly_probability(p.at_risk_closure_rate_per_year)
         escalate = rows[in_need & (u < p_esc)]
         c.on_plan[escalate] = True
         m.transitions.move(escalate, State.CHILD_PROTECTION, Reason.ESCALATION)
