@@ -70,12 +70,12 @@ class PlacementLedger:
             return np.arange(rows.size) < self._take_free(rows, of_kind, kind)
         placed = np.zeros(rows.size, dtype=bool)
         age = self.children.age_months[rows]
+        approved_from, approved_to = prov.approved_min_months[of_kind], prov.approved_max_months[of_kind]
         for group in (age >= AGE_11_MONTHS, age < AGE_11_MONTHS):
             idx = np.flatnonzero(group)
             if idx.size == 0:
                 continue
-            approved = ((prov.approved_min_months[of_kind] <= age[idx].min())
-                        & (prov.approved_max_months[of_kind] > age[idx].max()))
+            approved = (approved_from <= age[idx].min()) & (approved_to > age[idx].max())
             placed[idx[: self._take_free(rows[idx], of_kind.compress(approved), kind)]] = True
         return placed
 
