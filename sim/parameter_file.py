@@ -66,12 +66,17 @@ class ParameterSet:
                 raise ParameterError(f"{where} names[{i}] = {n!r} is given twice")
 
     def _check_draws(self) -> None:
+        """Every draw as `_draw` would build it, checked without building it (200 Params objects
+        cost ~0.07 s of every start-up)."""
         where = f"{self.source}: [posterior]"
+        point = vars(self.point)
+        drawn = [n for n in self.names if n not in self.held]
         for k, draw in enumerate(self.draws):
             if len(draw) != len(self.names):
                 raise ParameterError(f"{where} draws[{k}] has {len(draw)} values for {len(self.names)} names")
+            values = {**point, **{n: v for n, v in zip(self.names, draw) if n not in self.held}}
             try:
-                self._draw(k)
+                Params.check(values, drawn)
             except ParameterError as exc:
                 raise ParameterError(f"{where} draws[{k}]: {exc}") from None
 

@@ -44,6 +44,9 @@ def free(lo: float, hi: float, doc: str, source: str, *, prior: tuple[float, flo
     return field(metadata={"lo": lo, "hi": hi, "doc": doc, "source": source, "free": True, "prior": prior})
 
 
+_RANGES: dict[type, dict[str, tuple[float, float]]] = {}  # hard ranges by parameter, per class
+
+
 def finite_number(value: Any) -> float | None:
     """`value` as a finite float, or None if it is not a finite number (bools, strings, lists,
     NaN, infinities and integers too large for a float are not)."""
@@ -303,18 +306,27 @@ class Params:
                                    prior=(0.1, 0.35, "assumption"))
 
     def __post_init__(self):
-        for f in dataclasses.fields(self):
-            value = getattr(self, f.name)
-            lo, hi = f.metadata["lo"], f.metadata["hi"]
+        self.check(vars(self))
+
+    @classmethod
+    def check(cls, values: dict, names=None) -> None:
+        """Raise ParameterError unless `values` (every parameter by name) are valid: each of `names`
+        (default: all) a finite number within its hard range, and the shares that must not pass 1.
+        A posterior draw is checked for its drawn names only (the others are the point's, checked)."""
+        ranges = _RANGES.get(cls) or _RANGES.setdefault(
+            cls, {f.name: (f.metadata["lo"], f.metadata["hi"]) for f in dataclasses.fields(cls)})
+        for name in ranges if names is None else names:
+            value = values[name]
+            lo, hi = ranges[name]
             if finite_number(value) is None:
-                raise ParameterError(f"parameter {f.name}: value {value!r} is not a finite number")
+                raise ParameterError(f"parameter {name}: value {value!r} is not a finite number")
             if not lo <= value <= hi:
-                raise ParameterError(f"parameter {f.name}: value {value} is outside [{lo}, {hi}]")
-        siblings = self.sibling_share_2 + self.sibling_share_3 + self.sibling_share_4
+                raise ParameterError(f"parameter {name}: value {value} is outside [{lo}, {hi}]")
+        siblings = values["sibling_share_2"] + values["sibling_share_3"] + values["sibling_share_4"]
         if siblings > 1:
             raise ParameterError(f"parameters sibling_share_2..4: sum {siblings:.3f} is above 1")
-        shares = (self.foster_share_2015 + self.residential_share_2015 + self.placed_with_parents_share_2015
-                  + self.placed_for_adoption_share_2015)
+        shares = (values["foster_share_2015"] + values["residential_share_2015"]
+                  + values["placed_with_parents_share_2015"] + values["placed_for_adoption_share_2015"])
         if shares > 1:
             raise ParameterError(f"parameters *_share_2015: placement shares sum to {shares:.3f}, above 1")
 
