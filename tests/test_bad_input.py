@@ -302,6 +302,7 @@ def test_a_manifest_that_is_not_an_object_is_refused(tmp_path, capsys, content):
     assert files_under(tmp_path) == before
 
 
+@pytest.mark.slow  # a region or a resumed run of several replications: 2-4 s each
 def test_a_damaged_run_file_is_run_again_saying_so(tmp_path, capsys):
     import pandas as pd
 

@@ -117,6 +117,7 @@ def test_backtest_table_and_privacy(authorities, tmp_path):
     _assert_private(planted, text, [out / "backtest.csv"])
 
 
+@pytest.mark.slow  # a region or a resumed run of several replications: 2-4 s each
 def test_region_total_is_exactly_the_sum_of_its_authorities(authorities, tmp_path):
     root, planted = authorities
     seen = []
@@ -144,6 +145,7 @@ def test_region_total_is_exactly_the_sum_of_its_authorities(authorities, tmp_pat
     assert ran_again == []
 
 
+@pytest.mark.slow  # a region or a resumed run of several replications: 2-4 s each
 def test_region_command_json_and_privacy(authorities, tmp_path):
     root, planted = authorities
     out = tmp_path / "region_out"

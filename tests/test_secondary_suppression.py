@@ -15,6 +15,7 @@ import json
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from calibration.ssda903.privacy import hidden_yearly, is_small
 from calibration.ssda903.synth import synthesise
@@ -146,6 +147,7 @@ def test_one_authority_alone_hides_what_its_own_sums_reveal():
     assert recoverable(hidden, relations) & small_set(tables) == set()
 
 
+@pytest.mark.slow  # a region or a resumed run of several replications: 2-4 s each
 def test_region_command_publishes_no_recoverable_count(tmp_path):
     """`caresim region --json`: with the published JSON's `c` as unknowns, no count of 1-5 follows
     from the published sums, and the store's replications likewise."""
