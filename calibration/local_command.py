@@ -57,7 +57,8 @@ def run_local(args, load_scenario, format_table) -> int:
     else:
         print(f"caresim {scenario.name} for {result.name}: from 31 March {result.start.year}, seed {args.seed}, "
               f"{args.replications} replication(s)" + (" (means)" if args.replications > 1 else ""))
-        print(format_table(suppress_counts(table)))
+        shown = suppress_counts(table)
+        print(format_table(shown.index, {c: shown[c].to_numpy() for c in shown.columns}))
         print("The authority's own counts: stocks at 31 March; entries, exits and spend for the year ending then.")
         print("Counts from 1 to 5 are shown as c. At-home stocks, workforce and providers are England's scaled "
               "by the authority's size.")

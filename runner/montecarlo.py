@@ -62,14 +62,16 @@ def scenario_levers(scenario: Mapping) -> list["Lever"]:
 
 
 def replication_table(scenario: Mapping, params: "Params", seed: int, scale: float, end_year: int,
-                      drivers=None, start: "LocalStart | None" = None) -> "pd.DataFrame":
+                      drivers=None, start: "LocalStart | None" = None, frame: bool = True):
     """The task: one replication's yearly table (`child_months` and `seed` in its `attrs`);
     `drivers` (runner.drivers.Drivers) replaces fitted trends where observed; `start` an
-    authority's own stock (sim/local_start.py), None for England."""
-    from sim.run import run_replication
+    authority's own stock (sim/local_start.py), None for England. A DataFrame, or with
+    `frame=False` the same table as arrays (`sim.measures.Yearly`: no pandas in the worker)."""
+    from sim.run import replication_yearly
 
-    return run_replication(params, seed=seed, scale=scale, end_year=end_year, levers=scenario_levers(scenario),
-                           drivers=drivers, start=start)
+    table = replication_yearly(params, seed=seed, scale=scale, end_year=end_year,
+                               levers=scenario_levers(scenario), drivers=drivers, start=start)
+    return table.to_frame() if frame else table
 
 
 def seeds_of(base_seed: int, replications: int) -> list[int]:
@@ -102,8 +104,12 @@ def plan(scenarios: Sequence[Mapping], seeds: Sequence[int], parameters: "Parame
 
 def run_replications(replications: Iterable[Replication], on_table: Callable[[Replication, "pd.DataFrame"], None],
                      *, scale: float, end_year: int, executor: ExecutorOptions = ExecutorOptions(),
-                     key_prefix: str = "", drivers=None, start: "LocalStart | None" = None) -> None:
+                     key_prefix: str = "", drivers=None, start: "LocalStart | None" = None,
+                     frame: bool = True) -> None:
     """Run every replication once; `on_table(replication, yearly table)` in this process as each ends.
+
+    The tables are DataFrames, or with `frame=False` arrays (`sim.measures.Yearly`, which
+    `runner.summary.grid_of` stacks): `caresim run` never imports pandas.
 
     `drivers` (runner.drivers.Drivers, or None) is passed to every replication.
     `key_prefix` names the experiment in the executor's task keys (e.g. its output folder), so
@@ -119,6 +125,8 @@ def run_replications(replications: Iterable[Replication], on_table: Callable[[Re
             by_key[key] = r
             kwargs = {"scenario": dict(r.scenario), "params": r.params, "seed": r.seed, "scale": scale,
                       "end_year": end_year, "drivers": drivers}
+            if not frame:
+                kwargs["frame"] = False
             if start is not None:
                 kwargs["start"] = start
             yield Task(key, replication_table, kwargs)

@@ -7,17 +7,26 @@ charts and 2025 table. The measures summarised are the public ones declared in
 `net_saving`, paired by seed with the baseline.
 
 Replications are held as a long table of runs (`runs`): one row per (scenario, seed, year) and
-one column per measure, as the experiment store keeps them. A statistic is taken across seeds,
-year by year, over the finite values only (the first year has no flows: its statistic is NaN).
+one column per measure, as the experiment store keeps them; `grid` turns one scenario's rows
+into (seeds, years) arrays per measure, and `grid_of` makes the same arrays from replications'
+yearly tables held as arrays (`sim.measures.Yearly`), which is how `caresim run` avoids pandas.
+Every statistic is computed on those arrays (`describe`, `contract_of`, `means_of`), across
+seeds, year by year, over the finite values only (the first year has no flows: its statistic
+is NaN).
 """
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from sim.measures import CONTRACT
+
+if TYPE_CHECKING:  # the tables' functions import it: `caresim run` works on arrays (`grid_of`) without it
+    import pandas as pd
+
+    from sim.measures import Yearly
 
 BASELINE = "baseline"  # the scenario that paired differences are taken against
 SPEND = "spend_children_in_care_gbp"
@@ -57,9 +66,11 @@ def net_saving(baseline: Mapping[str, np.ndarray], scenario: Mapping[str, np.nda
             - (np.asarray(scenario[SUPPORT_SPEND], dtype=float) - np.asarray(baseline[SUPPORT_SPEND], dtype=float)))
 
 
-def with_saving(runs: pd.DataFrame, baseline: str = BASELINE) -> pd.DataFrame:
+def with_saving(runs: "pd.DataFrame", baseline: str = BASELINE) -> pd.DataFrame:
     """`runs` with the column `savings_net_gbp` (`net_saving` against the baseline run of the same
     seed and year; NaN where that run is missing)."""
+    import pandas as pd
+
     base = runs[runs["scenario"] == baseline].set_index(["seed", "year"])
     key = pd.MultiIndex.from_frame(runs[["seed", "year"]])
     paired = {c: base[c].reindex(key).to_numpy() for c in (SPEND, SUPPORT_SPEND)}
@@ -68,13 +79,15 @@ def with_saving(runs: pd.DataFrame, baseline: str = BASELINE) -> pd.DataFrame:
     return runs
 
 
-def grid(runs: pd.DataFrame, scenario: str, columns: Sequence[str], seeds: np.ndarray | None = None,
+def grid(runs: "pd.DataFrame", scenario: str, columns: Sequence[str], seeds: np.ndarray | None = None,
          years: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
     """Seeds, years and, per column, the (seeds, years) array of one scenario's runs.
 
     `seeds` and `years` default to those the scenario has; given, they pick (and pair) the rows,
     NaN where the scenario has no run.
     """
+    import pandas as pd
+
     rows = runs[runs["scenario"] == scenario]
     seeds = np.sort(rows["seed"].unique()) if seeds is None else seeds
     years = np.sort(rows["year"].unique()) if years is None else years
@@ -83,8 +96,8 @@ def grid(runs: pd.DataFrame, scenario: str, columns: Sequence[str], seeds: np.nd
     return seeds, years, {c: by[c].to_numpy(dtype=float).reshape(seeds.size, years.size) for c in columns}
 
 
-def summarise(runs: pd.DataFrame, *, measures: Mapping[str, str] | None = None, baseline: str | None = BASELINE,
-              changes: bool = False) -> pd.DataFrame:
+def summarise(runs: "pd.DataFrame", *, measures: Mapping[str, str] | None = None, baseline: str | None = BASELINE,
+              changes: bool = False) -> "pd.DataFrame":
     """Per scenario and year: every statistic of every measure across seeds.
 
     Args:
@@ -99,6 +112,8 @@ def summarise(runs: pd.DataFrame, *, measures: Mapping[str, str] | None = None, 
         Columns `scenario`, `year`, `replications`, then `<name>_<statistic>` for each measure;
         scenarios in their order of first appearance in `runs`, years ascending.
     """
+    import pandas as pd
+
     measures = dict(CONTRACT if measures is None else measures)
     scenarios = list(dict.fromkeys(runs["scenario"]))
     paired = baseline is not None and baseline in scenarios
@@ -122,19 +137,36 @@ def summarise(runs: pd.DataFrame, *, measures: Mapping[str, str] | None = None, 
     return pd.concat(frames, ignore_index=True)
 
 
-def contract(runs: pd.DataFrame, *, scenario: str, seed: int, child_months: int) -> dict:
+def grid_of(tables: Sequence["Yearly"], columns: Sequence[str]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Years and, per column, the (replications, years) array of replications' yearly tables
+    held as arrays (`sim.measures.Yearly`, in seed order): `grid`'s arrays without a DataFrame."""
+    years = tables[0].years
+    if any(not np.array_equal(t.years, years) for t in tables):  # a bug, not a user's mistake
+        raise RuntimeError("replications of one experiment cover different years")
+    return years, {c: np.stack([np.asarray(t.columns[c], dtype=float) for t in tables]) for c in columns}
+
+
+def contract(runs: "pd.DataFrame", *, scenario: str, seed: int, child_months: int) -> dict:
+    """The JSON contract of one scenario's runs (`contract_of` their arrays)."""
+    _, years, values = grid(runs, scenario, list(CONTRACT.values()))
+    return contract_of(years, values, scenario=scenario, seed=seed, child_months=child_months)
+
+
+def contract_of(years: np.ndarray, values: Mapping[str, np.ndarray], *, scenario: str, seed: int,
+                child_months: int) -> dict:
     """The JSON contract of `caresim run --json`: per public measure the mean over replications,
     with `_p05`/`_p95` when there are several (values rounded to 2 decimals, NaN as null), and
-    the child-months simulated in all (the unit of work of benchmarks)."""
-    summary = summarise(runs[runs["scenario"] == scenario], baseline=None)
-    replications = int(summary["replications"].iloc[0])
+    the child-months simulated in all (the unit of work of benchmarks). `values`: the
+    (replications, years) array of each contract column (`grid` or `grid_of`)."""
+    replications = int(values[next(iter(CONTRACT.values()))].shape[0])
     out: dict = {"scenario": scenario, "seed": int(seed), "replications": replications,
-                 "years": [int(y) for y in summary["year"]]}
-    for name in CONTRACT:
-        out[name] = _json_list(summary[f"{name}_mean"].to_numpy())
+                 "years": [int(y) for y in years]}
+    for name, column in CONTRACT.items():
+        stats = describe(values[column])
+        out[name] = _json_list(stats["mean"])
         if replications > 1:
-            out[f"{name}_p05"] = _json_list(summary[f"{name}_p05"].to_numpy())
-            out[f"{name}_p95"] = _json_list(summary[f"{name}_p95"].to_numpy())
+            out[f"{name}_p05"] = _json_list(stats["p05"])
+            out[f"{name}_p95"] = _json_list(stats["p95"])
     out["child_months"] = int(child_months)
     return out
 
@@ -143,13 +175,17 @@ def _json_list(values: np.ndarray) -> list:
     return [None if not np.isfinite(v) else round(float(v), 2) for v in values]
 
 
-def mean_table(runs: pd.DataFrame, scenario: str) -> pd.DataFrame:
+def means_of(values: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The mean over replications (axis 0) of each (replications, years) array, as `describe`."""
+    return {column: describe(v)["mean"] for column, v in values.items()}
+
+
+def mean_table(runs: "pd.DataFrame", scenario: str) -> "pd.DataFrame":
     """One scenario's mean over replications of every measure of `sim.measures`, indexed by year:
-    the yearly table of a run with several replications (`caresim run` prints and writes it)."""
+    the yearly table of a run with several replications (`caresim run --data` prints and writes it)."""
+    import pandas as pd
+
     from sim.measures import MEASURES
 
-    columns = [m.name for m in MEASURES]
-    summary = summarise(runs[runs["scenario"] == scenario], measures={c: c for c in columns}, baseline=None)
-    table = summary.set_index("year")[[f"{c}_mean" for c in columns]]
-    table.columns = columns
-    return table
+    _, years, values = grid(runs, scenario, [m.name for m in MEASURES])
+    return pd.DataFrame(means_of(values), index=pd.Index(years.astype("int64"), name="year"))

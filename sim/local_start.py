@@ -19,14 +19,17 @@ Nothing here holds an identifier: the rows are anonymous children.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from agents.children import LegalStatus, Need
 from sim.ages import ADULT_MONTHS
 from sim.dates import START_YEAR
 from sim.states import State
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 LEGAL = {"section 20": LegalStatus.SECTION_20, "care order": LegalStatus.CARE_ORDER,
          "placement order": LegalStatus.PLACEMENT_ORDER, "other": LegalStatus.CARE_ORDER}

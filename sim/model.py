@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from agents.mesa_core import Agent, Model
 from agents.children import Child, ChildTable, Family, FamilyTable
@@ -28,7 +28,7 @@ from sim.front_edge import FrontEdge
 from sim.in_care import InCare
 from sim.local_start import LocalStart
 from sim.market import ProviderMarket
-from sim.measures import to_england
+from sim.measures import Yearly, to_england
 from sim.parameters import Params
 from sim.parameter_file import load_params
 from sim.people import People
@@ -40,6 +40,9 @@ from sim.states import State, is_active, is_at_home, is_in_care
 from sim.streams import Streams
 from sim.transitions import Transitions
 from sim.workforce import Workforce
+
+if TYPE_CHECKING:  # pandas is imported where a table is asked for: `caresim run` does without it
+    import pandas as pd
 
 __all__ = ["CareModel", "START_YEAR"]
 
@@ -161,7 +164,9 @@ class CareModel(Model):
         return START_DATE_YEARS + self.month / 12
 
     @property
-    def date(self) -> pd.Timestamp:
+    def date(self) -> "pd.Timestamp":
+        import pandas as pd
+
         y, m = divmod(2 + self.month, 12)  # month 0 is March (index 2 from January)
         return pd.Timestamp(year=START_YEAR + y, month=m + 1, day=1) + pd.offsets.MonthEnd(0)
 
@@ -271,10 +276,14 @@ class CareModel(Model):
         """The record of the month just ended (England scale)."""
         return to_england(self.recorder.current, self.output_scale)
 
-    def monthly_table(self) -> pd.DataFrame:
+    def monthly_table(self) -> "pd.DataFrame":
         """One row per month-end: stocks n_*, flows new_*, spend spend_*_gbp (England scale)."""
         return self.recorder.monthly_table()
 
-    def yearly_table(self) -> pd.DataFrame:
+    def yearly_table(self) -> "pd.DataFrame":
         """Stocks at 31 March, flows and spend for the year ending then (England scale)."""
         return self.recorder.yearly_table()
+
+    def yearly(self) -> Yearly:
+        """The yearly table as arrays (`sim.measures.Yearly`), without pandas."""
+        return self.recorder.yearly()

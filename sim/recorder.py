@@ -7,15 +7,19 @@ them into England figures with `sim.measures.to_england`, the one place where sc
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import pandas as pd
 
 from agents.providers import ProviderKind
 
 from sim.dates import START_YEAR
-from sim.measures import MEASURES, to_england, yearly
+from sim.measures import MEASURES, SCALED, Yearly, to_england, yearly_arrays
 from sim.states import (CHILDRENS_HOMES, FOSTER, IS_ACTIVE, IS_IN_CARE, is_in_care,
                         IS_RESIDENTIAL, N_STATES, OTHER_CARE, State)
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 FLOWS: tuple[str, ...] = tuple(m.name for m in MEASURES if m.kind == "flow")
 
@@ -115,10 +119,23 @@ class Recorder:
         rec["child_months"] = int(rows.size) if m.month > m.start_month else 0
         self.records.append(rec)
 
-    def monthly_table(self) -> pd.DataFrame:
+    def monthly_table(self) -> "pd.DataFrame":
         """One row per month-end (England scale), indexed by month."""
+        import pandas as pd
+
         return to_england(pd.DataFrame(self.records).set_index("month"), self.model.output_scale)
 
-    def yearly_table(self) -> pd.DataFrame:
+    def yearly(self) -> Yearly:
+        """Stocks at 31 March, flows and spend for the year ending then (England scale), as arrays:
+        the month records' columns, the `scaled` ones divided by the output scale (as
+        `monthly_table`), then `sim.measures.yearly_arrays`."""
+        scale = self.model.output_scale
+        columns = {}
+        for name in self.records[0]:
+            values = np.array([r[name] for r in self.records])
+            columns[name] = values / scale if name in SCALED else values
+        return yearly_arrays(columns["month"], columns["month_of_year"], columns["year"], columns)
+
+    def yearly_table(self) -> "pd.DataFrame":
         """Stocks at 31 March, flows and spend for the year ending then (England scale)."""
-        return yearly(self.monthly_table())
+        return self.yearly().to_frame()

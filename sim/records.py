@@ -2,10 +2,14 @@
 built by sim/recorder.py from the measures of sim/measures.py)."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import pandas as pd
 
 from sim.states import Reason, State
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 class JourneyLog:
@@ -32,8 +36,10 @@ class JourneyLog:
             return {n: np.zeros(0, dtype=np.int32) for n in names}
         return {n: np.concatenate([c[i] for c in self._chunks]) for i, n in enumerate(names)}
 
-    def to_frame(self) -> pd.DataFrame:
+    def to_frame(self) -> "pd.DataFrame":
         """The log as a DataFrame with state and reason names."""
+        import pandas as pd
+
         a = self.arrays()
         df = pd.DataFrame(a)
         for col in ("from_state", "to_state"):
@@ -41,12 +47,12 @@ class JourneyLog:
         df["reason"] = pd.Categorical.from_codes(df["reason"], [r.name for r in Reason])
         return df
 
-    def of_child(self, row: int) -> pd.DataFrame:
+    def of_child(self, row: int) -> "pd.DataFrame":
         df = self.to_frame()
         return df[df["child"] == row].reset_index(drop=True)
 
 
-def yearly_table(monthly: pd.DataFrame) -> pd.DataFrame:
+def yearly_table(monthly: "pd.DataFrame") -> "pd.DataFrame":
     """The yearly table of a monthly table (England scale): `sim.measures.yearly`, kept here
     for callers of the old name."""
     from sim.measures import yearly

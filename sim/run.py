@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-import pandas as pd
-
+from sim.measures import Yearly
 from sim.model import START_YEAR, CareModel
 from sim.local_start import LocalStart
 from sim.parameters import Params
 from sim.policy import Lever
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def replication_seed(base_seed: int, replication: int) -> int:
@@ -24,20 +27,28 @@ def replication_seed(base_seed: int, replication: int) -> int:
 
 def run_replication(params: Params | None = None, *, seed: int = 1, scale: float = 1.0, end_year: int = 2025,
                     levers: Sequence[Lever] = (), journeys: bool = False, drivers=None,
-                    start: LocalStart | None = None) -> pd.DataFrame:
+                    start: LocalStart | None = None) -> "pd.DataFrame":
     """One replication from 31 March 2015 (or an authority's `start`) to 31 March `end_year`: the yearly table.
 
     `drivers` (sim/driven.py) replaces the referral, UASC and workforce trends where observed.
-    The table has one row per year; `child_months` (the run's unit of work) is in the
-    frame's `attrs`.
+    The table has one row per year; `child_months` (the run's unit of work) and `seed` are in
+    the frame's `attrs`. `replication_yearly` is the same run with the table as arrays.
     """
+    return replication_yearly(params, seed=seed, scale=scale, end_year=end_year, levers=levers, journeys=journeys,
+                              drivers=drivers, start=start).to_frame()
+
+
+def replication_yearly(params: Params | None = None, *, seed: int = 1, scale: float = 1.0, end_year: int = 2025,
+                       levers: Sequence[Lever] = (), journeys: bool = False, drivers=None,
+                       start: LocalStart | None = None) -> Yearly:
+    """`run_replication`'s yearly table as arrays (`sim.measures.Yearly`): no pandas needed."""
     first = START_YEAR if start is None else start.year
     if end_year <= first:
         raise ValueError(f"end year {end_year} is not after the start year {first}")
     model = CareModel(params, seed=seed, scale=scale, levers=levers, journeys=journeys, drivers=drivers, start=start)
     try:
         model.run_until(end_year)
-        table = model.yearly_table()
+        table = model.yearly()
         table.attrs["child_months"] = model.child_months
         table.attrs["seed"] = seed
     finally:

@@ -126,13 +126,14 @@ def test_the_command_line_imports_no_model_to_parse_options():
     assert not loaded & set(HEAVY), sorted(loaded & set(HEAVY))
 
 
-def test_a_run_imports_neither_dask_nor_plotting_nor_scipy_stats():
+def test_a_run_imports_neither_pandas_nor_dask_nor_plotting_nor_scipy_stats():
     loaded = loaded_after("import contextlib, io\nfrom experiments.cli import main\n"
                           "with contextlib.redirect_stdout(io.StringIO()):\n"
                           "    main(['run', '--scale', '0.01', '--end-year', '2016', '--json'])")
     assert "sim.model" in loaded  # it did run
     avoided = {"scipy.stats", "matplotlib", "dask", "distributed", "solara",
-               "scipy.spatial", "mesa.space", "mesa.experimental", "mesa.batchrunner"}  # Mesa's core only
+               "scipy.spatial", "mesa.space", "mesa.experimental", "mesa.batchrunner",  # Mesa's core only
+               "pandas", "pyarrow"}  # the tables are arrays (sim.measures.Yearly): ~0.3 s of start-up
     assert not loaded & avoided, sorted(loaded & avoided)
 
 
