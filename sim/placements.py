@@ -68,6 +68,9 @@ class PlacementLedger:
                 of_kind = of_kind.compress(prov.open[of_kind])
         if kind not in FOSTERING_HOUSEHOLDS:
             return np.arange(rows.size) < self._take_free(rows, of_kind, kind)
+        # households with no free place add nothing to the numbering of free places (`_take_free`):
+        # leaving them out changes no choice, and most households are full
+        of_kind = of_kind.compress(prov.places[of_kind] > prov.occupied[of_kind])
         placed = np.zeros(rows.size, dtype=bool)
         age = self.children.age_months[rows]
         approved_from, approved_to = prov.approved_min_months[of_kind], prov.approved_max_months[of_kind]
