@@ -20,11 +20,11 @@ SCENARIO = load_scenario("optimised-low").to_dict()  # its levers start in April
 
 @pytest.fixture(scope="module")
 def replications():
-    """Three replications at scale 0.01 to 2021, each with its posterior draw: arrays and frames."""
+    """Three replications at scale 0.005 to 2021, each with its posterior draw: arrays and frames."""
     pset = ParameterSet.load()
     seeds = [4, 5, 6]
-    arrays = [replication_table(SCENARIO, pset.for_replication(s), s, 0.01, 2021, frame=False) for s in seeds]
-    frames = [replication_table(SCENARIO, pset.for_replication(s), s, 0.01, 2021) for s in seeds]
+    arrays = [replication_table(SCENARIO, pset.for_replication(s), s, 0.005, 2021, frame=False) for s in seeds]
+    frames = [replication_table(SCENARIO, pset.for_replication(s), s, 0.005, 2021) for s in seeds]
     return seeds, arrays, frames
 
 
@@ -62,7 +62,7 @@ def test_the_mean_table_from_arrays_equals_the_one_from_runs(replications):
 
 def test_replications_over_different_years_are_refused(replications):
     _, arrays, _ = replications
-    short = replication_table(SCENARIO, ParameterSet.load().point, 4, 0.01, 2019, frame=False)
+    short = replication_table(SCENARIO, ParameterSet.load().point, 4, 0.005, 2019, frame=False)
     with pytest.raises(RuntimeError, match="different years"):
         grid_of([arrays[0], short], ["n_in_care"])
 
