@@ -22,7 +22,6 @@ reschedules them itself, and a task it gives up on (`KilledWorker`) is resubmitt
 """
 from __future__ import annotations
 
-import gc
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -38,17 +37,6 @@ from runner.errors import UserError
 IN_FLIGHT_PER_THREAD = 1
 CONNECT_TIMEOUT_S = 10.0  # how long to try reaching a --scheduler address before giving up
 WORKER_DEATH_RETRIES = 3  # resubmissions of a task the scheduler gave up on after worker deaths
-COLLECT_EVERY_S = 1.0  # at most one full garbage collection a second per process (see run_collected)
-_last_full_collection = -float("inf")  # monotonic time of the last full collection in this process
-
-
-def _note_full_collection(phase: str, info: dict) -> None:
-    global _last_full_collection
-    if phase == "stop" and info.get("generation") == 2:
-        _last_full_collection = time.monotonic()
-
-
-gc.callbacks.append(_note_full_collection)
 
 # Dask settings for workers whose tasks are seconds-long replications (the README gives the same
 # as environment variables for cluster workers). Dask's statistical profiler samples each task's
@@ -122,15 +110,14 @@ def _call(task: Task) -> Any:
 def run_collected(fn: Callable[..., Any], kwargs: dict) -> Any:
     """`fn(**kwargs)`, then a full garbage collection if none ran in the last second.
 
-    This is what each task runs, serially or on a worker. A model is a web of reference cycles,
-    and `CareModel.release()` calls `gc.unfreeze()`, which moves its objects to the oldest
-    generation, which Python collects rarely: without collections a process grew by ~7 MiB per
-    scale-0.1 replication. A collection costs ~35 ms, so at most one a second (<= ~4% of the time);
-    one the task ran itself counts (`run_replication` collects after releasing its model).
+    This is what each task runs, serially or on a worker: a released model's cycles are
+    collected at most once a second (`sim.allocator.collect_if_due`, which says why), and one
+    the task ran itself counts.
     """
+    from sim.allocator import collect_if_due
+
     result = fn(**kwargs)
-    if time.monotonic() - _last_full_collection >= COLLECT_EVERY_S:
-        gc.collect()
+    collect_if_due()
     return result
 
 

@@ -6,10 +6,10 @@ every command; its summaries are in runner/summary.py.
 """
 from __future__ import annotations
 
-import gc
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from sim.allocator import collect_if_due
 from sim.measures import Yearly
 from sim.model import START_YEAR, CareModel
 from sim.local_start import LocalStart
@@ -54,5 +54,5 @@ def replication_yearly(params: Params | None = None, *, seed: int = 1, scale: fl
     finally:
         model.release()
         del model
-        gc.collect()  # release() unfreezes the model's cycles; collect them now, not in a later run
+        collect_if_due()  # release() unfreezes the model's cycles: at most one full collection a second
     return table
