@@ -96,7 +96,8 @@ def _find_files(folder: Path) -> dict[str, list[Path]]:
     return found
 
 
-def _read_text_table(path: Path, name: str) -> pd.DataFrame:
+def _read_text_table(path: Path, name: str) -> tuple[pd.DataFrame, bool]:
+    """The file's cells as text, and whether any may need tidying (`_tidy_text`)."""
     try:
         raw = path.read_bytes()
     except OSError as exc:
@@ -116,10 +117,29 @@ def _read_text_table(path: Path, name: str) -> pd.DataFrame:
     if "," not in text.split("\n", 1)[0]:
         raise ReturnError(f"{name}: line 1: not a CSV file (no comma in the row of column names)")
     try:
-        return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skip_blank_lines=False)
+        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skip_blank_lines=False)
     except (pd.errors.ParserError, ValueError) as exc:
         reason = str(exc).strip().splitlines()[-1]
         raise ReturnError(f"{name}: not a readable CSV file ({reason})") from None
+    return frame, _tidy_text(text)
+
+
+# a cell with whitespace at an edge shows in the text as one of these (or a space at its start or end)
+EDGE_SPACE = (" ,", ", ", ' "', '" ', " \n", "\n ", " \r")
+ODD_SPACE = "\t\x0b\x0c\x1c\x1d\x1e\x1f"  # whitespace to str.strip other than space and line ends
+MAYBE_BLANK_ROW = re.compile(r'^[\s,"]*$', re.MULTILINE)
+
+
+def _tidy_text(text: str) -> bool:
+    """False only when no cell of CSV `text` can start or end with whitespace and no row can be
+    blank, so that stripping cells and looking for blank rows would change nothing (a quick test
+    on the text: most files pass it, and their per-cell passes are skipped)."""
+    if not text.isascii() or any(c in text for c in ODD_SPACE) or text.count("\r") != text.count("\r\n"):
+        return True
+    if text[:1] == " " or text[-1:] == " " or any(p in text for p in EDGE_SPACE):
+        return True
+    body = text[:-1] if text.endswith("\n") else text  # the last row's line end is not a blank row
+    return MAYBE_BLANK_ROW.search(body) is not None
 
 
 def _read_excel(path: Path, name: str) -> pd.DataFrame:
@@ -136,15 +156,22 @@ def _read_excel(path: Path, name: str) -> pd.DataFrame:
 
 
 def _read_file(path: Path, name: str, table: str, repairs: Counter) -> pd.DataFrame:
-    frame = _read_excel(path, name) if path.suffix.lower() == ".xlsx" else _read_text_table(path, name)
+    """One file's rows as stripped text with column names in upper case, its `line` numbers, and
+    blank rows dropped (counted in `repairs`)."""
+    if path.suffix.lower() == ".xlsx":
+        frame, tidy = _read_excel(path, name), True
+    else:
+        frame, tidy = _read_text_table(path, name)
     frame.columns = [str(c).strip().upper() for c in frame.columns]
-    frame = frame.astype(str).apply(lambda s: s.str.strip())
+    if tidy or len(frame) == 0 or any(str(dt) != "str" for dt in frame.dtypes):
+        frame = frame.astype(str).apply(lambda s: s.str.strip())
+    data_cols = list(frame.columns)
     frame["line"] = np.arange(2, len(frame) + 2)
-    data_cols = [c for c in frame.columns if c != "line"]
-    blank = (frame[data_cols] == "").all(axis=1)
-    if blank.any():
-        repairs["blank rows dropped"] += int(blank.sum())
-        frame = frame[~blank]
+    if tidy:
+        blank = (frame[data_cols] == "").all(axis=1)
+        if blank.any():
+            repairs["blank rows dropped"] += int(blank.sum())
+            frame = frame[~blank]
     if table in REQUIRED_COLUMNS:
         for column in REQUIRED_COLUMNS[table]:
             if column not in frame.columns:
