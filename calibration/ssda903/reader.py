@@ -235,20 +235,33 @@ def _normalise_codes(frame: pd.DataFrame, table: str, repairs: Counter) -> None:
 
 
 def _read_table(folder: Path, files: list[Path], table: str, repairs: Counter) -> pd.DataFrame:
-    frames = []
+    """Every file of `table` as one frame: the kept columns (blank where a file lacks one), `la`,
+    `batch` (the file's folder, LA and YEAR), `source` and `line`; codes checked and upper-cased.
+    The files are joined first and labelled after, so that the passes run once per table."""
+    frames, names, folders, order = [], [], [], []
     for path in files:
         name = str(path.relative_to(folder))
         frame = _read_file(path, name, table, repairs)
-        frame["source"] = name
-        la = frame["LA"] if "LA" in frame.columns else pd.Series("", index=frame.index)
-        year = frame["YEAR"] if "YEAR" in frame.columns else pd.Series("", index=frame.index)
-        frame["la"] = la
-        frame["batch"] = str(path.parent.relative_to(folder)) + "|" + la + "|" + year
-        keep = [c for c in KEPT_COLUMNS[table] if c in frame.columns] + ["la", "batch", "source", "line"]
-        frames.append(frame[keep])
+        frames.append(frame)
+        names.append(name)
+        folders.append(str(path.parent.relative_to(folder)))
+        for column in [c for c in KEPT_COLUMNS[table] if c in frame.columns] + ["la", "batch", "source", "line"]:
+            if column not in order:  # the column order the tables have always had
+                order.append(column)
     if not frames:
         return pd.DataFrame(columns=list(KEPT_COLUMNS[table]) + ["la", "batch", "source", "line"])
+    lengths = [len(f) for f in frames]
     combined = pd.concat(frames, ignore_index=True)
+    combined["source"] = pd.Series(np.repeat(np.array(names, dtype=object), lengths), dtype="str")
+    labels = {}
+    for column in ("LA", "YEAR"):  # blank for the rows of a file without the column
+        has = np.repeat([column in f.columns for f in frames], lengths)
+        labels[column] = (combined[column].where(has, "") if column in combined.columns
+                          else pd.Series("", index=combined.index, dtype="str"))
+    combined["la"] = labels["LA"]
+    combined["batch"] = (pd.Series(np.repeat(np.array(folders, dtype=object), lengths), dtype="str")
+                         + "|" + labels["LA"] + "|" + labels["YEAR"])
+    combined = combined[order]
     for column in KEPT_COLUMNS[table]:
         if column not in combined.columns:
             combined[column] = ""
