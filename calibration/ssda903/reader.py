@@ -224,7 +224,7 @@ def _normalise_codes(frame: pd.DataFrame, table: str, repairs: Counter) -> None:
         if column in frame.columns:
             _fail_at(frame, frame[column] == "", column, "blank")
     for column, valid in CODE_COLUMNS.items():
-        if column not in frame.columns:
+        if column not in frame.columns or _plain_codes(frame[column], valid):
             continue
         upper = frame[column].str.upper()
         changed = upper != frame[column]
@@ -232,6 +232,13 @@ def _normalise_codes(frame: pd.DataFrame, table: str, repairs: Counter) -> None:
             repairs["codes in lower case"] += int(changed.sum())
             frame[column] = upper
         _fail_at(frame, ~upper.isin(valid) & (upper != ""), column, "unknown code")
+
+
+def _plain_codes(values: pd.Series, valid: frozenset) -> bool:
+    """Whether every value is blank or a valid code in upper case (ASCII): nothing to repair or
+    refuse. Checked on the distinct values, a handful, instead of every row."""
+    return all(isinstance(v, str) and (v == "" or (v in valid and v.isascii() and v == v.upper()))
+               for v in values.unique())
 
 
 def _read_table(folder: Path, files: list[Path], table: str, repairs: Counter) -> pd.DataFrame:
