@@ -205,6 +205,16 @@ def _shown(value, column: str) -> str:
 
 def parse_dates(frame: pd.DataFrame, column: str) -> pd.Series:
     """dd/mm/YYYY or ISO dates (a time part, as Excel writes it, is ignored); blank is NaT."""
+    parsed = _plain_dates(frame[column])
+    if parsed is None:
+        parsed = _dates_cell_by_cell(frame, column)
+    years = parsed.dt.year
+    _fail_at(frame, (years < FIRST_PLAUSIBLE_YEAR) | (years > LAST_PLAUSIBLE_YEAR), column, "implausible date")
+    return parsed
+
+
+def _dates_cell_by_cell(frame: pd.DataFrame, column: str) -> pd.Series:
+    """Each cell read as dd/mm/YYYY, else as ISO; a cell that is neither is refused."""
     text = frame[column]
     day = text.str.slice(0, 10)
     tail_ok = (text.str.len() <= 10) | text.str.slice(10, 11).isin([" ", "T"])
@@ -214,9 +224,46 @@ def parse_dates(frame: pd.DataFrame, column: str) -> pd.Series:
         parsed[iso] = pd.to_datetime(day[iso], format="%Y-%m-%d", errors="coerce")
     bad = (parsed.isna() & (text != "")) | ~tail_ok
     _fail_at(frame, bad, column, "not a date (dd/mm/YYYY or YYYY-MM-DD)")
-    years = parsed.dt.year
-    _fail_at(frame, (years < FIRST_PLAUSIBLE_YEAR) | (years > LAST_PLAUSIBLE_YEAR), column, "implausible date")
     return parsed
+
+
+DATE_FORMS = {"dd/mm/YYYY": ((6, 7, 8, 9), (3, 4), (0, 1), (2, 5), ord("/")),  # year, month, day digits;
+              "YYYY-MM-DD": ((0, 1, 2, 3), (5, 6), (8, 9), (4, 7), ord("-"))}  # separators, character
+DAYS_IN_MONTH = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
+
+
+def _plain_dates(text: pd.Series) -> pd.Series | None:
+    """The dates of a column whose every cell is blank or a valid date in one form of `DATE_FORMS`
+    (zero-padded, no time part), read with array arithmetic; None for any other column, which
+    `parse_dates` reads cell by cell as before (same values: NaT for a blank)."""
+    try:
+        lengths = text.str.len().to_numpy()
+        if len(text) == 0 or not np.isin(lengths, (0, 10)).all():
+            return None
+        b = np.asarray(text.to_numpy(dtype=object), dtype="S10").view(np.uint8).reshape(-1, 10).astype(np.int64)
+    except (UnicodeEncodeError, ValueError, TypeError):
+        return None
+    blank = lengths == 0
+    number = lambda cols: sum((b[:, c] - 48) * 10 ** (len(cols) - 1 - k) for k, c in enumerate(cols))  # noqa: E731
+    for form, (year_at, month_at, day_at, seps, sep) in DATE_FORMS.items():
+        digits = b[:, list(year_at + month_at + day_at)]
+        ok = blank | (((digits >= 48) & (digits <= 57)).all(axis=1) & (b[:, list(seps)] == sep).all(axis=1))
+        if not ok.all():
+            continue
+        year, month, day = number(year_at), number(month_at), number(day_at)
+        leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+        month_length = DAYS_IN_MONTH[np.clip(month, 1, 12) - 1] + ((month == 2) & leap)
+        valid = blank | ((year >= 1678) & (year <= 2261) & (month >= 1) & (month <= 12) & (day >= 1)
+                         & (day <= month_length))
+        if not valid.all():
+            return None
+        months = np.where(blank, 0, (year - 1970) * 12 + month - 1).astype("datetime64[M]")
+        # the unit pandas gives the cell-by-cell reading: us from dd/mm/YYYY dates, s when none parsed so
+        unit = "us" if form == "dd/mm/YYYY" and not blank.all() else "s"
+        values = (months.astype("datetime64[D]") + np.where(blank, 0, day - 1)).astype(f"datetime64[{unit}]")
+        values[blank] = np.datetime64("NaT")
+        return pd.Series(values, index=text.index, name=text.name)
+    return None
 
 
 def _normalise_codes(frame: pd.DataFrame, table: str, repairs: Counter) -> None:
