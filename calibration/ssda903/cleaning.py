@@ -145,13 +145,21 @@ def clean(raw: RawReturn) -> CleanReturn:
 
 def _children(raw: RawReturn, header_child: np.ndarray, uasc_child: np.ndarray, n: int) -> pd.DataFrame:
     """One row per child: the latest header row's DOB and SEX; UASC status from the UASC files."""
-    h = pd.DataFrame({"child": header_child, "dob": raw.header["DOB"], "sex": raw.header["SEX"],
-                      "year": raw.header["batch"].map(raw.batch_year).fillna(0).astype(int)})
-    h = h.sort_values(["child", "year"], kind="stable").drop_duplicates("child", keep="last").set_index("child")
-    u = pd.DataFrame({"child": uasc_child, "duc": raw.uasc["DUC"],
-                      "year": raw.uasc["batch"].map(raw.batch_year).fillna(0).astype(int)})
-    u = u.sort_values(["child", "year"], kind="stable").drop_duplicates("child", keep="last").set_index("child")
+    h = _latest_rows(header_child, raw.header["batch"].map(raw.batch_year).fillna(0).astype(int).to_numpy(),
+                     {"dob": raw.header["DOB"], "sex": raw.header["SEX"]})
+    u = _latest_rows(uasc_child, raw.uasc["batch"].map(raw.batch_year).fillna(0).astype(int).to_numpy(),
+                     {"duc": raw.uasc["DUC"]})
     children = h.reindex(range(max(n, len(h) and int(h.index.max()) + 1)))[["dob", "sex"]]
     children["uasc"] = children.index.isin(u.index)
     children["uasc_until"] = u["duc"].reindex(children.index)
     return children
+
+
+def _latest_rows(child: np.ndarray, year: np.ndarray, columns: dict[str, pd.Series]) -> pd.DataFrame:
+    """`columns` at each child's row from its latest year (of rows of one year, the last), indexed
+    by child number in order."""
+    order = np.lexsort([year, child])  # stable: by child, then year, then row
+    last = np.r_[child[order][1:] != child[order][:-1], True] if len(order) else np.zeros(0, dtype=bool)
+    rows = order[last]
+    return pd.DataFrame({name: col.to_numpy()[rows] for name, col in columns.items()},
+                        index=pd.Index(child[rows], name="child"))
