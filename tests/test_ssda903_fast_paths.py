@@ -102,3 +102,35 @@ def test_plain_codes_only_for_valid_upper_case_codes():
     assert reader._plain_codes(pd.Series(["U6", "", "PR1"], dtype="str"), valid)
     for bad in (["u6"], ["Q9"], ["U6", " U6"]):
         assert not reader._plain_codes(pd.Series(bad, dtype="str"), valid)
+
+
+def _batch_years_by_mode(episodes: pd.DataFrame) -> dict[str, int]:
+    """The batch years as they were computed before (a groupby with each group's mode)."""
+    ended = reader.collection_year(episodes["DEC"].dropna()).groupby(episodes["batch"]).agg(
+        lambda s: int(s.mode().max()))
+    started = reader.collection_year(episodes["DECOM"]).groupby(episodes["batch"]).max()
+    years = started.astype(int).to_dict()
+    years.update({k: int(v) for k, v in ended.items()})
+    return years
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_batch_years_equal_the_mode_of_each_batch(seed):
+    """Ties between years (the latest wins), batches with no episode ended, one episode each."""
+    rng = np.random.default_rng(seed)
+    for _ in range(40):
+        n = int(rng.integers(1, 30))
+        decom = pd.Timestamp("2017-01-01") + pd.to_timedelta(rng.integers(0, 1500, n), unit="D")
+        dec = pd.Series(decom + pd.to_timedelta(rng.integers(0, 700, n), unit="D"))
+        dec[rng.random(n) < rng.random()] = pd.NaT
+        frame = pd.DataFrame({"DECOM": decom, "DEC": dec,
+                              "batch": pd.Series(rng.choice(["2019||", "2020||", "x|201|2021"], n), dtype="str")})
+        assert reader._batch_years(frame) == _batch_years_by_mode(frame)
+
+
+def test_has_header_by_child_and_authority():
+    header = pd.DataFrame({"la": ["201", "201", "202"], "CHILD": ["A", "B", "A"]}, dtype="str")
+    episodes = pd.DataFrame({"la": ["201", "202", "202", "201"], "CHILD": ["A", "A", "B", "C"]}, dtype="str")
+    assert reader._has_header(header, episodes).tolist() == [True, True, False, False]
+    one = header[header["la"] == "201"]
+    assert reader._has_header(one, episodes[episodes["la"] == "201"]).tolist() == [True, False]

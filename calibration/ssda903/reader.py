@@ -325,13 +325,36 @@ def _read_table(folder: Path, files: list[Path], table: str, repairs: Counter) -
 
 
 def _batch_years(episodes: pd.DataFrame) -> dict[str, int]:
-    """Each batch's collection year: where most of its episodes ended (else its latest start)."""
-    ended = collection_year(episodes["DEC"].dropna()).groupby(episodes["batch"]).agg(
-        lambda s: int(s.mode().max()))
-    started = collection_year(episodes["DECOM"]).groupby(episodes["batch"]).max()
-    years = started.astype(int).to_dict()
-    years.update({k: int(v) for k, v in ended.items()})
+    """Each batch's collection year: where most of its episodes ended, the latest year of a tie
+    (else, with none ended, its latest start)."""
+    batch, names = pd.factorize(episodes["batch"], sort=True)
+    years = {names[b]: int(y) for b, y in zip(*_group_max(batch, collection_year(episodes["DECOM"]).to_numpy()))}
+    ended = episodes["DEC"].notna().to_numpy()
+    if ended.any():
+        end_year = collection_year(episodes["DEC"][ended]).to_numpy().astype(np.int64)
+        pairs, counts = np.unique(np.c_[batch[ended], end_year], axis=0, return_counts=True)
+        # per batch, the pair with the most episodes, the latest year among equals: sort by (batch, count, year)
+        order = np.lexsort([pairs[:, 1], counts, pairs[:, 0]])
+        best = order[np.r_[pairs[order, 0][1:] != pairs[order, 0][:-1], True]]
+        years.update({names[b]: int(y) for b, y in pairs[best]})
     return years
+
+
+def _group_max(group: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(each group present, its largest value), groups in order."""
+    order = np.lexsort([values, group])
+    last = order[np.r_[group[order][1:] != group[order][:-1], True]] if len(order) else order
+    return group[last], values[last]
+
+
+def _has_header(header: pd.DataFrame, episodes: pd.DataFrame) -> np.ndarray:
+    """Whether each episode's child (LA and CHILD) has a header row; by CHILD alone when both
+    tables hold one LA value, the usual case."""
+    las = set(header["la"].unique()) | set(episodes["la"].unique())
+    if len(las) == 1:
+        return episodes["CHILD"].isin(header["CHILD"]).to_numpy()
+    known = pd.MultiIndex.from_frame(header[["la", "CHILD"]])
+    return pd.MultiIndex.from_frame(episodes[["la", "CHILD"]]).isin(known)
 
 
 def read_return(folder: Path) -> RawReturn:
@@ -361,8 +384,7 @@ def read_return(folder: Path) -> RawReturn:
     if open_with_reason.any():
         repairs["REC of an open episode cleared"] += int(open_with_reason.sum())
         episodes.loc[open_with_reason, "REC"] = ""
-    known = pd.MultiIndex.from_frame(header[["la", "CHILD"]])
-    has_header = pd.MultiIndex.from_frame(episodes[["la", "CHILD"]]).isin(known)
+    has_header = _has_header(header, episodes)
     _fail_at(episodes, pd.Series(~has_header, index=episodes.index), "CHILD",
              "no row in any header file for this child")
     optional_rows = {}
