@@ -348,13 +348,13 @@ def _group_max(group: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.nd
 
 
 def _has_header(header: pd.DataFrame, episodes: pd.DataFrame) -> np.ndarray:
-    """Whether each episode's child (LA and CHILD) has a header row; by CHILD alone when both
-    tables hold one LA value, the usual case."""
-    las = set(header["la"].unique()) | set(episodes["la"].unique())
-    if len(las) == 1:
-        return episodes["CHILD"].isin(header["CHILD"]).to_numpy()
-    known = pd.MultiIndex.from_frame(header[["la", "CHILD"]])
-    return pd.MultiIndex.from_frame(episodes[["la", "CHILD"]]).isin(known)
+    """Whether each episode's child (LA and CHILD) has a header row: both numbered by one
+    factorisation and compared as integers (a string `isin` or MultiIndex is 10-50x slower)."""
+    n = len(header)
+    la, _ = pd.factorize(pd.concat([header["la"], episodes["la"]], ignore_index=True))
+    child, uniques = pd.factorize(pd.concat([header["CHILD"], episodes["CHILD"]], ignore_index=True))
+    key = la.astype(np.int64) * (len(uniques) + 1) + child
+    return np.isin(key[n:], key[:n])
 
 
 def read_return(folder: Path) -> RawReturn:
