@@ -1,9 +1,9 @@
-"""The reader's quick paths (calibration/ssda903/reader.py) give exactly what the passes they skip give.
+"""The reader's quick paths (calibration/ssda903/quick.py) give exactly what the passes they skip give.
 
 Reading a return got quicker (issue 12: a region reads 150 of them) by skipping work whose result
 is known: stripping cells and looking for blank rows when the file's text shows neither can
-change anything (`_tidy_text`), checking a code column on its distinct values, and reading a
-column of plain dates with array arithmetic (`_plain_dates`). Each is checked here against the
+change anything (`needs_tidying`), checking a code column on its distinct values, and reading a
+column of plain dates with array arithmetic (`plain_dates`). Each is checked here against the
 pass it replaces on seeded random inputs built to hit the edges (leap days, 31 April, time parts,
 unpadded days, spaces at cell edges, blank rows, CRLF). tests/test_ssda903_unchanged.py pins
 whole returns read and cleaned.
@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from calibration.ssda903 import reader
+from calibration.ssda903 import quick, reader
 from calibration.ssda903.reader import ReturnError
 
 DATE_KINDS = ("dmy", "iso", "blank", "leap", "bad_day", "time", "unpadded", "garbage", "month13", "old")
@@ -52,22 +52,22 @@ def test_plain_dates_equal_the_cell_by_cell_reading(seed):
             kinds = plain[int(rng.integers(len(plain)))]
         text = pd.Series([_date_cell(str(rng.choice(kinds)), rng) for _ in range(int(rng.integers(1, 40)))],
                          dtype="str")
-        quick, slow = reader._plain_dates(text), _cell_by_cell(text)
-        if quick is None:
+        fast, slow = quick.plain_dates(text), _cell_by_cell(text)
+        if fast is None:
             continue
         taken += 1
         assert slow is not None, list(text)  # never quick where the careful reading refuses
-        pd.testing.assert_series_equal(quick, slow, check_exact=True, check_names=False)
-        assert quick.dtype == slow.dtype
+        pd.testing.assert_series_equal(fast, slow, check_exact=True, check_names=False)
+        assert fast.dtype == slow.dtype
     assert taken >= 20  # the quick path was exercised, not only skipped
 
 
-@pytest.mark.parametrize("cells, quick", [
+@pytest.mark.parametrize("cells, fast", [
     (["01/02/2019", "", "29/02/2020"], True), (["2019-02-01", ""], True), (["", ""], True),
     (["31/04/2019"], False), (["29/02/2019"], False), (["01/02/2019", "2019-02-01"], False),
     (["01/02/2019 00:00:00"], False), (["1/2/2019"], False), (["01/01/1650"], False), (["ZQA90417"], False)])
-def test_which_columns_take_the_quick_path(cells, quick):
-    assert (reader._plain_dates(pd.Series(cells, dtype="str")) is not None) == quick
+def test_which_columns_take_the_quick_path(cells, fast):
+    assert (quick.plain_dates(pd.Series(cells, dtype="str")) is not None) == fast
 
 
 CELLS = ("x", "U6", "QX9 7ZW", " x", "x ", "", "\tx", '"x, y"', '" x"', '"x "', "é", "x\xa0")
@@ -75,7 +75,7 @@ CELLS = ("x", "U6", "QX9 7ZW", " x", "x ", "", "\tx", '"x, y"', '" x"', '"x "', 
 
 @pytest.mark.parametrize("seed", range(4))
 def test_untidy_text_is_always_noticed(seed):
-    """Where `_tidy_text` says a file needs no stripping and has no blank row, the passes it lets
+    """Where `needs_tidying` says a file needs no stripping and has no blank row, the passes it lets
     the reader skip would have changed nothing."""
     rng = np.random.default_rng(seed)
     skipped = 0
@@ -90,7 +90,7 @@ def test_untidy_text_is_always_noticed(seed):
         frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skip_blank_lines=False)
         tidied = frame.astype(str).apply(lambda s: s.str.strip())
         blank = (tidied == "").all(axis=1)
-        if not reader._tidy_text(text):
+        if not quick.needs_tidying(text):
             skipped += 1
             pd.testing.assert_frame_equal(tidied, frame)
             assert not blank.any(), text
@@ -99,9 +99,9 @@ def test_untidy_text_is_always_noticed(seed):
 
 def test_plain_codes_only_for_valid_upper_case_codes():
     valid = frozenset({"U6", "PR1"})
-    assert reader._plain_codes(pd.Series(["U6", "", "PR1"], dtype="str"), valid)
+    assert quick.plain_codes(pd.Series(["U6", "", "PR1"], dtype="str"), valid)
     for bad in (["u6"], ["Q9"], ["U6", " U6"]):
-        assert not reader._plain_codes(pd.Series(bad, dtype="str"), valid)
+        assert not quick.plain_codes(pd.Series(bad, dtype="str"), valid)
 
 
 def _batch_years_by_mode(episodes: pd.DataFrame) -> dict[str, int]:

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from calibration.ssda903 import codes
+from calibration.ssda903.quick import needs_tidying, plain_codes, plain_dates
 from runner.errors import UserError
 
 REQUIRED_COLUMNS = {
@@ -97,7 +98,7 @@ def _find_files(folder: Path) -> dict[str, list[Path]]:
 
 
 def _read_text_table(path: Path, name: str) -> tuple[pd.DataFrame, bool]:
-    """The file's cells as text, and whether any may need tidying (`_tidy_text`)."""
+    """The file's cells as text, and whether any may need tidying (`quick.needs_tidying`)."""
     try:
         raw = path.read_bytes()
     except OSError as exc:
@@ -121,25 +122,7 @@ def _read_text_table(path: Path, name: str) -> tuple[pd.DataFrame, bool]:
     except (pd.errors.ParserError, ValueError) as exc:
         reason = str(exc).strip().splitlines()[-1]
         raise ReturnError(f"{name}: not a readable CSV file ({reason})") from None
-    return frame, _tidy_text(text)
-
-
-# a cell with whitespace at an edge shows in the text as one of these (or a space at its start or end)
-EDGE_SPACE = (" ,", ", ", ' "', '" ', " \n", "\n ", " \r")
-ODD_SPACE = "\t\x0b\x0c\x1c\x1d\x1e\x1f"  # whitespace to str.strip other than space and line ends
-MAYBE_BLANK_ROW = re.compile(r'^[\s,"]*$', re.MULTILINE)
-
-
-def _tidy_text(text: str) -> bool:
-    """False only when no cell of CSV `text` can start or end with whitespace and no row can be
-    blank, so that stripping cells and looking for blank rows would change nothing (a quick test
-    on the text: most files pass it, and their per-cell passes are skipped)."""
-    if not text.isascii() or any(c in text for c in ODD_SPACE) or text.count("\r") != text.count("\r\n"):
-        return True
-    if text[:1] == " " or text[-1:] == " " or any(p in text for p in EDGE_SPACE):
-        return True
-    body = text[:-1] if text.endswith("\n") else text  # the last row's line end is not a blank row
-    return MAYBE_BLANK_ROW.search(body) is not None
+    return frame, needs_tidying(text)
 
 
 def _read_excel(path: Path, name: str) -> pd.DataFrame:
@@ -205,7 +188,7 @@ def _shown(value, column: str) -> str:
 
 def parse_dates(frame: pd.DataFrame, column: str) -> pd.Series:
     """dd/mm/YYYY or ISO dates (a time part, as Excel writes it, is ignored); blank is NaT."""
-    parsed = _plain_dates(frame[column])
+    parsed = plain_dates(frame[column])
     if parsed is None:
         parsed = _dates_cell_by_cell(frame, column)
     years = parsed.dt.year
@@ -227,51 +210,12 @@ def _dates_cell_by_cell(frame: pd.DataFrame, column: str) -> pd.Series:
     return parsed
 
 
-DATE_FORMS = {"dd/mm/YYYY": ((6, 7, 8, 9), (3, 4), (0, 1), (2, 5), ord("/")),  # year, month, day digits;
-              "YYYY-MM-DD": ((0, 1, 2, 3), (5, 6), (8, 9), (4, 7), ord("-"))}  # separators, character
-DAYS_IN_MONTH = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
-
-
-def _plain_dates(text: pd.Series) -> pd.Series | None:
-    """The dates of a column whose every cell is blank or a valid date in one form of `DATE_FORMS`
-    (zero-padded, no time part), read with array arithmetic; None for any other column, which
-    `parse_dates` reads cell by cell as before (same values: NaT for a blank)."""
-    try:
-        lengths = text.str.len().to_numpy()
-        if len(text) == 0 or not np.isin(lengths, (0, 10)).all():
-            return None
-        b = np.asarray(text.to_numpy(dtype=object), dtype="S10").view(np.uint8).reshape(-1, 10).astype(np.int64)
-    except (UnicodeEncodeError, ValueError, TypeError):
-        return None
-    blank = lengths == 0
-    number = lambda cols: sum((b[:, c] - 48) * 10 ** (len(cols) - 1 - k) for k, c in enumerate(cols))  # noqa: E731
-    for form, (year_at, month_at, day_at, seps, sep) in DATE_FORMS.items():
-        digits = b[:, list(year_at + month_at + day_at)]
-        ok = blank | (((digits >= 48) & (digits <= 57)).all(axis=1) & (b[:, list(seps)] == sep).all(axis=1))
-        if not ok.all():
-            continue
-        year, month, day = number(year_at), number(month_at), number(day_at)
-        leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
-        month_length = DAYS_IN_MONTH[np.clip(month, 1, 12) - 1] + ((month == 2) & leap)
-        valid = blank | ((year >= 1678) & (year <= 2261) & (month >= 1) & (month <= 12) & (day >= 1)
-                         & (day <= month_length))
-        if not valid.all():
-            return None
-        months = np.where(blank, 0, (year - 1970) * 12 + month - 1).astype("datetime64[M]")
-        # the unit pandas gives the cell-by-cell reading: us from dd/mm/YYYY dates, s when none parsed so
-        unit = "us" if form == "dd/mm/YYYY" and not blank.all() else "s"
-        values = (months.astype("datetime64[D]") + np.where(blank, 0, day - 1)).astype(f"datetime64[{unit}]")
-        values[blank] = np.datetime64("NaT")
-        return pd.Series(values, index=text.index, name=text.name)
-    return None
-
-
 def _normalise_codes(frame: pd.DataFrame, table: str, repairs: Counter) -> None:
     for column in NON_BLANK[table]:
         if column in frame.columns:
             _fail_at(frame, frame[column] == "", column, "blank")
     for column, valid in CODE_COLUMNS.items():
-        if column not in frame.columns or _plain_codes(frame[column], valid):
+        if column not in frame.columns or plain_codes(frame[column], valid):
             continue
         upper = frame[column].str.upper()
         changed = upper != frame[column]
@@ -279,13 +223,6 @@ def _normalise_codes(frame: pd.DataFrame, table: str, repairs: Counter) -> None:
             repairs["codes in lower case"] += int(changed.sum())
             frame[column] = upper
         _fail_at(frame, ~upper.isin(valid) & (upper != ""), column, "unknown code")
-
-
-def _plain_codes(values: pd.Series, valid: frozenset) -> bool:
-    """Whether every value is blank or a valid code in upper case (ASCII): nothing to repair or
-    refuse. Checked on the distinct values, a handful, instead of every row."""
-    return all(isinstance(v, str) and (v == "" or (v in valid and v.isascii() and v == v.upper()))
-               for v in values.unique())
 
 
 def _read_table(folder: Path, files: list[Path], table: str, repairs: Counter) -> pd.DataFrame:
