@@ -15,9 +15,11 @@ The workers import the model before the timing, as a running cluster's have.
 * national: one replication of England at scale 1 for the same number of years (2015 on),
   through the same executor on the same workers.
 
-It prints both wall times, their ratio (target <= 2) and the workers' resident memory
-(RSS) sampled once a second: the first and the last sample of the region phase (flat: each
-replication's model is released).
+It prints both wall times, their ratio (target <= 2), the region's two phases apart (reading
+and cleaning every return, from the start to `run_region`'s "running" message; then the
+replications and the driver's suppression and writes) and the workers' resident memory (RSS)
+sampled once a second: the first and the last sample of the region phase (flat: each
+replication's model is released). Nothing is cached between runs: every figure is cold.
 
     python benchmarks/bench_region.py [--authorities 150] [--workers 2] [--years 5] [--cache DIR]
 """
