@@ -24,6 +24,7 @@ authority's own counts; every count shown passes through `suppress_counts` (1 to
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -137,9 +138,21 @@ def england_in_care(year: int) -> float:
     the year, as `data check` shows, would size a 2019 authority by England's 2015 stock.)"""
     from calibration.targets import default_data_path
 
-    data = pd.read_csv(default_data_path())
+    path = default_data_path()
+    stat = path.stat()
+    years, values = _published_in_care(str(path), stat.st_mtime_ns, stat.st_size)
+    return float(np.interp(year, years, values))
+
+
+@functools.lru_cache(maxsize=4)
+def _published_in_care(path: str, mtime_ns: int, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """England's published children in care by year from the targets file, read once per
+    process and version of the file (a region asks for it once per authority)."""
+    data = pd.read_csv(path)
     rows = data[(data["measure"] == "n_in_care") & (data["use"] != "oos")].sort_values("year")
-    return float(np.interp(year, rows["year"].to_numpy(dtype=float), rows["value"].to_numpy(dtype=float)))
+    years, values = rows["year"].to_numpy(dtype=float), rows["value"].to_numpy(dtype=float)
+    years.flags.writeable = values.flags.writeable = False  # shared by every call
+    return years, values
 
 
 def start_at(ret: CleanReturn, year: int, name: str) -> LocalStart:

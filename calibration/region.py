@@ -87,11 +87,11 @@ def region_total(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     names = sorted(tables)
     years = sorted(set.intersection(*(set(tables[n].index) for n in names)))
     out = pd.DataFrame(index=pd.Index(years, name="year"), columns=[m.name for m in MEASURES], dtype=float)
-    for col in summed_columns():
-        total = np.zeros(len(years))
-        for n in names:
-            total = total + tables[n].loc[years, col].to_numpy(dtype=float)
-        out[col] = total
+    summed = summed_columns()
+    total = np.zeros((len(years), len(summed)))
+    for n in names:  # one table at a time, in name order: each cell the same sum as column by column
+        total = total + tables[n].loc[years, summed].to_numpy(dtype=float)
+    out[summed] = total
     return out
 
 
@@ -115,8 +115,8 @@ def suppressed_tables(tables: dict[str, pd.DataFrame], total: str | None = None)
     out = {}
     for name, table in tables.items():
         t = table.copy()
-        for col in masks[name].columns:
-            t[col] = t[col].astype(float).mask(masks[name][col].to_numpy())
+        cols = list(masks[name].columns)
+        t[cols] = np.where(masks[name].to_numpy(), np.nan, t[cols].to_numpy(dtype=float))
         out[name] = t
     return out
 

@@ -60,6 +60,12 @@ def collection_end(year: int) -> pd.Timestamp:
     return pd.Timestamp(year, 3, 31)
 
 
+def _march_31(years: np.ndarray, index: pd.Index) -> pd.Series:
+    """31 March of each year (the day before 1 April), as dates."""
+    april = ((np.asarray(years, dtype=np.int64) - 1970) * 12 + 3).astype("datetime64[M]").astype("datetime64[D]")
+    return pd.Series((april - np.timedelta64(1, "D")).astype("datetime64[us]"), index=index)
+
+
 def _child_numbers(raw: RawReturn) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     keys = [t["la"] + "\x1f" + t["CHILD"] for t in (raw.header, raw.episodes, raw.uasc)]
     numbers, _ = pd.factorize(pd.concat(keys, ignore_index=True))
@@ -77,17 +83,18 @@ def clean(raw: RawReturn) -> CleanReturn:
                        "ls": e["LS"], "cin": e["CIN"], "place": e["PLACE"], "provider": e["PLACE_PROVIDER"],
                        "rec": e["REC"], "year": years, "line": e["line"], "source": e["source"]})
     # 1. the collection's window
-    end = pd.to_datetime(ep["year"].astype(str) + "-03-31")
+    end = _march_31(ep["year"].to_numpy(), ep.index)
     late_start = ep["decom"] > end
     steps["episodes starting after their collection's end dropped"] = int(late_start.sum())
     ep = ep[~late_start]
     end = end[~late_start]
     late_end = ep["dec"] > end
     steps["episodes open past their collection's end (DEC cleared)"] = int(late_end.sum())
-    ep.loc[late_end, "dec"] = pd.NaT
-    ep.loc[late_end, "rec"] = ""
+    if late_end.any():
+        ep.loc[late_end, "dec"] = pd.NaT
+        ep.loc[late_end, "rec"] = ""
     # 2. duplicates, and the same episode in several years' files
-    ep = ep.sort_values(["child", "decom", "year", "line"], kind="stable")
+    ep = ep.iloc[np.lexsort([ep[c].to_numpy() for c in ("line", "year", "decom", "child")])]  # a stable sort
     content = ["child", "decom", "dec", "rne", "ls", "cin", "place", "provider", "rec", "year"]
     dup = ep.duplicated(content)
     steps["duplicate rows dropped"] = int(dup.sum())
@@ -102,15 +109,17 @@ def clean(raw: RawReturn) -> CleanReturn:
     covered = sorted(set(raw.batch_year.values()))
     vanished = ep["dec"].isna() & ep["year"].isin([y for y in covered if y + 1 in covered])
     steps["open episodes missing from the next year's file (closed on 1 April, E8)"] = int(vanished.sum())
-    ep.loc[vanished, "dec"] = pd.to_datetime(ep.loc[vanished, "year"].astype(str) + "-04-01")
-    ep.loc[vanished, "rec"] = "E8"
+    if vanished.any():
+        ep.loc[vanished, "dec"] = pd.to_datetime(ep.loc[vanished, "year"].astype(str) + "-04-01")
+        ep.loc[vanished, "rec"] = "E8"
     # 4. overlaps
     same_child_next = ep["child"].shift(-1) == ep["child"]
     next_decom = ep["decom"].shift(-1)
     overlap = same_child_next & (ep["dec"].isna() | (ep["dec"] > next_decom))
     steps["overlapping episodes cut at the next start"] = int(overlap.sum())
-    ep.loc[overlap, "dec"] = next_decom[overlap]
-    ep.loc[overlap, "rec"] = "X1"
+    if overlap.any():
+        ep.loc[overlap, "dec"] = next_decom[overlap]
+        ep.loc[overlap, "rec"] = "X1"
     # 5. redundant episodes (no change of carer) merged into the one before
     same_child_prev = ep["child"].shift(1) == ep["child"]
     redundant = same_child_prev & ep["rne"].isin(codes.REDUNDANT_RNE) & (ep["dec"].shift(1) == ep["decom"])
@@ -136,13 +145,21 @@ def clean(raw: RawReturn) -> CleanReturn:
 
 def _children(raw: RawReturn, header_child: np.ndarray, uasc_child: np.ndarray, n: int) -> pd.DataFrame:
     """One row per child: the latest header row's DOB and SEX; UASC status from the UASC files."""
-    h = pd.DataFrame({"child": header_child, "dob": raw.header["DOB"], "sex": raw.header["SEX"],
-                      "year": raw.header["batch"].map(raw.batch_year).fillna(0).astype(int)})
-    h = h.sort_values(["child", "year"], kind="stable").drop_duplicates("child", keep="last").set_index("child")
-    u = pd.DataFrame({"child": uasc_child, "duc": raw.uasc["DUC"],
-                      "year": raw.uasc["batch"].map(raw.batch_year).fillna(0).astype(int)})
-    u = u.sort_values(["child", "year"], kind="stable").drop_duplicates("child", keep="last").set_index("child")
+    h = _latest_rows(header_child, raw.header["batch"].map(raw.batch_year).fillna(0).astype(int).to_numpy(),
+                     {"dob": raw.header["DOB"], "sex": raw.header["SEX"]})
+    u = _latest_rows(uasc_child, raw.uasc["batch"].map(raw.batch_year).fillna(0).astype(int).to_numpy(),
+                     {"duc": raw.uasc["DUC"]})
     children = h.reindex(range(max(n, len(h) and int(h.index.max()) + 1)))[["dob", "sex"]]
     children["uasc"] = children.index.isin(u.index)
     children["uasc_until"] = u["duc"].reindex(children.index)
     return children
+
+
+def _latest_rows(child: np.ndarray, year: np.ndarray, columns: dict[str, pd.Series]) -> pd.DataFrame:
+    """`columns` at each child's row from its latest year (of rows of one year, the last), indexed
+    by child number in order."""
+    order = np.lexsort([year, child])  # stable: by child, then year, then row
+    last = np.r_[child[order][1:] != child[order][:-1], True] if len(order) else np.zeros(0, dtype=bool)
+    rows = order[last]
+    return pd.DataFrame({name: col.to_numpy()[rows] for name, col in columns.items()},
+                        index=pd.Index(child[rows], name="child"))

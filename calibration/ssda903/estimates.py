@@ -68,8 +68,9 @@ def _periods(ep: pd.DataFrame) -> np.ndarray:
     """The start date of each episode's period of care (a run of episodes with no gap)."""
     same_child = ep["child"].shift(1) == ep["child"]
     continues = same_child & (ep["dec"].shift(1) == ep["decom"]) & (ep["rec"].shift(1) == "X1")
-    period = (~continues).cumsum()
-    return ep.groupby(period)["decom"].transform("first").to_numpy()
+    first = np.flatnonzero(~continues.to_numpy())  # each period's first episode (rows are in order)
+    period = np.cumsum(~continues.to_numpy()) - 1
+    return ep["decom"].to_numpy()[first][period]
 
 
 def _time_band(months: np.ndarray) -> pd.Categorical:

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from calibration.ssda903 import codes
+from calibration.ssda903.quick import needs_tidying, plain_codes, plain_dates
 from runner.errors import UserError
 
 REQUIRED_COLUMNS = {
@@ -96,7 +97,8 @@ def _find_files(folder: Path) -> dict[str, list[Path]]:
     return found
 
 
-def _read_text_table(path: Path, name: str) -> pd.DataFrame:
+def _read_text_table(path: Path, name: str) -> tuple[pd.DataFrame, bool]:
+    """The file's cells as text, and whether any may need tidying (`quick.needs_tidying`)."""
     try:
         raw = path.read_bytes()
     except OSError as exc:
@@ -116,10 +118,11 @@ def _read_text_table(path: Path, name: str) -> pd.DataFrame:
     if "," not in text.split("\n", 1)[0]:
         raise ReturnError(f"{name}: line 1: not a CSV file (no comma in the row of column names)")
     try:
-        return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skip_blank_lines=False)
+        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skip_blank_lines=False)
     except (pd.errors.ParserError, ValueError) as exc:
         reason = str(exc).strip().splitlines()[-1]
         raise ReturnError(f"{name}: not a readable CSV file ({reason})") from None
+    return frame, needs_tidying(text)
 
 
 def _read_excel(path: Path, name: str) -> pd.DataFrame:
@@ -136,15 +139,22 @@ def _read_excel(path: Path, name: str) -> pd.DataFrame:
 
 
 def _read_file(path: Path, name: str, table: str, repairs: Counter) -> pd.DataFrame:
-    frame = _read_excel(path, name) if path.suffix.lower() == ".xlsx" else _read_text_table(path, name)
+    """One file's rows as stripped text with column names in upper case, its `line` numbers, and
+    blank rows dropped (counted in `repairs`)."""
+    if path.suffix.lower() == ".xlsx":
+        frame, tidy = _read_excel(path, name), True
+    else:
+        frame, tidy = _read_text_table(path, name)
     frame.columns = [str(c).strip().upper() for c in frame.columns]
-    frame = frame.astype(str).apply(lambda s: s.str.strip())
+    if tidy or len(frame) == 0 or any(str(dt) != "str" for dt in frame.dtypes):
+        frame = frame.astype(str).apply(lambda s: s.str.strip())
+    data_cols = list(frame.columns)
     frame["line"] = np.arange(2, len(frame) + 2)
-    data_cols = [c for c in frame.columns if c != "line"]
-    blank = (frame[data_cols] == "").all(axis=1)
-    if blank.any():
-        repairs["blank rows dropped"] += int(blank.sum())
-        frame = frame[~blank]
+    if tidy:
+        blank = (frame[data_cols] == "").all(axis=1)
+        if blank.any():
+            repairs["blank rows dropped"] += int(blank.sum())
+            frame = frame[~blank]
     if table in REQUIRED_COLUMNS:
         for column in REQUIRED_COLUMNS[table]:
             if column not in frame.columns:
@@ -178,6 +188,16 @@ def _shown(value, column: str) -> str:
 
 def parse_dates(frame: pd.DataFrame, column: str) -> pd.Series:
     """dd/mm/YYYY or ISO dates (a time part, as Excel writes it, is ignored); blank is NaT."""
+    parsed = plain_dates(frame[column])
+    if parsed is None:
+        parsed = _dates_cell_by_cell(frame, column)
+    years = parsed.dt.year
+    _fail_at(frame, (years < FIRST_PLAUSIBLE_YEAR) | (years > LAST_PLAUSIBLE_YEAR), column, "implausible date")
+    return parsed
+
+
+def _dates_cell_by_cell(frame: pd.DataFrame, column: str) -> pd.Series:
+    """Each cell read as dd/mm/YYYY, else as ISO; a cell that is neither is refused."""
     text = frame[column]
     day = text.str.slice(0, 10)
     tail_ok = (text.str.len() <= 10) | text.str.slice(10, 11).isin([" ", "T"])
@@ -187,8 +207,6 @@ def parse_dates(frame: pd.DataFrame, column: str) -> pd.Series:
         parsed[iso] = pd.to_datetime(day[iso], format="%Y-%m-%d", errors="coerce")
     bad = (parsed.isna() & (text != "")) | ~tail_ok
     _fail_at(frame, bad, column, "not a date (dd/mm/YYYY or YYYY-MM-DD)")
-    years = parsed.dt.year
-    _fail_at(frame, (years < FIRST_PLAUSIBLE_YEAR) | (years > LAST_PLAUSIBLE_YEAR), column, "implausible date")
     return parsed
 
 
@@ -197,7 +215,7 @@ def _normalise_codes(frame: pd.DataFrame, table: str, repairs: Counter) -> None:
         if column in frame.columns:
             _fail_at(frame, frame[column] == "", column, "blank")
     for column, valid in CODE_COLUMNS.items():
-        if column not in frame.columns:
+        if column not in frame.columns or plain_codes(frame[column], valid):
             continue
         upper = frame[column].str.upper()
         changed = upper != frame[column]
@@ -208,20 +226,33 @@ def _normalise_codes(frame: pd.DataFrame, table: str, repairs: Counter) -> None:
 
 
 def _read_table(folder: Path, files: list[Path], table: str, repairs: Counter) -> pd.DataFrame:
-    frames = []
+    """Every file of `table` as one frame: the kept columns (blank where a file lacks one), `la`,
+    `batch` (the file's folder, LA and YEAR), `source` and `line`; codes checked and upper-cased.
+    The files are joined first and labelled after, so that the passes run once per table."""
+    frames, names, folders, order = [], [], [], []
     for path in files:
         name = str(path.relative_to(folder))
         frame = _read_file(path, name, table, repairs)
-        frame["source"] = name
-        la = frame["LA"] if "LA" in frame.columns else pd.Series("", index=frame.index)
-        year = frame["YEAR"] if "YEAR" in frame.columns else pd.Series("", index=frame.index)
-        frame["la"] = la
-        frame["batch"] = str(path.parent.relative_to(folder)) + "|" + la + "|" + year
-        keep = [c for c in KEPT_COLUMNS[table] if c in frame.columns] + ["la", "batch", "source", "line"]
-        frames.append(frame[keep])
+        frames.append(frame)
+        names.append(name)
+        folders.append(str(path.parent.relative_to(folder)))
+        for column in [c for c in KEPT_COLUMNS[table] if c in frame.columns] + ["la", "batch", "source", "line"]:
+            if column not in order:  # the column order the tables have always had
+                order.append(column)
     if not frames:
         return pd.DataFrame(columns=list(KEPT_COLUMNS[table]) + ["la", "batch", "source", "line"])
+    lengths = [len(f) for f in frames]
     combined = pd.concat(frames, ignore_index=True)
+    combined["source"] = pd.Series(np.repeat(np.array(names, dtype=object), lengths), dtype="str")
+    labels = {}
+    for column in ("LA", "YEAR"):  # blank for the rows of a file without the column
+        has = np.repeat([column in f.columns for f in frames], lengths)
+        labels[column] = (combined[column].where(has, "") if column in combined.columns
+                          else pd.Series("", index=combined.index, dtype="str"))
+    combined["la"] = labels["LA"]
+    combined["batch"] = (pd.Series(np.repeat(np.array(folders, dtype=object), lengths), dtype="str")
+                         + "|" + labels["LA"] + "|" + labels["YEAR"])
+    combined = combined[order]
     for column in KEPT_COLUMNS[table]:
         if column not in combined.columns:
             combined[column] = ""
@@ -231,13 +262,36 @@ def _read_table(folder: Path, files: list[Path], table: str, repairs: Counter) -
 
 
 def _batch_years(episodes: pd.DataFrame) -> dict[str, int]:
-    """Each batch's collection year: where most of its episodes ended (else its latest start)."""
-    ended = collection_year(episodes["DEC"].dropna()).groupby(episodes["batch"]).agg(
-        lambda s: int(s.mode().max()))
-    started = collection_year(episodes["DECOM"]).groupby(episodes["batch"]).max()
-    years = started.astype(int).to_dict()
-    years.update({k: int(v) for k, v in ended.items()})
+    """Each batch's collection year: where most of its episodes ended, the latest year of a tie
+    (else, with none ended, its latest start)."""
+    batch, names = pd.factorize(episodes["batch"], sort=True)
+    years = {names[b]: int(y) for b, y in zip(*_group_max(batch, collection_year(episodes["DECOM"]).to_numpy()))}
+    ended = episodes["DEC"].notna().to_numpy()
+    if ended.any():
+        end_year = collection_year(episodes["DEC"][ended]).to_numpy().astype(np.int64)
+        pairs, counts = np.unique(np.c_[batch[ended], end_year], axis=0, return_counts=True)
+        # per batch, the pair with the most episodes, the latest year among equals: sort by (batch, count, year)
+        order = np.lexsort([pairs[:, 1], counts, pairs[:, 0]])
+        best = order[np.r_[pairs[order, 0][1:] != pairs[order, 0][:-1], True]]
+        years.update({names[b]: int(y) for b, y in pairs[best]})
     return years
+
+
+def _group_max(group: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(each group present, its largest value), groups in order."""
+    order = np.lexsort([values, group])
+    last = order[np.r_[group[order][1:] != group[order][:-1], True]] if len(order) else order
+    return group[last], values[last]
+
+
+def _has_header(header: pd.DataFrame, episodes: pd.DataFrame) -> np.ndarray:
+    """Whether each episode's child (LA and CHILD) has a header row: both numbered by one
+    factorisation and compared as integers (a string `isin` or MultiIndex is 10-50x slower)."""
+    n = len(header)
+    la, _ = pd.factorize(pd.concat([header["la"], episodes["la"]], ignore_index=True))
+    child, uniques = pd.factorize(pd.concat([header["CHILD"], episodes["CHILD"]], ignore_index=True))
+    key = la.astype(np.int64) * (len(uniques) + 1) + child
+    return np.isin(key[n:], key[:n])
 
 
 def read_return(folder: Path) -> RawReturn:
@@ -267,8 +321,7 @@ def read_return(folder: Path) -> RawReturn:
     if open_with_reason.any():
         repairs["REC of an open episode cleared"] += int(open_with_reason.sum())
         episodes.loc[open_with_reason, "REC"] = ""
-    known = pd.MultiIndex.from_frame(header[["la", "CHILD"]])
-    has_header = pd.MultiIndex.from_frame(episodes[["la", "CHILD"]]).isin(known)
+    has_header = _has_header(header, episodes)
     _fail_at(episodes, pd.Series(~has_header, index=episodes.index), "CHILD",
              "no row in any header file for this child")
     optional_rows = {}

@@ -1,0 +1,80 @@
+"""Quick paths of reading a return: tests that let the reader skip work whose result is known.
+
+A region reads a return per authority (issue 12), most of them small, so the fixed cost of each
+pandas pass over each file counted more than the rows. Each function here answers, cheaply,
+whether a pass would change anything, or does the pass by array arithmetic where the input has
+one plain form; anything else goes the careful way (calibration/ssda903/reader.py), so that what
+is read is exactly what it was (tests/test_ssda903_fast_paths.py checks each against the pass it
+replaces; tests/test_ssda903_unchanged.py pins whole returns).
+"""
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+
+
+# a cell with whitespace at an edge shows in the text as one of these (or a space at its start or end)
+EDGE_SPACE = (" ,", ", ", ' "', '" ', " \n", "\n ", " \r")
+ODD_SPACE = "\t\x0b\x0c\x1c\x1d\x1e\x1f"  # whitespace to str.strip other than space and line ends
+MAYBE_BLANK_ROW = re.compile(r'^[\s,"]*$', re.MULTILINE)
+
+
+def needs_tidying(text: str) -> bool:
+    """False only when no cell of CSV `text` can start or end with whitespace and no row can be
+    blank, so that stripping cells and looking for blank rows would change nothing (a quick test
+    on the text: most files pass it, and their per-cell passes are skipped)."""
+    if not text.isascii() or any(c in text for c in ODD_SPACE) or text.count("\r") != text.count("\r\n"):
+        return True
+    if text[:1] == " " or text[-1:] == " " or any(p in text for p in EDGE_SPACE):
+        return True
+    body = text[:-1] if text.endswith("\n") else text  # the last row's line end is not a blank row
+    return MAYBE_BLANK_ROW.search(body) is not None
+
+
+def plain_codes(values: pd.Series, valid: frozenset) -> bool:
+    """Whether every value is blank or a valid code in upper case (ASCII): nothing to repair or
+    refuse. Checked on the distinct values, a handful, instead of every row."""
+    return all(isinstance(v, str) and (v == "" or (v in valid and v.isascii() and v == v.upper()))
+               for v in values.unique())
+
+
+DATE_FORMS = {"dd/mm/YYYY": ((6, 7, 8, 9), (3, 4), (0, 1), (2, 5), ord("/")),  # year, month, day digits;
+              "YYYY-MM-DD": ((0, 1, 2, 3), (5, 6), (8, 9), (4, 7), ord("-"))}  # separators, character
+DAYS_IN_MONTH = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
+
+
+def plain_dates(text: pd.Series) -> pd.Series | None:
+    """The dates of a column whose every cell is blank or a valid date in one form of `DATE_FORMS`
+    (zero-padded, no time part), read with array arithmetic; None for any other column, which
+    `reader.parse_dates` reads cell by cell (same values: NaT for a blank)."""
+    try:
+        lengths = text.str.len().to_numpy()
+        if len(text) == 0 or not np.isin(lengths, (0, 10)).all():
+            return None
+        b = np.asarray(text.to_numpy(dtype=object), dtype="S10").view(np.uint8).reshape(-1, 10).astype(np.int64)
+    except (UnicodeEncodeError, ValueError, TypeError):
+        return None
+    blank = lengths == 0
+    number = lambda cols: sum((b[:, c] - 48) * 10 ** (len(cols) - 1 - k) for k, c in enumerate(cols))  # noqa: E731
+    for form, (year_at, month_at, day_at, seps, sep) in DATE_FORMS.items():
+        digits = b[:, list(year_at + month_at + day_at)]
+        ok = blank | (((digits >= 48) & (digits <= 57)).all(axis=1) & (b[:, list(seps)] == sep).all(axis=1))
+        if not ok.all():
+            continue
+        year, month, day = number(year_at), number(month_at), number(day_at)
+        leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+        month_length = DAYS_IN_MONTH[np.clip(month, 1, 12) - 1] + ((month == 2) & leap)
+        # years outside 1678-2261 (pandas' nanosecond range) are left to the careful reading
+        valid = blank | ((year >= 1678) & (year <= 2261) & (month >= 1) & (month <= 12) & (day >= 1)
+                         & (day <= month_length))
+        if not valid.all():
+            return None
+        months = np.where(blank, 0, (year - 1970) * 12 + month - 1).astype("datetime64[M]")
+        # the unit pandas gives the cell-by-cell reading: us from dd/mm/YYYY dates, s when none parsed so
+        unit = "us" if form == "dd/mm/YYYY" and not blank.all() else "s"
+        values = (months.astype("datetime64[D]") + np.where(blank, 0, day - 1)).astype(f"datetime64[{unit}]")
+        values[blank] = np.datetime64("NaT")
+        return pd.Series(values, index=text.index, name=text.name)
+    return None
