@@ -128,7 +128,7 @@ class PlacementLedger:
         family = self.children.family[rows]
         carer = f.kinship_carer[family]
         if (carer < 0).any():
-            self.model.market.kinship_carers(np.unique(family[carer < 0]))
+            self.model.market.kinship_carers(_distinct(family[carer < 0]))
             carer = f.kinship_carer[family]
         _add_to(prov.occupied, carer, 1)
         prov.places[carer] = np.maximum(prov.places[carer], prov.occupied[carer])
@@ -213,6 +213,13 @@ class PlacementLedger:
         rest = self._place(rows[la_first], ProviderKind.HOME_LA, reasons[la_first])
         self._place(np.concatenate([rows[~la_first], rows[la_first][rest]]), ProviderKind.HOME_PRIVATE,
                     np.concatenate([reasons[~la_first], reasons[la_first][rest]]))
+
+
+def _distinct(values: np.ndarray) -> np.ndarray:
+    """`np.unique(values)`: the sorted distinct values, without importing numpy.ma (~25 ms), which
+    numpy 2.4's `unique` does on first use."""
+    values = np.sort(values)
+    return values[np.concatenate(([True], values[1:] != values[:-1]))] if values.size else values
 
 
 def _add_to(column: np.ndarray, rows: np.ndarray, amount: int) -> None:
