@@ -16,7 +16,11 @@ band at a time, so attrition rises as the 2015 carers grow older. Recruits come 
 `foster_recruitment_rate_per_year` times the households of their kind at the start: a
 recruitment capacity (assessment, panels, campaigns) that does not scale with the households
 left, so the stock relaxes towards recruitment / attrition instead of growing or collapsing
-exponentially; recruits are younger on average. Independent agencies also grow with the demand
+exponentially; recruits are younger on average. From April 2020 the capacity is
+`foster_recruitment_from_2020` times what it was (a declared assumption with a prior, fitted: the
+stock was flat to 2019-20 and approved carers fell 15% from 2020 to 2024; neither the carers'
+ageing, which is gradual, nor the agencies' response, which only acts once places run out, makes
+a break at 2020; docs/households-diagnosis.md). Independent agencies also grow with the demand
 foster care could not meet: for each child in the last twelve months who went to a children's
 home for want of a foster place, agencies recruit `agency_response_households_per_child`
 households over a year (a stock adjustment with a lag; without it a foster shortage switched all
@@ -62,6 +66,7 @@ CARER_BANDS = ("under 50", "50-59", "60+")
 CARER_BAND_SHARES_2020 = (0.35, 0.40, 0.25)
 CARER_BAND_SHARES_2015 = (0.50, 0.33, 0.17)
 RECRUIT_BAND_SHARES = (0.60, 0.35, 0.05)
+RECRUITMENT_STEP_YEAR = 2020.25  # 31 March 2020: `foster_recruitment_from_2020` acts from April 2020
 
 
 class ProviderMarket:
@@ -214,7 +219,8 @@ class ProviderMarket:
             rows = self._rows_of_kind[kind]
             self._rows_of_kind[kind] = rows.compress(prov.open[rows])  # a household that left is gone for good
             multiplier = policy.foster_recruitment_multiplier
-            mean = self._start_households[kind] * p.foster_recruitment_rate_per_year * multiplier / 12
+            capacity = p.foster_recruitment_rate_per_year * (p.foster_recruitment_from_2020 if self.model.year > RECRUITMENT_STEP_YEAR else 1.0)
+            mean = self._start_households[kind] * capacity * multiplier / 12
             u = supply.uniform(np.array([int(kind) << 32], dtype=np.int64), month, salt=0)
             if kind == ProviderKind.FOSTER_AGENCY:  # agencies grow with the demand foster care could not meet
                 mean += p.agency_response_households_per_child * sum(self._unmet) / 12

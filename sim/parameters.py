@@ -194,6 +194,8 @@ class Params:
                                       prior=(0.2, 0.45, "evidence.md: 62-67% of fostering places filled (Ofsted 2019-20)"))
     foster_recruitment_rate_per_year: float = free(0.0, 0.5, "new fostering households recruited per year, relative to the households at the start (a recruitment capacity)", "free; households 44,450 (2019), carers -15% 2020-2024 (A)",
                                                    prior=(0.05, 0.25, "no published figure: households turn over in 4-20 years"))
+    foster_recruitment_from_2020: float = free(0.0, 2.0, "recruitment capacity of fostering households from April 2020, relative to before (a step, both kinds)", "free; assumption: the stock was flat to 2019-20 (evidence.md: 43,475 households in 2018, 1% fewer than a year before; 44,450 in 2019; +100 net in 2019-20) and approved carers fell 15% from 2020 to 2024 (A); the sources give no recruitment figure",
+                                               prior=(0.4, 1.1, "assumption: from a halving of approvals (assessments and panels disrupted from 2020) to no change"))
     foster_attrition_rate_per_year: float = free(0.0, 0.5, "hazard that a fostering household stops fostering, with a child placed or not (carers of the 2020 age mix; times the age band's multiplier)", "free; evidence.md: 65% of carers over 50, 25% over 60 (retirement-driven)",
                                                  prior=(0.05, 0.25, "approved carers -15% 2020-2024 (A): attrition above recruitment"))
     places_per_home: float = fixed(4.0, 1.0, 20.0, "places in a children's home", "assumption (Ofsted: about 4)",
