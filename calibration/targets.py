@@ -61,6 +61,8 @@ DERIVED: dict[str, tuple[Callable[[pd.DataFrame, int], float], tuple[str, ...]]]
     "adopted_share_of_exits": (_ratio("new_adoptions", "new_exits"), ("new_adoptions", "new_exits")),
     "returned_home_share_of_exits": (_ratio("new_returned_home", "new_exits"), ("new_returned_home", "new_exits")),
     "sgo_share_of_exits": (_ratio("new_special_guardianship", "new_exits"), ("new_special_guardianship", "new_exits")),
+    "foster_places_filled_share": (lambda t, y: 1 - t.at[y, "n_foster_places_free"] / t.at[y, "n_foster_places"],
+                                   ("n_foster_places_free", "n_foster_places")),
     "foster_households_vs_2020": (lambda t, y: t.at[y, "n_foster_households"] / t.at[2020, "n_foster_households"],
                                   ("n_foster_households",)),
     "spend_growth_from_2020_gbp": (lambda t, y: t.at[y, "spend_children_in_care_gbp"] - t.at[2020, "spend_children_in_care_gbp"],

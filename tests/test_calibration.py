@@ -208,3 +208,18 @@ def test_caresim_run_uses_a_posterior_draw_per_replication(tmp_path, capsys):
     np.testing.assert_allclose(got["n_in_care"].to_numpy(), want["n_in_care"].to_numpy())
     np.testing.assert_allclose(got["spend_children_in_care_gbp"].to_numpy()[1:],
                                want["spend_children_in_care_gbp"].to_numpy()[1:])
+
+
+def test_the_share_of_foster_places_filled_is_one_minus_the_free_share_of_usable_places():
+    """The 2020 target compares Ofsted's share filled with the model's usable places: filled =
+    places - free, on a run's own table, and it lies strictly between 0 and 1."""
+    from calibration.targets import DERIVED
+    from tests.conftest import small_model
+
+    m = small_model(seed=3)
+    m.run_until(2020)
+    table = m.yearly_table()
+    share = DERIVED["foster_places_filled_share"][0](table, 2020)
+    places, free = table.at[2020, "n_foster_places"], table.at[2020, "n_foster_places_free"]
+    assert share == pytest.approx((places - free) / places, rel=1e-12)
+    assert 0 < share < 1
