@@ -215,11 +215,13 @@ class ProviderMarket:
         prov.households[leaving] = 0.0
         prov.places[leaving] = 0
         flows["new_foster_households_left"] += leaving.size
+        multiplier = policy.foster_recruitment_multiplier
+        capacity = p.foster_recruitment_rate_per_year
+        if self.model.year > RECRUITMENT_STEP_YEAR:
+            capacity *= p.foster_recruitment_from_2020
         for kind in FOSTERING_HOUSEHOLDS:
             rows = self._rows_of_kind[kind]
             self._rows_of_kind[kind] = rows.compress(prov.open[rows])  # a household that left is gone for good
-            multiplier = policy.foster_recruitment_multiplier
-            capacity = p.foster_recruitment_rate_per_year * (p.foster_recruitment_from_2020 if self.model.year > RECRUITMENT_STEP_YEAR else 1.0)
             mean = self._start_households[kind] * capacity * multiplier / 12
             u = supply.uniform(np.array([int(kind) << 32], dtype=np.int64), month, salt=0)
             if kind == ProviderKind.FOSTER_AGENCY:  # agencies grow with the demand foster care could not meet
