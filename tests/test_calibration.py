@@ -223,3 +223,36 @@ def test_the_share_of_foster_places_filled_is_one_minus_the_free_share_of_usable
     places, free = table.at[2020, "n_foster_places"], table.at[2020, "n_foster_places_free"]
     assert share == pytest.approx((places - free) / places, rel=1e-12)
     assert 0 < share < 1
+
+
+# ---------------------------------------------------------------- posterior draws: region and cut-off
+class _OneTargetEvaluator:
+    """An evaluator whose single target's residual is 20 x (z[0] - 0.5): the other coordinates are
+    free directions the data cannot see (a stand-in for the model, which is not run)."""
+
+    def tables(self, zs, what=""):
+        return list(zs)
+
+    @staticmethod
+    def target_residuals(z):
+        return np.array([20.0 * (z[0] - 0.5)])
+
+    def log(self, msg):
+        pass
+
+
+@pytest.mark.parametrize("inflation", [1.0, 4.0])
+def test_posterior_keeps_no_draw_that_misses_a_target_by_more_than_three_widened_tolerances(inflation):
+    from calibration.fit import IMPLAUSIBILITY, FitSettings, _region_draws
+    from scipy.stats import chi2
+
+    k = 30  # the 90% region over 30 parameters allows a chi-square of 40: a residual of up to 6.3
+    z = np.full(k, 0.5)
+    settings = FitSettings(free=[f"p{i}" for i in range(k)], seed=5, draws=400, proposals=400, proposal_variance=1.0)
+    draws, share = _region_draws(_OneTargetEvaluator(), z, np.eye(k) * 0.5, inflation, 0.0, settings)
+    residuals = np.abs(20.0 * (draws[:, 0] - 0.5))
+    cut = IMPLAUSIBILITY * np.sqrt(inflation)
+    assert residuals.max() <= cut
+    # the region alone would have kept draws beyond the cut: the cut is what removed them
+    assert inflation * chi2.ppf(0.90, k) > cut ** 2
+    assert 0 < share < 1 and residuals.max() > 0.8 * cut  # draws reach out to the cut, not far inside it
