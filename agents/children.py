@@ -53,6 +53,7 @@ class ChildTable(Table):
         "return_appropriate": (bool, False),  # an assessment would find a return home appropriate
         "reunification_support": (bool, False),  # had back-edge support in this care episode (or the return after it)
         "reunification_until": (np.int32, -1),  # last month of the child's reunification support episode, -1 if none
+        "authority": (np.int16, 0),  # index of the child's authority in a region (its family's); 0 otherwise
     }
 
 
@@ -64,6 +65,7 @@ class FamilyTable(Table):
         "mental_health": (bool, False),
         "support_until": (np.int32, -1),  # last month of edge-of-care support, -1 if none
         "kinship_carer": (np.int32, -1),  # provider row of the family's kinship carer, once it has one
+        "authority": (np.int16, 0),  # index of the family's authority in a region (sim/local_start.py); 0 otherwise
     }
 
 

@@ -10,16 +10,16 @@ returns are built once in `--cache` (not timed). Then times, on a loopback Dask 
 The workers import the model before the timing, as a running cluster's have.
 
 * region: `calibration.region.run_region` with national parameters (`--no-fit`: the local fits
-  are a separate, cached step of about 5-10 s per authority), one replication per authority,
-  from 31 March 2021 for `--years` years (reading and cleaning every return included);
+  are a separate, cached step of about 5-10 s per authority): every return read and cleaned (a
+  task per authority), then one replication of all the authorities as one model (one task), from
+  31 March 2021 for `--years` years;
 * national: one replication of England at scale 1 for the same number of years (2015 on),
   through the same executor on the same workers.
 
 It prints both wall times, their ratio (target <= 2), the region's two phases apart (reading
 and cleaning every return, from the start to `run_region`'s "running" message; then the
 replications and the driver's suppression and writes) and the workers' resident memory (RSS)
-sampled once a second: the first and the last sample of the region phase (flat: each
-replication's model is released). Nothing is cached between runs: every figure is cold.
+sampled once a second: the first and the last sample of the region phase. Nothing is cached between runs: every figure is cold.
 
     python benchmarks/bench_region.py [--authorities 150] [--workers 2] [--years 5] [--cache DIR]
 """

@@ -47,12 +47,12 @@ from calibration.targets import Target
 from runner.errors import UserError
 from runner.montecarlo import BASELINE_SCENARIO, ExecutorOptions, as_rows, plan, run_replications
 from sim.dates import START_YEAR
-from sim.local_start import LocalStart
+from sim.local_start import AUTHORITY_RATES, LocalStart
 from sim.measures import BY_NAME
 from sim.parameters import ParameterError, Params
 from sim.parameter_file import ParameterSet
 
-LOCAL_FREE = ("care_entry_rate_cp_per_year", "care_entry_rate_at_risk_per_year", "return_home_rate_per_year")
+LOCAL_FREE = AUTHORITY_RATES  # the rates a region lets differ by authority (sim/local_start.py)
 # what the fit compares: the model's measure -> the return's count of the same thing
 HISTORY = {"n_in_care": "stock", "new_entries": "started", "new_exits": "ceased"}
 # the back-test's measures: stock by placement group, starts and ceased

@@ -1,4 +1,4 @@
-"""A region: every authority of a folder fitted and run on the executor, and rolled up into a total.
+"""A region: every authority of a folder fitted, then all of them run as ONE model, and rolled up.
 
 `run_region(folder, ...)` (what `caresim region DIR` calls):
 
@@ -6,17 +6,26 @@
    fit its local parameters (calibration/local.py; cached under OUT/fits/NAME, so a rerun skips
    the fit) or, with `fit=False`, take the national posterior; return its name, its stock at the
    latest 31 March (`LocalStart`) and its parameters;
-2. one *run* task per authority and replication: one replication from its stock (the pure
-   function `runner.montecarlo.replication_table`);
-3. the regional total of a replication is the sum of its authorities' tables, measure by measure
-   (the `scaled` measures of sim.measures: counts, money, hours; ratios are left out), added in
-   the authorities' name order: exactly their sum.
+2. one *run* task per replication (`region_replication`): the authorities' children pooled into
+   one model (`sim.local_start.pool`), each child tagged with its authority. The rates each
+   authority fitted (`sim.local_start.AUTHORITY_RATES`: care entry from a plan and from at-risk,
+   return home) are its own; every other parameter is the replication's national draw. The
+   workforce, fostering households, children's homes and support are the region's, shared by its
+   authorities (as in a Regional Care Co-operative: an assumption, said in the README): their
+   measures are the region's, and an authority's table leaves them blank (NaN). One model, not
+   one per authority, because a monthly step costs ~2,500 numpy calls whatever its population
+   (docs/region-design.md): 150 authorities cost about 1.6x one national replication this way,
+   and ~16x as 150 models;
+3. an authority's table holds its own children's stocks by placement, care entries, exits and
+   re-entries and spend on children in care (the fixed overhead split by size); the regional
+   total of a replication is the sum of its authorities' tables for those measures, added in the
+   authorities' name order (exactly their sum), and the model's own figures for what the region
+   shares.
 
 Every task goes through `runner.executor.run_tasks` (serially, local worker processes or a Dask
 scheduler): a lost worker costs a retry of its tasks. Finished replications are written to the
-store OUT/runs.parquet/ (one file per authority and seed, and one per seed for the total,
-atomically), so a rerun resumes: a seed whose total is stored is skipped, and a seed without one
-is run again for every authority (tasks are pure: the same tables). What the store and the
+store OUT/runs.parquet/ (one file per seed, every authority and the total, written atomically),
+so a rerun resumes: a seed whose file is stored is skipped. What the store and the
 tables hold from a return is suppressed: a count that rounds to 1-5, and any count that would
 reveal one through the total or the sums within a table (calibration/ssda903/privacy.py), is NaN
 in the store and `c` in the tables.
@@ -33,7 +42,7 @@ import pandas as pd
 
 from runner.errors import UserError
 from runner.executor import Task, run_tasks
-from runner.montecarlo import BASELINE_SCENARIO, ExecutorOptions, as_rows, replication_table
+from runner.montecarlo import ExecutorOptions, as_rows
 
 TOTAL = "total"  # the store's name of the regional total
 STORE = "runs.parquet"
@@ -74,25 +83,50 @@ def prepare(folder: str, params: str | None, cache_dir: str | None, fit: bool) -
 
 
 def summed_columns() -> list[str]:
+    """The measures an authority's table holds and the region's total adds up: its own children's
+    counts, flows and spend on children in care (sim/recorder.py `_record_authorities`)."""
     from sim.measures import MEASURES
+    from sim.recorder import AUTHORITY_MEASURES
 
-    return [m.name for m in MEASURES if m.scaled or m.kind == "work"]
+    return [m.name for m in MEASURES if m.name in AUTHORITY_MEASURES and (m.scaled or m.kind == "work")]
 
 
-def region_total(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+def region_total(tables: dict[str, pd.DataFrame], shared: pd.DataFrame | None = None) -> pd.DataFrame:
     """The region's yearly table: each summed measure added over the authorities in name order,
-    over the years every authority has (other measures NaN)."""
+    over the years every authority has; the other measures are `shared`'s (the region's model's
+    own figures), or NaN without it."""
     from sim.measures import MEASURES
 
     names = sorted(tables)
     years = sorted(set.intersection(*(set(tables[n].index) for n in names)))
     out = pd.DataFrame(index=pd.Index(years, name="year"), columns=[m.name for m in MEASURES], dtype=float)
+    if shared is not None:
+        common = [c for c in out.columns if c in shared.columns]
+        out[common] = shared.loc[years, common].to_numpy(dtype=float)
     summed = summed_columns()
     total = np.zeros((len(years), len(summed)))
     for n in names:  # one table at a time, in name order: each cell the same sum as column by column
         total = total + tables[n].loc[years, summed].to_numpy(dtype=float)
     out[summed] = total
     return out
+
+
+def region_replication(start, params, authority_rates: dict[str, list[float]], seed: int,
+                       end_year: int) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
+    """The task: one replication of a region as one model (`start` from `sim.local_start.pool`):
+    each authority's yearly table, by name, and the model's own (the region's) table."""
+    from sim.model import CareModel
+
+    model = CareModel(params, seed=seed, start=start, journeys=False, authority_rates=authority_rates)
+    try:
+        model.run_until(end_year)
+        by_authority = model.recorder.yearly_by_authority()
+        shared = model.yearly_table()
+        for table in by_authority.values():
+            table.attrs.update(seed=seed, child_months=int(np.nansum(table["child_months"])))
+        return by_authority, shared
+    finally:
+        model.release()
 
 
 def _suppressed_rows(rows: pd.DataFrame) -> pd.DataFrame:
@@ -157,38 +191,46 @@ def run_region(folder: Path, out: Path, seeds: Sequence[int], *, end_year: int |
               scheduler=executor.scheduler, progress=executor.progress)
     if len(prepared) != len(folders):
         raise UserError(f"region {folder}: two authorities have the same name (LA column or folder)")
-    last = max(p.start.year for p in prepared.values())
+    years = {p.start.year for p in prepared.values()}
+    if len(years) > 1:
+        first = {y: sorted(n for n, p in prepared.items() if p.start.year == y)[0] for y in sorted(years)}
+        raise UserError(f"region {folder}: the authorities' latest 31 March differ ("
+                        + ", ".join(f"{y}: {n}" for y, n in first.items())
+                        + "); a region runs from one 31 March: give returns that end in the same year")
+    last = years.pop()
     end_year = last + 5 if end_year is None else int(end_year)
     if end_year <= last:
         raise UserError(f"--end-year {end_year}: not after the latest 31 March of an authority ({last})")
+    from sim.local_start import AUTHORITY_RATES, pool
+    from sim.parameter_file import ParameterSet
+
+    names = sorted(prepared)
+    start = pool([prepared[n].start for n in names])
+    national = ParameterSet.load(params)
     done = {int(f.stem.rpartition("--seed")[2]) for f in store.glob(f"{TOTAL}--seed*.parquet")}
     todo = [s for s in seeds if s not in done]
-    pending: dict[int, dict[str, pd.DataFrame]] = {s: {} for s in todo}
 
-    def run_tasks_iter():
-        for seed in todo:
-            for name in sorted(prepared):
-                p = prepared[name]
-                yield Task(f"{out.name}/{name}/seed={seed}", replication_table, {
-                    "scenario": BASELINE_SCENARIO, "params": p.parameters.for_replication(seed), "seed": seed,
-                    "scale": 1.0, "end_year": end_year, "start": p.start})
+    def task(seed: int) -> Task:
+        draws = [prepared[n].parameters.for_replication(seed) for n in names]
+        rates = {r: [getattr(d, r) for d in draws] for r in AUTHORITY_RATES}
+        return Task(f"{out.name}/region/seed={seed}", region_replication, {
+            "start": start, "params": national.for_replication(seed), "authority_rates": rates, "seed": seed,
+            "end_year": end_year})
 
-    def arrived(task: Task, table: pd.DataFrame) -> None:
-        name, seed = task.key.split("/")[-2], int(task.key.rpartition("=")[2])
-        pending[seed][name] = table
-        if len(pending[seed]) == len(prepared):  # the seed's tables are suppressed together, then stored
-            tables = pending.pop(seed)
-            total = region_total(tables)
-            if on_totals is not None:
-                on_totals(seed, tables, total)
-            rows = {n: as_rows(t, "baseline", seed).assign(authority=n).set_index("year", drop=False)
-                    for n, t in {**tables, TOTAL: total.fillna(np.nan)}.items()}
-            shown = suppressed_tables(rows, total=TOTAL)
-            for n in sorted(tables):  # the total last: a seed whose total is stored is complete
-                _write(store, n, seed, shown[n].reset_index(drop=True))
-            _write(store, TOTAL, seed, shown[TOTAL].reset_index(drop=True))
+    def arrived(task: Task, result) -> None:
+        seed = int(task.key.rpartition("=")[2])
+        tables, shared = result
+        total = region_total(tables, shared)
+        if on_totals is not None:
+            on_totals(seed, tables, total)
+        rows = {n: as_rows(t, "baseline", seed).assign(authority=n).set_index("year", drop=False)
+                for n, t in {**tables, TOTAL: total}.items()}
+        shown = suppressed_tables(rows, total=TOTAL)
+        # one file a seed, written atomically: a seed whose file is stored is complete
+        _write(store, TOTAL, seed, pd.concat([shown[n] for n in [*sorted(tables), TOTAL]]).reset_index(drop=True))
 
-    log(f"running {len(todo) * len(prepared)} replications ({len(done)} seed(s) already stored) ...")
-    run_tasks(list(run_tasks_iter()), arrived, workers=executor.workers, scheduler=executor.scheduler,
+    log(f"running {len(todo)} replication(s) of {len(prepared)} authorities as one model "
+        f"({len(done)} seed(s) already stored) ...")
+    run_tasks([task(s) for s in todo], arrived, workers=executor.workers, scheduler=executor.scheduler,
               progress=executor.progress)
     return list(prepared.values()), todo

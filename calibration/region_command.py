@@ -2,12 +2,14 @@
 
     caresim region DIR --out OUT [--replications N] [--workers K | --scheduler tcp://...] [--json]
 
-Writes OUT/runs.parquet/ (the store: one file per authority and seed, one per seed for the
+Writes OUT/runs.parquet/ (the store: one file per seed, every authority and the
 total; rerun to resume), OUT/by_authority.csv and OUT/region.csv (means over replications of the
 public measures per year), OUT/fits/NAME/ (each authority's fitted parameters). `--json` prints
 {"total": <contract>, "by_authority": {name: <contract>}}. Counts that round to 1-5 show as `c`
-(NaN in the store); the regional total of every replication is exactly the sum of its
-authorities (calibration/region.py).
+(NaN in the store). The authorities run as one model that shares the workforce, fostering
+households, homes and support (their measures are the region's, blank for an authority); each
+authority's children, flows and spend on children in care are its own, and the regional total of
+those is exactly the sum of its authorities in every replication (calibration/region.py).
 """
 from __future__ import annotations
 
@@ -123,6 +125,8 @@ def main(args) -> int:
     else:
         print(table_of({"total": docs["total"], **docs["by_authority"]})[
             ["authority", "year", "children_in_care", "entries", "exits"]].to_string(index=False))
-        print(f"\n{len(prepared)} authorities, {len(seeds)} replication(s); the total is the sum of the authorities "
-              f"in every replication. Counts from 1 to 5 are shown as c. Wrote {args.out}")
+        print(f"\n{len(prepared)} authorities run as one region, {len(seeds)} replication(s): children, their "
+              f"entries and exits and spend on children in care are each authority's, and the total is their sum "
+              f"in every replication; social workers, foster households, homes and support are the region's, "
+              f"shared (blank for an authority). Counts from 1 to 5 are shown as c. Wrote {args.out}")
     return 0

@@ -93,6 +93,28 @@ class Costs:
         p = self.params
         return (1 - p.care_overhead_fixed_share) * p.care_overhead_weekly_cost_gbp
 
+    def care_spend(self, year: float, states: np.ndarray, price_factors: np.ndarray, *, scale: float,
+                   group: np.ndarray | None = None, shares: np.ndarray | None = None) -> dict[str, np.ndarray]:
+        """One month's spend on children in care, by part (placements, fixed and variable overhead,
+        their total), for the children simulated: one value each, or, with `group` (each child's
+        index, e.g. its authority in a region) and `shares` (each group's part of the fixed
+        overhead, summing to 1), one value per group."""
+        _, fam = self.indices(year)
+        n_groups = 1 if group is None else len(shares)
+        key = states if group is None else group.astype(np.intp) * N_STATES + states
+        weekly_by_state = (np.bincount(key, weights=price_factors, minlength=n_groups * N_STATES)
+                           .reshape(n_groups, N_STATES) * self.state_prices(year))
+        month_by_state = weekly_by_state * WEEKS_PER_MONTH
+        spend = {name: month_by_state[:, list(sts)].sum(axis=1) for name, sts in PLACEMENT_SPEND.items()}
+        n_in_care = np.array([states.size]) if group is None else np.bincount(group, minlength=n_groups)
+        fixed = self.overhead_fixed_weekly_gbp(scale) * fam * WEEKS_PER_MONTH
+        spend["spend_overhead_fixed_gbp"] = np.array([fixed]) if group is None else fixed * np.asarray(shares)
+        spend["spend_overhead_variable_gbp"] = n_in_care * self.overhead_variable_weekly_gbp() * fam * WEEKS_PER_MONTH
+        spend["spend_care_overhead_gbp"] = spend["spend_overhead_fixed_gbp"] + spend["spend_overhead_variable_gbp"]
+        spend["spend_children_in_care_gbp"] = (sum(spend[name] for name in PLACEMENT_SPEND)
+                                               + spend["spend_care_overhead_gbp"])
+        return spend
+
     def month_spend(self, year: float, states: np.ndarray, price_factors: np.ndarray,
                     n_supported_families: float, n_workers: float, *, scale: float = 1.0,
                     n_reunification_children: float = 0, extra_households_recruited: float = 0.0,
@@ -106,15 +128,7 @@ class Costs:
         """
         p = self.params
         _, fam = self.indices(year)
-        weekly_by_state = np.bincount(states, weights=price_factors, minlength=N_STATES) * self.state_prices(year)
-        month_by_state = weekly_by_state * WEEKS_PER_MONTH
-        spend = {name: float(month_by_state[list(sts)].sum()) for name, sts in PLACEMENT_SPEND.items()}
-        n_in_care = states.size
-        spend["spend_overhead_fixed_gbp"] = self.overhead_fixed_weekly_gbp(scale) * fam * WEEKS_PER_MONTH
-        spend["spend_overhead_variable_gbp"] = n_in_care * self.overhead_variable_weekly_gbp() * fam * WEEKS_PER_MONTH
-        spend["spend_care_overhead_gbp"] = spend["spend_overhead_fixed_gbp"] + spend["spend_overhead_variable_gbp"]
-        spend["spend_children_in_care_gbp"] = (sum(spend[name] for name in PLACEMENT_SPEND)
-                                               + spend["spend_care_overhead_gbp"])
+        spend = {name: float(v[0]) for name, v in self.care_spend(year, states, price_factors, scale=scale).items()}
         spend["spend_edge_of_care_gbp"] = n_supported_families * p.edge_weekly_cost_gbp * fam * WEEKS_PER_MONTH
         spend["spend_reunification_gbp"] = n_reunification_children * p.reunification_weekly_cost_gbp * fam * WEEKS_PER_MONTH
         spend["spend_carer_recruitment_gbp"] = extra_households_recruited * p.carer_recruitment_cost_gbp * fam

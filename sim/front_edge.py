@@ -136,7 +136,13 @@ class FrontEdge:
         np.not_equal(fam[1:], fam[:-1], out=first[1:])
         starts = np.flatnonzero(first)
         n_risks = (f.domestic_abuse.take(fam).astype(np.int8) + f.substance_misuse.take(fam) + f.mental_health.take(fam))
-        hazard = hazards.entry_hazard(self.params, c.on_plan[rows], n_risks, c.need[rows], c.age_months[rows])
+        on_plan = c.on_plan[rows]
+        hazard = hazards.entry_hazard(self.params, on_plan, n_risks, c.need[rows], c.age_months[rows])
+        factors = self.model.authority_factors
+        if factors is not None:  # a region: each authority's entry rates over the national ones
+            auth = c.authority[rows]
+            hazard *= np.where(on_plan, factors["care_entry_rate_cp_per_year"].take(auth),
+                               factors["care_entry_rate_at_risk_per_year"].take(auth))
         group = np.cumsum(first, dtype=np.int32) - 1  # 20x cheaper than np.repeat over the families
         return AtHome(rows, fam, hazard, hazards.family_max(hazard, group, starts.size), starts, fam[starts], group)
 

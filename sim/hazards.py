@@ -73,14 +73,15 @@ def family_any(flags: np.ndarray, group: np.ndarray, n_families: int) -> np.ndar
 
 
 def exit_hazards(params, years: float, state, age, months_in_care, uasc, time_effect, supported,
-                 reunification_rate: float) -> list[np.ndarray]:
+                 reunification_rate: float, home_factor: np.ndarray | None = None) -> list[np.ndarray]:
     """Yearly exit hazards of children in care, in the order of `EXITS`.
 
     Return home (higher in the first months of an episode, scaled by the worker's direct
     time, plus the reunification support's added rate; placed-with-parents orders are
     discharged), special guardianship (fostered children under 16, mostly kinship), adoption
     (from a placement for adoption), leaving at 16-17. `supported` indexes the children
-    receiving reunification support.
+    receiving reunification support; `home_factor`, each child's authority's return-home rate over
+    the national one (a region: sim/local_start.py).
     """
     p = params
     state = state.astype(np.intp)  # `take` with a native index is ~2x cheaper than indexing with int8
@@ -89,6 +90,8 @@ def exit_hazards(params, years: float, state, age, months_in_care, uasc, time_ef
     home = by_state(dict.fromkeys(RETURN_HOME_STATES, p.return_home_rate_per_year * exit_trend)).take(state) * early
     home[uasc] = 0.0
     home *= time_effect  # a worker with more direct time per child explores and supports a return home more
+    if home_factor is not None:
+        home *= home_factor
     home += by_state({State.PLACED_WITH_PARENTS: p.placed_with_parents_discharge_rate_per_year}).take(state)
     if supported.size:
         home[supported] += reunification_rate * time_effect[supported]
@@ -102,7 +105,8 @@ def exit_hazards(params, years: float, state, age, months_in_care, uasc, time_ef
     return [home, sgo, adopt, older]
 
 
-def exit_bound(params, years: float, max_time_effect: float, reunification_rate: float) -> np.ndarray:
+def exit_bound(params, years: float, max_time_effect: float, reunification_rate: float,
+               max_home_factor: float = 1.0) -> np.ndarray:
     """An upper bound, by state, of the total of `exit_hazards` for any child in that state: each
     term at its largest (the early-episode multiplier, the largest worker-time effect, support,
     every condition met). `competing` computes the exact hazards only for children whose draw
@@ -111,6 +115,8 @@ def exit_bound(params, years: float, max_time_effect: float, reunification_rate:
     exit_trend = trend(p.exit_trend_per_year, years)
     home = by_state(dict.fromkeys(RETURN_HOME_STATES, p.return_home_rate_per_year * exit_trend))
     home *= max(p.return_home_early_multiplier, 1.0) * max_time_effect
+    if max_home_factor != 1.0:
+        home *= max_home_factor
     home += by_state({State.PLACED_WITH_PARENTS: p.placed_with_parents_discharge_rate_per_year})
     home += max(reunification_rate, 0.0) * max_time_effect
     sgo_rate = p.special_guardianship_rate_per_year * exit_trend

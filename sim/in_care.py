@@ -70,10 +70,14 @@ class InCare:
         def exits_of(idx):
             sub = rows[idx]
             supported = np.flatnonzero(c.return_appropriate[sub] & (c.reunification_until[sub] >= m.month))
+            home = None if m.authority_factors is None else m.authority_factors["return_home_rate_per_year"].take(
+                c.authority[sub])
             return hazards.exit_hazards(self.params, years, c.state[sub], c.age_months[sub], c.months_in_care[sub],
-                                        c.uasc[sub], time.of(c, sub), supported, rate)
+                                        c.uasc[sub], time.of(c, sub), supported, rate, home)
 
-        bound = hazards.exit_bound(self.params, years, float(time.effect.max(initial=1.0)), rate)
+        bound = hazards.exit_bound(self.params, years, float(time.effect.max(initial=1.0)), rate,
+                                   1.0 if m.authority_factors is None else
+                                   max(float(m.authority_factors["return_home_rate_per_year"].max()), 1.0))
         out, which = hazards.competing(self.streams["exits"], rows, m.month, exits_of, bound, c.state[rows])
         for k, (state_to, reason, flow) in enumerate(EXIT_TARGETS):
             sel = out[which == k]

@@ -31,6 +31,9 @@ from sim.states import State
 if TYPE_CHECKING:
     import pandas as pd
 
+# the rates that may differ between the authorities of a region (each fitted to its own return:
+# calibration/local.py); every other parameter is the region's (the national draw)
+AUTHORITY_RATES = ("care_entry_rate_cp_per_year", "care_entry_rate_at_risk_per_year", "return_home_rate_per_year")
 LEGAL = {"section 20": LegalStatus.SECTION_20, "care order": LegalStatus.CARE_ORDER,
          "placement order": LegalStatus.PLACEMENT_ORDER, "other": LegalStatus.CARE_ORDER}
 COLUMNS = ("age_months", "state", "legal_status", "months_in_care", "uasc")
@@ -46,15 +49,38 @@ class LocalStart:
     children: pd.DataFrame
     size: float
     name: str = "authority"
+    authorities: tuple[str, ...] = ()  # a region's authorities in index order (`pool`); () for one
+    sizes: tuple[float, ...] = ()  # each authority's share of England's children in care, as `size`
 
     def __post_init__(self):
         if self.year < START_YEAR:
             raise ValueError(f"a local start at 31 March {self.year} is before the model's calendar ({START_YEAR})")
         if not 0 < self.size <= 1:
             raise ValueError(f"size must be in (0, 1], got {self.size!r}")
+        if len(self.sizes) != len(self.authorities):
+            raise ValueError(f"{len(self.authorities)} authorities but {len(self.sizes)} sizes")
         missing = [c for c in COLUMNS if c not in self.children.columns]
         if missing:
             raise ValueError(f"local start children lack column {missing[0]!r}")
+
+    @property
+    def n_authorities(self) -> int:
+        return max(len(self.authorities), 1)
+
+    @property
+    def shares(self) -> np.ndarray:
+        """Each authority's share of the region's size (summing to 1)."""
+        sizes = np.asarray(self.sizes, dtype=float)
+        return sizes / sizes.sum()
+
+    @property
+    def cumulative_shares(self) -> np.ndarray:
+        """Cumulative shares of the authorities' sizes (the last exactly 1): a new family belongs to
+        the authority whose interval holds its uniform draw (sim/people.py `add_families`)."""
+        cum = np.cumsum(np.asarray(self.sizes, dtype=float))
+        cum /= cum[-1]
+        cum[-1] = 1.0
+        return cum
 
     @property
     def start_month(self) -> int:
@@ -68,6 +94,21 @@ class LocalStart:
                    State.SEMI_INDEPENDENT, State.PLACED_WITH_PARENTS, State.PLACED_FOR_ADOPTION,
                    State.OTHER_PLACEMENT)
         return {s: int(by.get(s.name, 0)) for s in in_care}
+
+
+def pool(starts: list[LocalStart], name: str = "region") -> LocalStart:
+    """One start holding several authorities' children (a region run as one model): the children
+    concatenated in the authorities' order, each tagged with its authority's index (`authority`);
+    `size` their sizes' sum (at most England). Every authority must start at the same 31 March."""
+    import pandas as pd
+
+    years = {s.year for s in starts}
+    if len(years) != 1:
+        raise ValueError(f"the authorities' latest 31 March differ ({', '.join(map(str, sorted(years)))}): "
+                         "a region runs from one 31 March")
+    children = pd.concat([s.children.assign(authority=i) for i, s in enumerate(starts)], ignore_index=True)
+    sizes = tuple(float(s.size) for s in starts)
+    return LocalStart(years.pop(), children, min(sum(sizes), 1.0), name, tuple(s.name for s in starts), sizes)
 
 
 def children_in_care(m, start: LocalStart, gen: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -84,7 +125,7 @@ def children_in_care(m, start: LocalStart, gen: np.random.Generator) -> tuple[np
     states = np.array([int(State[s]) for s in rows_in["state"]], dtype=np.int8)
     ages = np.clip(rows_in["age_months"].to_numpy(dtype=np.int64), 0, ADULT_MONTHS - 1).astype(np.int16)
     homes = np.isin(states, [State.HOME_LA, State.HOME_PRIVATE])
-    fams = m.people.add_families(n, gen)
+    fams = m.people.add_families(n, gen, authority=rows_in["authority"].to_numpy() if "authority" in rows_in else None)
     need = np.where(homes, Need.HIGH, gen.random(n) < p.high_need_share).astype(np.int8)
     rows = m.people.add_children(n, State.CHILD_IN_NEED, ages, fams, need)
     c.state[rows] = states

@@ -26,7 +26,7 @@ from sim.costs import Costs
 from sim.dates import START_DATE_YEARS, START_YEAR
 from sim.front_edge import FrontEdge
 from sim.in_care import InCare
-from sim.local_start import LocalStart
+from sim.local_start import AUTHORITY_RATES, LocalStart
 from sim.market import ProviderMarket
 from sim.measures import Yearly, to_england
 from sim.parameters import Params
@@ -59,7 +59,10 @@ class CareModel(Model):
         drivers: observed drivers (`runner.drivers.Drivers`) that replace the referral, UASC and
             workforce trends for the years they give (sim/driven.py); None keeps the trends.
         start: an authority's own children in care at one 31 March (sim/local_start.py) in place
-            of England's 2015 stock; the run starts then and reports the authority's counts.
+            of England's 2015 stock; the run starts then and reports the authority's counts. A
+            region's pooled start (`sim.local_start.pool`) runs its authorities as one model.
+        authority_rates: in a region, each of `sim.local_start.AUTHORITY_RATES` as one value per
+            authority (its own fit); None: the region's `params` everywhere.
 
     Components (one module each): `people` (sim/people.py: children, families, the active set),
     `transitions` (sim/transitions.py: the one place a child's state changes), `ledger`
@@ -109,7 +112,7 @@ class CareModel(Model):
 
     def __init__(self, params: Params | None = None, *, seed: int = 1, scale: float = 1.0,
                  levers: Sequence[Lever] = (), journeys: bool = True, drivers=None,
-                 start: LocalStart | None = None):
+                 start: LocalStart | None = None, authority_rates: dict | None = None):
         if start is not None:  # an authority: its own children at its 31 March, sized by its share of England
             if scale != 1.0:
                 raise ValueError("a local start simulates the whole authority: scale must be 1")
@@ -128,6 +131,15 @@ class CareModel(Model):
         self.policy = PolicyState()
         self.journeys = JourneyLog(enabled=journeys)
         self.start = start
+        self.n_authorities = 1 if start is None else start.n_authorities  # > 1: a region (sim/local_start.py `pool`)
+        self.authority_factors = None  # a region's rates by authority over the region's (`authority_rates`)
+        if authority_rates is not None and self.n_authorities > 1:
+            self.authority_factors = {name: np.asarray(authority_rates[name], dtype=float) / getattr(self.params, name)
+                                      for name in AUTHORITY_RATES}
+            if any(f.shape != (self.n_authorities,) or not np.all(np.isfinite(f)) or f.min() < 0
+                   for f in self.authority_factors.values()):
+                raise ValueError(f"authority_rates: one finite, non-negative value per authority ({self.n_authorities}) "
+                                 f"for each of {', '.join(AUTHORITY_RATES)}")
         # months since 31 March 2015 (the calendar of every trend), also for a local start; the
         # state is that at the end of this month
         self.start_month = 0 if start is None else start.start_month

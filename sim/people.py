@@ -53,6 +53,8 @@ class People:
         c.family[rows] = families
         c.need[rows] = need
         c.on_plan[rows] = state in (State.CHILD_PROTECTION, State.EDGE_OF_CARE)
+        if self.model.n_authorities > 1:
+            c.authority[rows] = self.families.authority[families]
         self._pending_rows.append(rows)
         return rows
 
@@ -63,12 +65,21 @@ class People:
                 "mental_health": gen.random(count) < p.mental_health_share}
 
     def add_families(self, count: int, gen: np.random.Generator, sizes: np.ndarray | None = None,
-                     risks: dict[str, np.ndarray] | None = None) -> np.ndarray:
+                     risks: dict[str, np.ndarray] | None = None, authority: np.ndarray | None = None) -> np.ndarray:
+        """Add `count` families. In a region (`model.n_authorities` > 1) each belongs to `authority`
+        or, if None, to an authority drawn in proportion to the authorities' sizes: a counter-based
+        draw keyed by the family's row (stream `authority`), so no other stream moves."""
         f = self.families
         rows = f.append(count)
         f.n_children[rows] = 1 if sizes is None else sizes
         for name, values in (risks or self.draw_family_risks(count, gen)).items():
             getattr(f, name)[rows] = values
+        m = self.model
+        if m.n_authorities > 1:
+            if authority is None:
+                u = m.streams["authority"].uniform(rows, 0)
+                authority = np.searchsorted(m.start.cumulative_shares, u, side="right")
+            f.authority[rows] = authority
         return rows
 
     def family_sizes(self, n_families: int, gen: np.random.Generator) -> np.ndarray:

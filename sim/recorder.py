@@ -22,6 +22,16 @@ if TYPE_CHECKING:
     import pandas as pd
 
 FLOWS: tuple[str, ...] = tuple(m.name for m in MEASURES if m.kind == "flow")
+# a region's flows counted per authority (its children's care entries and exits); the other flows
+# are of providers, workers or referrals the region shares, and stay the region's
+AUTHORITY_FLOWS: tuple[str, ...] = ("new_entries", "new_exits", "new_reentries")
+# every measure a region's authority table holds (`Recorder._record_authorities`)
+AUTHORITY_MEASURES: frozenset[str] = frozenset(
+    [f"n_{st.name.lower()}" for st in State if IS_ACTIVE[st]]
+    + ["n_in_care", "n_foster", "n_residential", "n_childrens_homes", "n_other_care", "n_cp_plans", "n_uasc_in_care",
+       "spend_foster_gbp", "spend_childrens_homes_gbp", "spend_semi_independent_gbp", "spend_other_placements_gbp",
+       "spend_overhead_fixed_gbp", "spend_overhead_variable_gbp", "spend_care_overhead_gbp",
+       "spend_children_in_care_gbp", "child_months", *AUTHORITY_FLOWS])
 
 
 class Tally(dict):
@@ -47,6 +57,16 @@ class Recorder:
         self.model = model
         self.flows = Tally()
         self.records: list[dict[str, float]] = []  # one per month end, unscaled
+        # a region (model.n_authorities > 1): each month's record per authority, one array of
+        # authorities per measure, for the measures of its own children (`_record_authorities`)
+        n = model.n_authorities
+        self.by_authority: list[dict[str, np.ndarray]] = []
+        self.flows_by_authority = {name: np.zeros(n, dtype=np.int64) for name in AUTHORITY_FLOWS} if n > 1 else None
+
+    def count_by_authority(self, flow: str, rows: np.ndarray) -> None:
+        """Add the children `rows` to a region's `flow` by their authority (sim/transitions.py)."""
+        self.flows_by_authority[flow] += np.bincount(self.model.children.authority[rows],
+                                                     minlength=self.model.n_authorities)
 
     @property
     def current(self) -> dict[str, float]:
@@ -118,6 +138,52 @@ class Recorder:
         rec.update(self.flows)
         rec["child_months"] = int(rows.size) if m.month > m.start_month else 0
         self.records.append(rec)
+        if self.flows_by_authority is not None:
+            self._record_authorities(rows, states, in_care, factors)
+
+    def _record_authorities(self, rows: np.ndarray, states: np.ndarray, in_care: np.ndarray,
+                            factors: np.ndarray) -> None:
+        """A region's month record per authority: its children's stocks by state, care entries and
+        exits, and spend on children in care (the fixed overhead split by the authorities' sizes).
+        What the region shares - the workforce, the providers, support - is recorded once, above."""
+        m = self.model
+        c, n = m.children, m.n_authorities
+        auth = c.authority[rows].astype(np.intp)
+        counts = np.bincount(auth * N_STATES + states, minlength=n * N_STATES).reshape(n, N_STATES)
+        rec: dict[str, np.ndarray] = {f"n_{st.name.lower()}": counts[:, st] for st in State if IS_ACTIVE[st]}
+        rec["n_in_care"] = counts[:, IS_IN_CARE].sum(axis=1)
+        rec["n_foster"] = counts[:, list(FOSTER)].sum(axis=1)
+        rec["n_residential"] = counts[:, IS_RESIDENTIAL].sum(axis=1)
+        rec["n_childrens_homes"] = counts[:, list(CHILDRENS_HOMES)].sum(axis=1)
+        rec["n_other_care"] = counts[:, list(OTHER_CARE)].sum(axis=1)
+        edge = rows.compress(states == State.EDGE_OF_CARE)
+        rec["n_cp_plans"] = counts[:, State.CHILD_PROTECTION] + np.bincount(
+            c.authority[edge], weights=c.on_plan[edge], minlength=n).astype(np.int64)
+        care_rows = rows.compress(in_care)
+        rec["n_uasc_in_care"] = np.bincount(c.authority[care_rows], weights=c.uasc[care_rows], minlength=n).astype(np.int64)
+        spend = m.costs.care_spend(m.year, states.compress(in_care), factors, scale=m.scale,
+                                   group=auth.compress(in_care), shares=m.start.shares)
+        if m.month == m.start_month:
+            spend = {k: np.zeros(n) for k in spend}
+        rec.update(spend)
+        for name, values in self.flows_by_authority.items():
+            rec[name] = values.copy()
+            values[:] = 0
+        rec["child_months"] = np.bincount(auth, minlength=n) if m.month > m.start_month else np.zeros(n, np.int64)
+        self.by_authority.append(rec)
+
+    def yearly_by_authority(self) -> dict[str, "pd.DataFrame"]:
+        """A region's yearly table per authority, by name: the measures of `_record_authorities`
+        (the authority's own counts); every other measure is NaN (the region's, not split)."""
+        columns = {name: np.array([r[name] for r in self.records]) for name in ("month", "month_of_year", "year")}
+        stacked = {name: np.stack([r[name] for r in self.by_authority]) for name in self.by_authority[0]}
+        every = [name for name in self.records[0] if name not in columns]
+        out = {}
+        for i, name in enumerate(self.model.start.authorities):
+            table = yearly_arrays(columns["month"], columns["month_of_year"], columns["year"],
+                                  {k: v[:, i] for k, v in stacked.items()}).to_frame()
+            out[name] = table.reindex(columns=every)
+        return out
 
     def monthly_table(self) -> "pd.DataFrame":
         """One row per month-end (England scale), indexed by month."""

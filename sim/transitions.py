@@ -49,9 +49,14 @@ class Transitions:
             c.on_plan[new] = False
             m.flows["new_entries"] += new.size
             m.flows["new_reentries"] += int(np.count_nonzero(frm.compress(entering) == State.RETURNED_HOME))
+            if m.n_authorities > 1:
+                m.recorder.count_by_authority("new_entries", new)
+                m.recorder.count_by_authority("new_reentries", new.compress(frm.compress(entering) == State.RETURNED_HOME))
         leaving = was_in & ~now_in
         if leaving.any():
             m.flows["new_exits"] += int(leaving.sum())
+            if m.n_authorities > 1:
+                m.recorder.count_by_authority("new_exits", rows.compress(leaving))
             c.legal_status[rows.compress(leaving)] = LegalStatus.NONE
         if one_target:
             if now_in:

@@ -18,11 +18,12 @@ import pandas as pd
 import pytest
 
 from calibration.local import count_columns, history, load_authority, start_at, truncate
-from calibration.region import run_region
+from calibration.region import region_replication, run_region
 from calibration.ssda903.synth import synthesise
 from experiments.cli import main
-from runner.montecarlo import BASELINE_SCENARIO, replication_table
+from sim.local_start import AUTHORITY_RATES, pool
 from sim.model import CareModel
+from sim.parameter_file import ParameterSet
 from sim.states import IS_IN_CARE, State
 from tests.test_ssda903_privacy import _plant
 
@@ -134,12 +135,17 @@ def test_region_total_is_exactly_the_sum_of_its_authorities(authorities, tmp_pat
 
     prepared, ran = run_region(root / "region", tmp_path / "r", [1, 2], end_year=2023, fit=False, on_totals=check)
     assert sorted(seen) == [1, 2] and sorted(ran) == [1, 2]
-    # each authority's table is the pure replication: the same from a fresh call
-    p = {x.name: x for x in prepared}["beta"]
-    again = replication_table(BASELINE_SCENARIO, p.parameters.for_replication(2), 2, 1.0, 2023, start=p.start)
+    # the region's replication is a pure task (one model of all three): the same from a fresh call
+    by_name = {x.name: x for x in prepared}
+    names = sorted(by_name)
+    rates = {r: [getattr(by_name[n].parameters.for_replication(2), r) for n in names] for r in AUTHORITY_RATES}
+    again, _ = region_replication(pool([by_name[n].start for n in names]),
+                                  ParameterSet.load().for_replication(2), rates, 2, 2023)
     store = pd.read_parquet(tmp_path / "r" / "runs.parquet")
     beta = store[(store["authority"] == "beta") & (store["seed"] == 2)].set_index("year")
-    assert beta.loc[2023, "n_in_care"] == again.at[2023, "n_in_care"]
+    assert beta.loc[2023, "n_in_care"] == again["beta"].at[2023, "n_in_care"]
+    # the region shares its workforce and providers: an authority's table leaves them blank
+    assert beta["n_foster_households"].isna().all() and beta["caseload_per_fte"].isna().all()
     # a rerun resumes: every seed's total is stored, nothing runs again
     _, ran_again = run_region(root / "region", tmp_path / "r", [1, 2], end_year=2023, fit=False)
     assert ran_again == []

@@ -1,0 +1,115 @@
+"""A region as one model (sim/local_start.py `pool`, sim/recorder.py `_record_authorities`):
+its authorities' tables add up to the model's own figures, a region of one authority is that
+authority's model, new families belong to the authorities in proportion to their sizes, and each
+authority's own rates act on its children only."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.local_start import AUTHORITY_RATES, LocalStart, pool
+from sim.model import CareModel
+from sim.parameter_file import load_params
+from sim.recorder import AUTHORITY_MEASURES
+from sim.states import State
+
+STATES = [State.FOSTER_IN_HOUSE, State.FOSTER_AGENCY, State.KINSHIP, State.HOME_PRIVATE, State.PLACED_WITH_PARENTS]
+
+
+def authority(name: str, n: int, seed: int, year: int = 2021) -> LocalStart:
+    """`n` children in care of mixed ages, placements and times in care (seeded)."""
+    rng = np.random.default_rng(seed)
+    ages = rng.integers(0, 17 * 12, n)
+    children = pd.DataFrame({"age_months": ages, "state": [STATES[k].name for k in rng.integers(0, len(STATES), n)],
+                             "legal_status": "care order", "months_in_care": np.minimum(rng.integers(0, 60, n), ages),
+                             "uasc": False})
+    return LocalStart(year, children, size=n / 80_000, name=name)
+
+
+def run(start: LocalStart, seed: int = 3, end: int = 2024, **kwargs) -> CareModel:
+    model = CareModel(load_params(), seed=seed, start=start, journeys=False, **kwargs)
+    model.run_until(end)
+    return model
+
+
+@pytest.fixture(scope="module")
+def region_run():
+    starts = [authority("north", 300, 1), authority("south", 150, 2), authority("west", 450, 3)]
+    model = run(pool(starts))
+    try:
+        yield starts, model.recorder.yearly_by_authority(), model.yearly_table(), model
+    finally:
+        model.release()
+
+
+def test_the_authorities_add_up_to_the_region_in_every_year_and_measure(region_run):
+    starts, tables, total, _ = region_run
+    assert list(tables) == ["north", "south", "west"]
+    measures = sorted(AUTHORITY_MEASURES & set(total.columns))
+    assert {"n_in_care", "new_entries", "new_exits", "spend_children_in_care_gbp", "n_cp_plans"} <= set(measures)
+    for col in measures:
+        summed = sum(tables[n][col].to_numpy(dtype=float) for n in tables)
+        expected = total[col].to_numpy(dtype=float)
+        if col.startswith("spend_"):  # money: the same sums in another order
+            np.testing.assert_allclose(summed, expected, rtol=1e-12, err_msg=col)
+        else:  # children: no child lost or counted twice
+            assert np.array_equal(summed, expected, equal_nan=True), col
+    # each starts with its own children, and the region's shared measures are not split
+    assert [tables[s.name].at[2021, "n_in_care"] for s in starts] == [len(s.children) for s in starts]
+    assert tables["north"]["n_foster_households"].isna().all()
+    assert total["n_foster_households"].notna().all()
+
+
+def test_a_region_of_one_authority_is_that_authoritys_model():
+    one = authority("north", 300, 1)
+    a, b = run(one), run(pool([one]))
+    try:
+        pd.testing.assert_frame_equal(a.yearly_table(), b.yearly_table())
+    finally:
+        a.release()
+        b.release()
+
+
+def test_new_families_belong_to_the_authorities_in_proportion_to_their_sizes(region_run):
+    starts, _, _, model = region_run
+    f = model.families
+    start_families = sum(len(s.children) for s in starts)  # one family per child of the return
+    later = f.authority[start_families: f.n]
+    shares = np.bincount(later, minlength=3) / later.size
+    expected = np.array([300, 150, 450]) / 900
+    # binomial: each share within 4 standard errors, two-sided (seeded, so the check is exact here)
+    se = np.sqrt(expected * (1 - expected) / later.size)
+    assert later.size > 2_000
+    assert np.all(np.abs(shares - expected) < 4 * se), (shares, expected)
+    # and a child belongs to its family's authority
+    c = model.children
+    assert np.array_equal(c.authority[: c.n], f.authority[c.family[: c.n]])
+
+
+def test_an_authoritys_own_rates_act_on_its_children_only():
+    twins = [authority("a", 400, 7), authority("b", 400, 7)]  # the same children
+    p = load_params()
+    same = {r: [getattr(p, r)] * 2 for r in AUTHORITY_RATES}
+    base = run(pool(twins), authority_rates=same)
+    plain = run(pool(twins))
+    higher = dict(same, care_entry_rate_cp_per_year=[p.care_entry_rate_cp_per_year, 3 * p.care_entry_rate_cp_per_year],
+                  care_entry_rate_at_risk_per_year=[p.care_entry_rate_at_risk_per_year,
+                                                    3 * p.care_entry_rate_at_risk_per_year])
+    raised = run(pool(twins), authority_rates=higher)
+    try:
+        # the national rates given per authority are no rates at all: the same run, exactly
+        pd.testing.assert_frame_equal(base.yearly_table(), plain.yearly_table())
+        entries = {k: m.recorder.yearly_by_authority() for k, m in (("base", base), ("raised", raised))}
+        a_base, b_base = (entries["base"][n]["new_entries"].sum() for n in ("a", "b"))
+        a_up, b_up = (entries["raised"][n]["new_entries"].sum() for n in ("a", "b"))
+        assert b_up > 1.5 * b_base  # three times the entry rate from home: far more entries
+        assert abs(a_up - a_base) < 0.25 * a_base  # the other authority barely moves (it shares places)
+    finally:
+        for m in (base, plain, raised):
+            m.release()
+
+
+def test_a_region_refuses_authorities_that_start_in_different_years():
+    with pytest.raises(ValueError, match="latest 31 March differ"):
+        pool([authority("a", 50, 1, 2021), authority("b", 50, 2, 2020)])
