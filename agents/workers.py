@@ -20,6 +20,7 @@ class WorkerTable(Table):
         "direct_share": (np.float32, 0.5),  # share of hours with children and families
         "active": (bool, True),
         "caseload": (np.float32, 0.0),  # cases this month: agent children plus a share of the CIN pool
+        "authority": (np.int16, 0),  # in a region, the authority the worker works for (sim/workforce.py)
     }
 
     def direct_hours(self) -> np.ndarray:

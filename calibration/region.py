@@ -9,15 +9,17 @@
 2. one *run* task per replication (`region_replication`): the authorities' children pooled into
    one model (`sim.local_start.pool`), each child tagged with its authority. The rates each
    authority fitted (`sim.local_start.AUTHORITY_RATES`: care entry from a plan and from at-risk,
-   return home) are its own; every other parameter is the replication's national draw. The
-   workforce, fostering households, children's homes and support are the region's, shared by its
-   authorities (as in a Regional Care Co-operative: an assumption, said in the README): their
-   measures are the region's, and an authority's table leaves them blank (NaN). One model, not
+   return home) are its own, and so is its workforce (its share of the FTE by size; its cases go to
+   its own workers); every other parameter is the replication's national draw. Fostering
+   households, children's homes and support are the region's, shared by its authorities (as in a
+   Regional Care Co-operative: an assumption, said in the README): their measures are the region's,
+   and an authority's table leaves them blank (NaN). One model, not
    one per authority, because a monthly step costs ~2,500 numpy calls whatever its population
    (docs/region-design.md): 150 authorities cost about 1.6x one national replication this way,
    and ~16x as 150 models;
 3. an authority's table holds its own children's stocks by placement, care entries, exits and
-   re-entries and spend on children in care (the fixed overhead split by size); the regional
+   re-entries, spend on children in care (the fixed overhead split by size), social workers,
+   direct hours and caseload; the regional
    total of a replication is the sum of its authorities' tables for those measures, added in the
    authorities' name order (exactly their sum), and the model's own figures for what the region
    shares.

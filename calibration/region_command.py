@@ -6,9 +6,9 @@ Writes OUT/runs.parquet/ (the store: one file per seed, every authority and the
 total; rerun to resume), OUT/by_authority.csv and OUT/region.csv (means over replications of the
 public measures per year), OUT/fits/NAME/ (each authority's fitted parameters). `--json` prints
 {"total": <contract>, "by_authority": {name: <contract>}}. Counts that round to 1-5 show as `c`
-(NaN in the store). The authorities run as one model that shares the workforce, fostering
-households, homes and support (their measures are the region's, blank for an authority); each
-authority's children, flows and spend on children in care are its own, and the regional total of
+(NaN in the store). The authorities run as one model that shares fostering households, homes
+and support (their measures are the region's, blank for an authority); each authority's
+children, flows, spend on children in care and workforce are its own, and the regional total of
 those is exactly the sum of its authorities in every replication (calibration/region.py).
 """
 from __future__ import annotations
@@ -127,6 +127,6 @@ def main(args) -> int:
             ["authority", "year", "children_in_care", "entries", "exits"]].to_string(index=False))
         print(f"\n{len(prepared)} authorities run as one region, {len(seeds)} replication(s): children, their "
               f"entries and exits and spend on children in care are each authority's, and the total is their sum "
-              f"in every replication; social workers, foster households, homes and support are the region's, "
-              f"shared (blank for an authority). Counts from 1 to 5 are shown as c. Wrote {args.out}")
+              f"in every replication, as are its social workers and caseload; foster households, homes and "
+              f"support are the region's, shared (blank for an authority). Counts from 1 to 5 are shown as c. Wrote {args.out}")
     return 0

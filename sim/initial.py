@@ -36,7 +36,7 @@ def build(model) -> tuple[int, int]:
     and at the edge."""
     p, s, m = model.params, model.scale, model
     gen = m.streams["initial"].generator
-    m.workforce.hire(m.workforce.fte_target())
+    m.workforce.staff()
     if m.start is None:
         n_care = int(round(p.children_in_care_2015 * s))
         counts = _placement_counts(p, n_care)

@@ -14,6 +14,11 @@ calls `children_in_care` here in place of the national stock):
   the run starts at month (year - 2015) x 12. Outputs are the authority's own counts (not
   scaled to England).
 
+A region (`pool`) is several authorities' starts in one: their children tagged with their
+authority's index, which every family and child then carries. Its at-home stocks, referrals,
+fostering households, homes and support are sized by the authorities' summed size and shared; its
+workforce is split by size among them (sim/workforce.py); `AUTHORITY_RATES` may differ by authority.
+
 Nothing here holds an identifier: the rows are anonymous children.
 """
 from __future__ import annotations

@@ -31,7 +31,9 @@ AUTHORITY_MEASURES: frozenset[str] = frozenset(
     + ["n_in_care", "n_foster", "n_residential", "n_childrens_homes", "n_other_care", "n_cp_plans", "n_uasc_in_care",
        "spend_foster_gbp", "spend_childrens_homes_gbp", "spend_semi_independent_gbp", "spend_other_placements_gbp",
        "spend_overhead_fixed_gbp", "spend_overhead_variable_gbp", "spend_care_overhead_gbp",
-       "spend_children_in_care_gbp", "child_months", *AUTHORITY_FLOWS])
+       "spend_children_in_care_gbp", "child_months", "n_social_workers", "n_agency_social_workers",
+       "direct_hours_per_week", "mean_caseload", "caseload_per_fte", "direct_hours_per_child_in_care_or_on_plan",
+       *AUTHORITY_FLOWS])
 
 
 class Tally(dict):
@@ -145,7 +147,8 @@ class Recorder:
                             factors: np.ndarray) -> None:
         """A region's month record per authority: its children's stocks by state, care entries and
         exits, and spend on children in care (the fixed overhead split by the authorities' sizes).
-        What the region shares - the workforce, the providers, support - is recorded once, above."""
+        and its workforce (sim/workforce.py `by_authority`). What the region shares - the providers
+        and support - is recorded once, above."""
         m = self.model
         c, n = m.children, m.n_authorities
         auth = c.authority[rows].astype(np.intp)
@@ -170,6 +173,9 @@ class Recorder:
             rec[name] = values.copy()
             values[:] = 0
         rec["child_months"] = np.bincount(auth, minlength=n) if m.month > m.start_month else np.zeros(n, np.int64)
+        rec.update(m.workforce.by_authority())
+        rec["direct_hours_per_child_in_care_or_on_plan"] = rec["direct_hours_per_week"] / np.maximum(
+            rec["n_cp_plans"] + rec["n_in_care"], 1e-9)
         self.by_authority.append(rec)
 
     def yearly_by_authority(self) -> dict[str, "pd.DataFrame"]:

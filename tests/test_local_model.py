@@ -144,8 +144,8 @@ def test_region_total_is_exactly_the_sum_of_its_authorities(authorities, tmp_pat
     store = pd.read_parquet(tmp_path / "r" / "runs.parquet")
     beta = store[(store["authority"] == "beta") & (store["seed"] == 2)].set_index("year")
     assert beta.loc[2023, "n_in_care"] == again["beta"].at[2023, "n_in_care"]
-    # the region shares its workforce and providers: an authority's table leaves them blank
-    assert beta["n_foster_households"].isna().all() and beta["caseload_per_fte"].isna().all()
+    # the region shares its providers (an authority's table leaves them blank), not its workforce
+    assert beta["n_foster_households"].isna().all() and beta["caseload_per_fte"].iloc[1:].notna().all()
     # a rerun resumes: every seed's total is stored, nothing runs again
     _, ran_again = run_region(root / "region", tmp_path / "r", [1, 2], end_year=2023, fit=False)
     assert ran_again == []

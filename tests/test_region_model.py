@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from calibration.region import summed_columns
 from sim.local_start import AUTHORITY_RATES, LocalStart, pool
 from sim.model import CareModel
 from sim.parameter_file import load_params
@@ -46,12 +47,16 @@ def region_run():
 def test_the_authorities_add_up_to_the_region_in_every_year_and_measure(region_run):
     starts, tables, total, _ = region_run
     assert list(tables) == ["north", "south", "west"]
-    measures = sorted(AUTHORITY_MEASURES & set(total.columns))
-    assert {"n_in_care", "new_entries", "new_exits", "spend_children_in_care_gbp", "n_cp_plans"} <= set(measures)
+    measures = summed_columns()  # what adds up (counts, flows, money, hours); ratios do not
+    assert {"n_in_care", "new_entries", "new_exits", "spend_children_in_care_gbp", "n_cp_plans",
+            "direct_hours_per_week", "n_social_workers"} <= set(measures) <= AUTHORITY_MEASURES
     for col in measures:
         summed = sum(tables[n][col].to_numpy(dtype=float) for n in tables)
         expected = total[col].to_numpy(dtype=float)
-        if col.startswith("spend_"):  # money: the same sums in another order
+        if col == "direct_hours_per_week":  # the model's own total sums float32 hours in float32
+            np.testing.assert_allclose(summed, expected, rtol=1e-6, err_msg=col)
+        elif col.startswith("spend_") or col in ("n_social_workers", "n_agency_social_workers"):
+            # money and FTE: the same sums in another order
             np.testing.assert_allclose(summed, expected, rtol=1e-12, err_msg=col)
         else:  # children: no child lost or counted twice
             assert np.array_equal(summed, expected, equal_nan=True), col
@@ -59,6 +64,7 @@ def test_the_authorities_add_up_to_the_region_in_every_year_and_measure(region_r
     assert [tables[s.name].at[2021, "n_in_care"] for s in starts] == [len(s.children) for s in starts]
     assert tables["north"]["n_foster_households"].isna().all()
     assert total["n_foster_households"].notna().all()
+    assert tables["north"]["caseload_per_fte"].iloc[1:].notna().all()  # each authority has its workforce
 
 
 def test_a_region_of_one_authority_is_that_authoritys_model():
@@ -108,6 +114,20 @@ def test_an_authoritys_own_rates_act_on_its_children_only():
     finally:
         for m in (base, plain, raised):
             m.release()
+
+
+def test_each_authoritys_cases_are_held_by_its_own_workers(region_run):
+    _, tables, total, model = region_run
+    c, w = model.children, model.workers
+    rows = model.active_rows
+    held = rows[c.worker[rows] >= 0]
+    assert held.size > 500
+    assert np.array_equal(w.authority[c.worker[held]], c.authority[held])
+    # every authority keeps at least one worker, and its caseload is its own cases over its own workers
+    active = np.flatnonzero(w.active[: w.n])
+    assert set(np.unique(w.authority[active])) == {0, 1, 2}
+    loads = [tables[n]["caseload_per_fte"].iloc[-1] for n in tables]
+    assert all(np.isfinite(loads)) and min(loads) > 0
 
 
 def test_a_region_refuses_authorities_that_start_in_different_years():
