@@ -36,6 +36,19 @@ AUTHORITY_MEASURES: frozenset[str] = frozenset(
        *AUTHORITY_FLOWS])
 
 
+def placement_stocks(counts: np.ndarray) -> dict[str, np.ndarray]:
+    """Children by active state and by placement group, from counts by state (`counts[..., state]`:
+    one row of counts for the model, or one per authority of a region)."""
+    # terminal states are flows (new_*), not stocks; `[()]` makes the model's 0-d count a scalar
+    stocks = {f"n_{st.name.lower()}": counts[..., int(st)][()] for st in State if IS_ACTIVE[st]}
+    stocks["n_in_care"] = counts[..., IS_IN_CARE].sum(axis=-1)
+    stocks["n_foster"] = counts[..., list(FOSTER)].sum(axis=-1)
+    stocks["n_residential"] = counts[..., IS_RESIDENTIAL].sum(axis=-1)
+    stocks["n_childrens_homes"] = counts[..., list(CHILDRENS_HOMES)].sum(axis=-1)
+    stocks["n_other_care"] = counts[..., list(OTHER_CARE)].sum(axis=-1)
+    return stocks
+
+
 class Tally(dict):
     """The flows of the month so far, by measure name (all declared flows, zero at the start)."""
 
@@ -85,14 +98,7 @@ class Recorder:
         counts = np.bincount(states, minlength=N_STATES)
         year, month0 = divmod(2 + m.month, 12)  # month 0 is March
         rec: dict[str, float] = {"month": m.month, "year": START_YEAR + year, "month_of_year": month0 + 1}
-        for st in State:
-            if IS_ACTIVE[st]:  # terminal states are flows (new_*), not stocks
-                rec[f"n_{st.name.lower()}"] = counts[st]
-        rec["n_in_care"] = counts[IS_IN_CARE].sum()
-        rec["n_foster"] = counts[list(FOSTER)].sum()
-        rec["n_residential"] = counts[IS_RESIDENTIAL].sum()
-        rec["n_childrens_homes"] = counts[list(CHILDRENS_HOMES)].sum()
-        rec["n_other_care"] = counts[list(OTHER_CARE)].sum()
+        rec.update(placement_stocks(counts))
         # on a plan: every child on a child protection plan, and supported children whose family
         # came to support from a plan (children in need are never on one: an invariant test)
         edge = rows.compress(states == State.EDGE_OF_CARE)
@@ -145,20 +151,15 @@ class Recorder:
 
     def _record_authorities(self, rows: np.ndarray, states: np.ndarray, in_care: np.ndarray,
                             factors: np.ndarray) -> None:
-        """A region's month record per authority: its children's stocks by state, care entries and
-        exits, and spend on children in care (the fixed overhead split by the authorities' sizes).
-        and its workforce (sim/workforce.py `by_authority`). What the region shares - the providers
-        and support - is recorded once, above."""
+        """A region's month record per authority (`AUTHORITY_MEASURES`): its children's stocks by
+        state, care entries and exits, spend on children in care (the fixed overhead split by the
+        authorities' sizes) and its workforce (sim/workforce.py `by_authority`). What the region
+        shares - the providers and support - is recorded once, above."""
         m = self.model
         c, n = m.children, m.n_authorities
         auth = c.authority[rows].astype(np.intp)
         counts = np.bincount(auth * N_STATES + states, minlength=n * N_STATES).reshape(n, N_STATES)
-        rec: dict[str, np.ndarray] = {f"n_{st.name.lower()}": counts[:, st] for st in State if IS_ACTIVE[st]}
-        rec["n_in_care"] = counts[:, IS_IN_CARE].sum(axis=1)
-        rec["n_foster"] = counts[:, list(FOSTER)].sum(axis=1)
-        rec["n_residential"] = counts[:, IS_RESIDENTIAL].sum(axis=1)
-        rec["n_childrens_homes"] = counts[:, list(CHILDRENS_HOMES)].sum(axis=1)
-        rec["n_other_care"] = counts[:, list(OTHER_CARE)].sum(axis=1)
+        rec = placement_stocks(counts)
         edge = rows.compress(states == State.EDGE_OF_CARE)
         rec["n_cp_plans"] = counts[:, State.CHILD_PROTECTION] + np.bincount(
             c.authority[edge], weights=c.on_plan[edge], minlength=n).astype(np.int64)

@@ -48,10 +48,11 @@ class Transitions:
             c.months_in_care[new] = 0
             c.on_plan[new] = False
             m.flows["new_entries"] += new.size
-            m.flows["new_reentries"] += int(np.count_nonzero(frm.compress(entering) == State.RETURNED_HOME))
+            back = frm.compress(entering) == State.RETURNED_HOME
+            m.flows["new_reentries"] += int(np.count_nonzero(back))
             if m.n_authorities > 1:
                 m.recorder.count_by_authority("new_entries", new)
-                m.recorder.count_by_authority("new_reentries", new.compress(frm.compress(entering) == State.RETURNED_HOME))
+                m.recorder.count_by_authority("new_reentries", new.compress(back))
         leaving = was_in & ~now_in
         if leaving.any():
             m.flows["new_exits"] += int(leaving.sum())

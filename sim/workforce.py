@@ -64,11 +64,13 @@ class Workforce:
         vacant = self.employed_fte() * p.vacancy_rate / (1 - p.vacancy_rate)
         return vacant * p.agency_cover_of_vacancies
 
+    def case_holders(self) -> float:
+        """Case-holding FTE (employed and agency) this month, for the share of England simulated."""
+        return (self.employed_fte() + self.agency_fte()) * self.params.case_holding_share * self.model.scale
+
     def fte_target(self) -> int:
-        """Case-holding workers simulated this month (employed and agency; the worker agents)."""
-        p, m = self.params, self.model
-        holders = (self.employed_fte() + self.agency_fte()) * p.case_holding_share
-        return max(1, int(round(holders * m.scale)))
+        """Case-holding workers simulated this month (the worker agents)."""
+        return max(1, int(round(self.case_holders())))
 
     def other_cases(self) -> float:
         """Children in need not simulated as agents, for the share of England simulated."""
@@ -82,9 +84,7 @@ class Workforce:
         if m.n_authorities == 1:
             self.hire(self.fte_target())
             return
-        p = self.params
-        holders = (self.employed_fte() + self.agency_fte()) * p.case_holding_share * m.scale
-        self._hire_by_authority(np.maximum(1, np.round(holders * m.start.shares)).astype(np.int64))
+        self._hire_by_authority(np.maximum(1, np.round(self.case_holders() * m.start.shares)).astype(np.int64))
 
     def _hire_by_authority(self, targets: np.ndarray) -> None:
         """`hire` for each authority of a region: the last hired of an authority leave first."""

@@ -47,6 +47,7 @@ def region_run():
 def test_the_authorities_add_up_to_the_region_in_every_year_and_measure(region_run):
     starts, tables, total, _ = region_run
     assert list(tables) == ["north", "south", "west"]
+    assert set(model_records(region_run)) == AUTHORITY_MEASURES  # what is recorded is what is declared
     measures = summed_columns()  # what adds up (counts, flows, money, hours); ratios do not
     assert {"n_in_care", "new_entries", "new_exits", "spend_children_in_care_gbp", "n_cp_plans",
             "direct_hours_per_week", "n_social_workers"} <= set(measures) <= AUTHORITY_MEASURES
@@ -65,6 +66,10 @@ def test_the_authorities_add_up_to_the_region_in_every_year_and_measure(region_r
     assert tables["north"]["n_foster_households"].isna().all()
     assert total["n_foster_households"].notna().all()
     assert tables["north"]["caseload_per_fte"].iloc[1:].notna().all()  # each authority has its workforce
+
+
+def model_records(region_run) -> list[str]:
+    return list(region_run[3].recorder.by_authority[0])
 
 
 def test_a_region_of_one_authority_is_that_authoritys_model():
