@@ -128,7 +128,7 @@ def truncate(ret: CleanReturn, last_year: int) -> CleanReturn:
     if "uasc_until" in children.columns:
         children.loc[children["uasc_until"] > end, "uasc_until"] = pd.NaT
     return CleanReturn(ep, children, [y for y in ret.years if y <= last_year], ret.n_authorities,
-                       dict(ret.steps), dict(ret.optional_rows))
+                       dict(ret.steps), dict(ret.optional_rows), ret.child_la)
 
 
 def england_in_care(year: int) -> float:

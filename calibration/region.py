@@ -43,7 +43,7 @@ import numpy as np
 import pandas as pd
 
 from runner.errors import UserError
-from runner.executor import Task, run_tasks
+from runner.executor import Task, run_tasks, worker_threads
 from runner.montecarlo import ExecutorOptions, as_rows
 
 TOTAL = "total"  # the store's name of the regional total
@@ -82,6 +82,76 @@ def prepare(folder: str, params: str | None, cache_dir: str | None, fit: bool) -
     else:
         parameters, notes = national, [f"{authority.name}: national parameters (no local fit)"]
     return Prepared(authority.name, start_at(authority.ret, authority.last_year, authority.name), parameters, notes)
+
+
+def prepare_unfitted(root: str, folders: list[str], params: str | None) -> list[Prepared]:
+    """Task: authorities (sub-folders of `root`) read and cleaned as one return
+    (`reader.read_region`: one pass over all their files, which for 150 small returns is ~10x
+    quicker than a pass each), each taking its stock at its own latest 31 March and the national
+    posterior. Each authority is what `prepare(..., fit=False)` makes of it alone (tested)."""
+    from calibration.local import authority_name, england_in_care
+    from calibration.ssda903.cleaning import clean, collection_end
+    from calibration.ssda903.estimates import population_at
+    from calibration.ssda903.reader import read_region
+    from sim.local_start import LocalStart
+    from sim.parameter_file import ParameterSet
+
+    raw = read_region(Path(root), [Path(f) for f in folders])
+    folder_of = _authority_folders(Path(root), raw.batch_year)
+    for f in sorted(set(Path(f).name for f in folders) - set(folder_of.values())):
+        raise UserError(f"region {root}: {f}: the episodes files have no rows")
+    ret = clean(raw)
+    last = {}  # each authority's latest collection year
+    for batch, year in raw.batch_year.items():
+        la = _batch_la(batch)
+        last[la] = max(last.get(la, year), year)
+    national = ParameterSet.load(params)
+    out = []
+    for year in sorted(set(last.values())):
+        population = population_at(ret, collection_end(year), by_authority=True)
+        groups = dict(tuple(population.groupby("la", sort=False)))
+        for la in sorted(la for la, y in last.items() if y == year):
+            name = authority_name(la)
+            if la not in groups:
+                raise UserError(f"region {root}: {folder_of[la]}: the return has no child in care at 31 March "
+                                f"{year}: nothing to start a model from")
+            children = groups[la].drop(columns="la").reset_index(drop=True)
+            start = LocalStart(int(year), children, min(len(children) / england_in_care(year), 1.0), name)
+            out.append(Prepared(name, start, national, [f"{name}: national parameters (no local fit)"]))
+    return out
+
+
+def _batch_la(batch: str) -> str:
+    """The authority of a batch of `read_region`'s rows: its LA column, else its sub-folder."""
+    folder, la, _ = batch.split("|")
+    return la or folder.split("/")[0]
+
+
+def _authority_folders(root: Path, batch_year: dict[str, int]) -> dict[str, str]:
+    """Each authority's sub-folder, from the batches read (`_batch_la`); a sub-folder holding
+    several authorities (LA column), or an authority in several sub-folders, is refused."""
+    folders: dict[str, set[str]] = {}
+    las: dict[str, set[str]] = {}
+    for batch in batch_year:
+        folder, la = batch.split("|")[0].split("/")[0], _batch_la(batch)
+        folders.setdefault(la, set()).add(folder)
+        las.setdefault(folder, set()).add(la)
+    for folder, names in sorted(las.items()):
+        if len(names) > 1:
+            raise UserError(f"region {root}: {folder} holds {len(names)} authorities (LA column); give one "
+                            "authority's files in each sub-folder")
+    for la, names in sorted(folders.items()):
+        if len(names) > 1:
+            raise UserError(f"region {root}: two authorities have the same name (LA column or folder): "
+                            f"{', '.join(sorted(names))}")
+    return {la: folder for la, (folder,) in ((la, tuple(f)) for la, f in folders.items())}
+
+
+def _chunks(folders: list[Path], n: int) -> list[list[Path]]:
+    """`folders` in at most `n` runs of about equal bytes of files, in order."""
+    sizes = np.array([sum(f.stat().st_size for f in folder.rglob("*") if f.is_file()) for folder in folders], float)
+    edges = np.searchsorted(np.cumsum(sizes), np.arange(1, n) * sizes.sum() / n)
+    return [list(part) for part in np.split(np.array(folders, dtype=object), edges) if len(part)]
 
 
 def summed_columns() -> list[str]:
@@ -186,11 +256,22 @@ def run_region(folder: Path, out: Path, seeds: Sequence[int], *, end_year: int |
         leftover.unlink()
     folders = authority_folders(folder)
     prepared: dict[str, Prepared] = {}
-    tasks = [Task(f"prepare/{f.name}", prepare, {"folder": str(f), "params": None if params is None else str(params),
-                                                 "cache_dir": str(out / "fits"), "fit": fit}) for f in folders]
-    log(f"preparing {len(tasks)} authorities ({'fitting' if fit else 'national parameters'}) ...")
-    run_tasks(tasks, lambda task, p: prepared.__setitem__(p.name, p), workers=executor.workers,
-              scheduler=executor.scheduler, progress=executor.progress)
+    params_text = None if params is None else str(params)
+    if fit:  # a task per authority: its fit takes seconds
+        tasks = [Task(f"prepare/{f.name}", prepare, {"folder": str(f), "params": params_text,
+                                                     "cache_dir": str(out / "fits"), "fit": True}) for f in folders]
+    else:  # reading is all there is to do: as few tasks as the workers can run at once
+        chunks = _chunks(folders, worker_threads(executor.workers, executor.scheduler))
+        tasks = [Task(f"prepare/{c[0].name}..{c[-1].name}", prepare_unfitted,
+                      {"root": str(folder), "folders": [str(f) for f in c], "params": params_text}) for c in chunks]
+    log(f"preparing {len(folders)} authorities ({'fitting' if fit else 'national parameters'}) ...")
+
+    def arrived_prepared(task: Task, result: Prepared | list[Prepared]) -> None:
+        for p in result if isinstance(result, list) else [result]:
+            prepared[p.name] = p
+
+    run_tasks(tasks, arrived_prepared, workers=executor.workers, scheduler=executor.scheduler,
+              progress=executor.progress)
     if len(prepared) != len(folders):
         raise UserError(f"region {folder}: two authorities have the same name (LA column or folder)")
     years = {p.start.year for p in prepared.values()}

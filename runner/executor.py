@@ -100,6 +100,15 @@ def run_tasks(tasks: Iterable[Task], on_result: Callable[[Task, Any], None], *, 
                 bar.update()
 
 
+def worker_threads(workers: int = 1, scheduler: str | None = None, connect_timeout: float = CONNECT_TIMEOUT_S) -> int:
+    """How many tasks `run_tasks` runs at once with these options: `workers` (at least 1), or the
+    threads of the workers now attached to `scheduler` (at least 1)."""
+    if scheduler is None:
+        return max(1, workers)
+    with _client(workers, scheduler, connect_timeout) as client:
+        return max(1, sum(client.nthreads().values()))
+
+
 def _call(task: Task) -> Any:
     try:
         return run_collected(task.fn, task.kwargs)

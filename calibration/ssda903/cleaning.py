@@ -6,8 +6,8 @@ The steps, in order (the Data to Insight and Social Finance demand models clean 
    episode was open at the end of that collection);
 2. duplicate rows are dropped; the same episode (child and start date) in several years' files
    is kept once, from the latest file;
-3. an episode left open in one year's file that is missing from the next year's file ended
-   after that year: it is closed on 1 April with reason E8 ("any other reason");
+3. an episode left open in one year's file that is missing from its authority's next year's
+   file ended after that year: it is closed on 1 April with reason E8 ("any other reason");
 4. overlapping episodes are cut at the next episode's start (the earlier one then ends X1);
 5. redundant episodes - a new row because only the legal status (L) or the placement with the
    same carer (T, U) changed, with no gap - are merged into the episode before them.
@@ -45,6 +45,9 @@ class CleanReturn:
     n_authorities: int
     steps: dict[str, int] = field(default_factory=dict)
     optional_rows: dict[str, int] = field(default_factory=dict)
+    # each child's authority (the `la` of its rows: the LA column, else its folder in a region;
+    # "" in one authority's return without an LA column), by child number
+    child_la: np.ndarray = field(default_factory=lambda: np.array([], dtype=object))
 
     @property
     def start(self) -> pd.Timestamp:
@@ -66,22 +69,29 @@ def _march_31(years: np.ndarray, index: pd.Index) -> pd.Series:
     return pd.Series((april - np.timedelta64(1, "D")).astype("datetime64[us]"), index=index)
 
 
-def _child_numbers(raw: RawReturn) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    keys = [t["la"] + "\x1f" + t["CHILD"] for t in (raw.header, raw.episodes, raw.uasc)]
-    numbers, _ = pd.factorize(pd.concat(keys, ignore_index=True))
-    a, b = len(keys[0]), len(keys[0]) + len(keys[1])
-    return numbers[:a], numbers[a:b], numbers[b:]
+def _child_numbers(raw: RawReturn) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Each row's child number in the header, episodes and UASC tables (a child is its LA and
+    CHILD), and each number's LA."""
+    tables = (raw.header, raw.episodes, raw.uasc)
+    la = pd.concat([t["la"] for t in tables], ignore_index=True)
+    numbers, _ = pd.factorize(la + "\x1f" + pd.concat([t["CHILD"] for t in tables], ignore_index=True))
+    child_la = np.empty(int(numbers.max()) + 1 if len(numbers) else 0, dtype=object)
+    child_la[numbers] = la.to_numpy(dtype=object)
+    a, b = len(tables[0]), len(tables[0]) + len(tables[1])
+    return numbers[:a], numbers[a:b], numbers[b:], child_la
 
 
 def clean(raw: RawReturn) -> CleanReturn:
     """Clean `raw` (see the module docstring); `steps` says how many rows each step changed."""
     steps: Counter = Counter(raw.repairs)
-    header_child, episode_child, uasc_child = _child_numbers(raw)
+    header_child, episode_child, uasc_child, child_la = _child_numbers(raw)
     e = raw.episodes
-    years = e["batch"].map(raw.batch_year).astype(int)
+    years = pd.Series(_batch_year_of(e["batch"], raw.batch_year), index=e.index)
     ep = pd.DataFrame({"child": episode_child, "decom": e["DECOM"], "dec": e["DEC"], "rne": e["RNE"],
                        "ls": e["LS"], "cin": e["CIN"], "place": e["PLACE"], "provider": e["PLACE_PROVIDER"],
-                       "rec": e["REC"], "year": years, "line": e["line"], "source": e["source"]})
+                       "rec": e["REC"], "year": years, "line": e["line"], "source": e["source"],
+                       "la": pd.factorize(e["la"])[0]})
+    years_of_la = np.unique(ep["la"].to_numpy() * 10_000 + ep["year"].to_numpy())  # each authority's years
     # 1. the collection's window
     end = _march_31(ep["year"].to_numpy(), ep.index)
     late_start = ep["decom"] > end
@@ -107,7 +117,8 @@ def clean(raw: RawReturn) -> CleanReturn:
     ep = ep[~repeated].reset_index(drop=True)
     # 3. open at the end of one year, missing from the next year's file
     covered = sorted(set(raw.batch_year.values()))
-    vanished = ep["dec"].isna() & ep["year"].isin([y for y in covered if y + 1 in covered])
+    la_year = ep["la"].to_numpy() * 10_000 + ep["year"].to_numpy()
+    vanished = ep["dec"].isna() & np.isin(la_year + 1, years_of_la)
     steps["open episodes missing from the next year's file (closed on 1 April, E8)"] = int(vanished.sum())
     if vanished.any():
         ep.loc[vanished, "dec"] = pd.to_datetime(ep.loc[vanished, "year"].astype(str) + "-04-01")
@@ -140,19 +151,27 @@ def clean(raw: RawReturn) -> CleanReturn:
     episodes = ep[list(EPISODE_COLUMNS)].reset_index(drop=True)
     return CleanReturn(episodes=episodes, children=children, years=covered,
                        n_authorities=int(raw.episodes["la"].nunique()),
-                       steps={k: int(v) for k, v in steps.items()}, optional_rows=dict(raw.optional_rows))
+                       steps={k: int(v) for k, v in steps.items()}, optional_rows=dict(raw.optional_rows),
+                       child_la=child_la)
 
 
 def _children(raw: RawReturn, header_child: np.ndarray, uasc_child: np.ndarray, n: int) -> pd.DataFrame:
     """One row per child: the latest header row's DOB and SEX; UASC status from the UASC files."""
-    h = _latest_rows(header_child, raw.header["batch"].map(raw.batch_year).fillna(0).astype(int).to_numpy(),
+    h = _latest_rows(header_child, _batch_year_of(raw.header["batch"], raw.batch_year),
                      {"dob": raw.header["DOB"], "sex": raw.header["SEX"]})
-    u = _latest_rows(uasc_child, raw.uasc["batch"].map(raw.batch_year).fillna(0).astype(int).to_numpy(),
+    u = _latest_rows(uasc_child, _batch_year_of(raw.uasc["batch"], raw.batch_year),
                      {"duc": raw.uasc["DUC"]})
     children = h.reindex(range(max(n, len(h) and int(h.index.max()) + 1)))[["dob", "sex"]]
     children["uasc"] = children.index.isin(u.index)
     children["uasc_until"] = u["duc"].reindex(children.index)
     return children
+
+
+def _batch_year_of(batch: pd.Series, batch_year: dict[str, int]) -> np.ndarray:
+    """Each row's collection year from its batch (0 for a batch without episodes): looked up
+    once per batch, not per row."""
+    codes, batches = pd.factorize(batch)
+    return np.array([batch_year.get(b, 0) for b in batches] + [0], dtype=np.int64)[codes]
 
 
 def _latest_rows(child: np.ndarray, year: np.ndarray, columns: dict[str, pd.Series]) -> pd.DataFrame:

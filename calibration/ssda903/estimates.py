@@ -128,10 +128,15 @@ def england_figures(year: int | None = None) -> dict[str, tuple[int, float]]:
     return out
 
 
+def _in_care_on(ep: pd.DataFrame, date: pd.Timestamp) -> pd.Series:
+    """The episodes open on `date` (one per child in care then)."""
+    return (ep["decom"] <= date) & (ep["dec"].isna() | (ep["dec"] > date))
+
+
 def _population_at(ret: CleanReturn, ep: pd.DataFrame, period_start: np.ndarray, date: pd.Timestamp) -> pd.DataFrame:
     """One row per child in care on `date` (no identifier): age and time in care in months, state,
     legal status group, UASC. `ep` are the counted episodes with their model `state`."""
-    now = ep[(ep["decom"] <= date) & (ep["dec"].isna() | (ep["dec"] > date))]
+    now = ep[_in_care_on(ep, date)]
     now_dob = ret.children["dob"].reindex(now["child"])
     uasc_until = ret.children["uasc_until"].reindex(now["child"])
     month = _month_index(pd.Series([date]))[0]
@@ -145,13 +150,18 @@ def _population_at(ret: CleanReturn, ep: pd.DataFrame, period_start: np.ndarray,
     })
 
 
-def population_at(ret: CleanReturn, date: pd.Timestamp) -> pd.DataFrame:
+def population_at(ret: CleanReturn, date: pd.Timestamp, by_authority: bool = False) -> pd.DataFrame:
     """The children in care on `date` (any 31 March the return covers), as `LocalEstimates.population`:
     record-level, kept in memory to build a model, never written. Time in care is left-truncated
-    at the first year's files (the module docstring), more so the earlier `date` is."""
+    at the first year's files (the module docstring), more so the earlier `date` is. With
+    `by_authority`, a column `la` says each child's authority (`CleanReturn.child_la`)."""
     ep = counted(ret.episodes).reset_index(drop=True)
     ep["state"] = _states(ep)
-    return _population_at(ret, ep, _periods(ep), date)
+    population = _population_at(ret, ep, _periods(ep), date)
+    if by_authority:
+        now = ep[_in_care_on(ep, date)]
+        population["la"] = ret.child_la[now["child"].to_numpy()]
+    return population
 
 
 def estimate(ret: CleanReturn, *, social_workers: float | None = None, foster_households: float | None = None,

@@ -19,17 +19,22 @@ import pandas as pd
 EDGE_SPACE = (" ,", ", ", ' "', '" ', " \n", "\n ", " \r")
 ODD_SPACE = "\t\x0b\x0c\x1c\x1d\x1e\x1f"  # whitespace to str.strip other than space and line ends
 MAYBE_BLANK_ROW = re.compile(r'^[\s,"]*$', re.MULTILINE)
+BLANK_ROW_STARTS = ("\n\n", "\n,", '\n"', "\n\r")  # where a row that may be blank begins
 
 
 def needs_tidying(text: str) -> bool:
     """False only when no cell of CSV `text` can start or end with whitespace and no row can be
     blank, so that stripping cells and looking for blank rows would change nothing (a quick test
-    on the text: most files pass it, and their per-cell passes are skipped)."""
+    on the text: most files pass it, and their per-cell passes are skipped). Single-character
+    searches come first: a region reads hundreds of files, and most have no space at all."""
     if not text.isascii() or any(c in text for c in ODD_SPACE) or text.count("\r") != text.count("\r\n"):
         return True
-    if text[:1] == " " or text[-1:] == " " or any(p in text for p in EDGE_SPACE):
+    if " " in text and (text[:1] == " " or text[-1:] == " " or any(p in text for p in EDGE_SPACE)):
         return True
     body = text[:-1] if text.endswith("\n") else text  # the last row's line end is not a blank row
+    if (body[:1] not in ("", ",", '"', "\r", "\n") and body[-1:] != "\n"
+            and not any(p in body for p in BLANK_ROW_STARTS)):
+        return False  # a blank row is empty or starts with a comma or a quote (spaces are ruled out)
     return MAYBE_BLANK_ROW.search(body) is not None
 
 
