@@ -10,8 +10,8 @@ returns are built once in `--cache` (not timed). Then times, on a loopback Dask 
 The workers import the model before the timing, as a running cluster's have.
 
 * region: `calibration.region.run_region` with national parameters (`--no-fit`: the local fits
-  are a separate, cached step of about 5-10 s per authority): every return read and cleaned (a
-  task per authority), then one replication of all the authorities as one model (one task), from
+  are a separate, cached step of about 5-10 s per authority): every return read and cleaned (one
+  task per worker, each reading its share in one pass), then one replication of all the authorities as one model (one task), from
   31 March 2021 for `--years` years;
 * national: one replication of England at scale 1 for the same number of years (2015 on),
   through the same executor on the same workers.

@@ -2,10 +2,11 @@
 
 `run_region(folder, ...)` (what `caresim region DIR` calls):
 
-1. one *prepare* task per authority (a sub-folder of 903 files): read and clean its return,
-   fit its local parameters (calibration/local.py; cached under OUT/fits/NAME, so a rerun skips
-   the fit) or, with `fit=False`, take the national posterior; return its name, its stock at the
-   latest 31 March (`LocalStart`) and its parameters;
+1. *prepare* every authority (a sub-folder of 903 files): read and clean its return, and fit
+   its local parameters (calibration/local.py; cached under OUT/fits/NAME, so a rerun skips the
+   fit: one task per authority) or, with `fit=False`, take the national posterior (one task per
+   worker, each reading its share of the authorities in one pass: `prepare_unfitted`); each
+   gives its name, its stock at its latest 31 March (`LocalStart`) and its parameters;
 2. one *run* task per replication (`region_replication`): the authorities' children pooled into
    one model (`sim.local_start.pool`), each child tagged with its authority. The rates each
    authority fitted (`sim.local_start.AUTHORITY_RATES`: care entry from a plan and from at-risk,
