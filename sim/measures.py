@@ -205,7 +205,8 @@ def yearly_arrays(months: np.ndarray, month_of_year: np.ndarray, years: np.ndarr
     model's start), with each month's `month_of_year` and calendar `years`. "end" takes 31
     March; "sum" and "mean" take the 12 months ending then, skipping missing (NaN) values, so
     the first year (which has no months before the start: 31 March 2015, or an authority's
-    local start) is missing (NaN) for them. Months after the last 31 March are left out.
+    local start) is missing (NaN) for them. Months after the last 31 March are left out. A
+    column may be months x series (a region's authorities): each series as it would be alone.
     """
     months = np.asarray(months)
     if months.size == 0 or month_of_year[0] != 3 or np.any(np.diff(months) != 1):
@@ -221,14 +222,19 @@ def yearly_arrays(months: np.ndarray, month_of_year: np.ndarray, years: np.ndarr
         if over_year == "end":
             out[col] = values[march]
             continue
-        twelve = values[1: 1 + 12 * n_later].astype(np.float64).reshape(n_later, 12)
+        # (series, year, month): each year's twelve months summed as one contiguous row, so that
+        # a column of several series (a region's authorities) sums exactly as each would alone
+        twelve = np.ascontiguousarray(np.moveaxis(values[1: 1 + 12 * n_later].astype(np.float64).reshape(
+            n_later, 12, -1), 2, 0)) if values.ndim > 1 else values[1: 1 + 12 * n_later].astype(
+            np.float64).reshape(1, n_later, 12)
         seen = ~np.isnan(twelve)
-        per_year = np.where(seen, twelve, 0.0).sum(axis=1)  # pandas' grouped sums differ in the last bit
+        per_year = np.where(seen, twelve, 0.0).sum(axis=2)  # pandas' grouped sums differ in the last bit
         if over_year == "mean":
             with np.errstate(invalid="ignore", divide="ignore"):
-                per_year = per_year / seen.sum(axis=1)
-        per_year[~seen.any(axis=1)] = np.nan
-        out[col] = np.concatenate([[np.nan], per_year])
+                per_year = per_year / seen.sum(axis=2)
+        per_year[~seen.any(axis=2)] = np.nan
+        per_year = np.concatenate([np.full((per_year.shape[0], 1), np.nan), per_year], axis=1).T
+        out[col] = per_year if values.ndim > 1 else per_year[:, 0]
     return Yearly(np.asarray(years)[march].astype(np.int64), out)
 
 

@@ -181,15 +181,25 @@ class Recorder:
 
     def yearly_by_authority(self) -> dict[str, "pd.DataFrame"]:
         """A region's yearly table per authority, by name: the measures of `_record_authorities`
-        (the authority's own counts); every other measure is NaN (the region's, not split)."""
+        (the authority's own counts); every other measure is NaN (the region's, not split).
+        Built as one frame (authorities one after another) and cut into each authority's rows:
+        a frame each from its own arrays cost ~1.5 ms, 0.25 s for 150 authorities."""
+        import pandas as pd
+
         columns = {name: np.array([r[name] for r in self.records]) for name in ("month", "month_of_year", "year")}
         stacked = {name: np.stack([r[name] for r in self.by_authority]) for name in self.by_authority[0]}
+        yearly = yearly_arrays(columns["month"], columns["month_of_year"], columns["year"], stacked)
         every = [name for name in self.records[0] if name not in columns]
+        names = self.model.start.authorities
+        n_years = len(yearly.years)
+        # each measure authority by authority, its years in order (the arrays are years x authorities)
+        long = pd.DataFrame({k: v.T.reshape(-1) for k, v in yearly.columns.items()},
+                            index=pd.Index(np.tile(yearly.years, len(names)), name="year")).reindex(columns=every)
         out = {}
-        for i, name in enumerate(self.model.start.authorities):
-            table = yearly_arrays(columns["month"], columns["month_of_year"], columns["year"],
-                                  {k: v[:, i] for k, v in stacked.items()}).to_frame()
-            out[name] = table.reindex(columns=every)
+        for i, name in enumerate(names):
+            table = long.iloc[i * n_years:(i + 1) * n_years]
+            table.attrs = {}
+            out[name] = table
         return out
 
     def monthly_table(self) -> "pd.DataFrame":

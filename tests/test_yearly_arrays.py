@@ -83,6 +83,25 @@ def test_a_year_sums_its_twelve_months_and_a_stock_takes_31_march():
     assert table.columns["caseload_per_fte"][1] == 2.0  # a mean over the year
 
 
+def test_a_column_of_several_series_gives_each_series_exactly_as_alone():
+    """A region's authorities go through `yearly_arrays` together (months x authorities): each
+    authority's years must be bit for bit what its own column gives (sums in another order
+    would differ in the last bit)."""
+    rng = np.random.default_rng(5)
+    months = np.arange(37)
+    month_of_year = (months + 2) % 12 + 1
+    years = 2015 + (months + 9) // 12
+    columns = {"new_entries": rng.random((37, 4)) * 1e3, "caseload_per_fte": rng.random((37, 4)) * 20,
+               "n_in_care": rng.integers(0, 500, (37, 4))}
+    columns["new_entries"][7, 2] = np.nan
+    together = yearly_arrays(months, month_of_year, years, columns)
+    for k in range(4):
+        alone = yearly_arrays(months, month_of_year, years, {c: v[:, k] for c, v in columns.items()})
+        for c in columns:
+            assert together.columns[c].dtype == alone.columns[c].dtype, c
+            np.testing.assert_array_equal(together.columns[c][:, k], alone.columns[c], err_msg=c)
+
+
 def test_months_that_do_not_start_at_31_march_are_refused():
     with pytest.raises(ValueError, match="31 March"):
         yearly_arrays(np.arange(1, 13), np.arange(4, 16) % 12 + 1, np.full(12, 2015), {})
