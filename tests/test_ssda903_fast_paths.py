@@ -62,6 +62,20 @@ def test_plain_dates_equal_the_cell_by_cell_reading(seed):
     assert taken >= 20  # the quick path was exercised, not only skipped
 
 
+def test_plain_dates_read_any_arrow_layout_and_plain_python_strings():
+    """Dates read from the arrow buffers: several chunks, a slice (an offset into the buffers),
+    and a column of Python strings give what one plain column gives; a cell of 10 bytes that
+    is not 10 ASCII characters is never quick."""
+    cells = ["01/02/2019", "", "29/02/2020", "31/12/2018", ""] * 3
+    whole = quick.plain_dates(pd.Series(cells, dtype="str"))
+    chunks = pd.concat([pd.Series(cells[:7], dtype="str"), pd.Series(cells[7:], dtype="str")], ignore_index=True)
+    sliced = pd.Series(["junk"] + cells, dtype="str").iloc[1:].reset_index(drop=True)
+    for column in (chunks, sliced, pd.Series(cells, dtype=object)):
+        pd.testing.assert_series_equal(quick.plain_dates(column), whole, check_exact=True, check_names=False)
+    assert quick.plain_dates(pd.Series(["01/02/2019", "01/02/20\u00e9"], dtype="str")) is None
+    assert quick.plain_dates(pd.Series(["01/02/2019", "1/2/2019\u00e9"], dtype="str")) is None
+
+
 @pytest.mark.parametrize("cells, fast", [
     (["01/02/2019", "", "29/02/2020"], True), (["2019-02-01", ""], True), (["", ""], True),
     (["31/04/2019"], False), (["29/02/2019"], False), (["01/02/2019", "2019-02-01"], False),

@@ -50,18 +50,48 @@ DATE_FORMS = {"dd/mm/YYYY": ((6, 7, 8, 9), (3, 4), (0, 1), (2, 5), ord("/")),  #
 DAYS_IN_MONTH = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
 
 
-def plain_dates(text: pd.Series) -> pd.Series | None:
-    """The dates of a column whose every cell is blank or a valid date in one form of `DATE_FORMS`
-    (zero-padded, no time part), read with array arithmetic; None for any other column, which
-    `reader.parse_dates` reads cell by cell (same values: NaT for a blank)."""
+def _ten_byte_cells(text: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
+    """Each cell's bytes (rows x 10, as int64; zeros for a blank) and which are blank, when every
+    cell is blank or 10 bytes; else None. Read from the arrow buffers where the column has them
+    (no Python string per cell: ~10x quicker on a region's 360,000 rows)."""
+    if len(text) == 0:
+        return None
     try:
+        import pyarrow as pa
+
+        cells = pa.array(text)
+        if isinstance(cells, pa.ChunkedArray):
+            cells = cells.combine_chunks()
+        if cells.type != pa.large_string() or cells.null_count:
+            raise TypeError("not plain arrow strings")
+        offsets = np.frombuffer(cells.buffers()[1], dtype=np.int64)[cells.offset: cells.offset + len(cells) + 1]
+        lengths = np.diff(offsets)
+        if not np.isin(lengths, (0, 10)).all():
+            return None
+        blank = lengths == 0
+        b = np.zeros((len(cells), 10), dtype=np.int64)
+        b[~blank] = np.frombuffer(cells.buffers()[2], dtype=np.uint8)[offsets[0]: offsets[-1]].reshape(-1, 10)
+        return b, blank
+    except (TypeError, ValueError, pa.ArrowException):
+        pass
+    try:  # any other column: through Python strings
         lengths = text.str.len().to_numpy()
-        if len(text) == 0 or not np.isin(lengths, (0, 10)).all():
+        if not np.isin(lengths, (0, 10)).all():
             return None
         b = np.asarray(text.to_numpy(dtype=object), dtype="S10").view(np.uint8).reshape(-1, 10).astype(np.int64)
     except (UnicodeEncodeError, ValueError, TypeError):
         return None
-    blank = lengths == 0
+    return b, lengths == 0
+
+
+def plain_dates(text: pd.Series) -> pd.Series | None:
+    """The dates of a column whose every cell is blank or a valid date in one form of `DATE_FORMS`
+    (zero-padded, no time part), read with array arithmetic; None for any other column, which
+    `reader.parse_dates` reads cell by cell (same values: NaT for a blank)."""
+    cells = _ten_byte_cells(text)
+    if cells is None:
+        return None
+    b, blank = cells
     number = lambda cols: sum((b[:, c] - 48) * 10 ** (len(cols) - 1 - k) for k, c in enumerate(cols))  # noqa: E731
     for form, (year_at, month_at, day_at, seps, sep) in DATE_FORMS.items():
         digits = b[:, list(year_at + month_at + day_at)]
