@@ -113,9 +113,6 @@ def _determined(hide: np.ndarray, protected: np.ndarray, sums: Sums) -> list[int
     first those alone among hidden cells in a relation, else by the null space of the relations
     restricted to the hidden cells, one connected group of hidden cells at a time (groups in the
     order of their first cell, a group's cells in order)."""
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
-
     held = hide[sums.cells]  # each entry of a relation: is its cell hidden
     n_hidden = np.bincount(sums.relation[held], minlength=len(sums.start) - 1)
     alone = sums.cells[held & (n_hidden[sums.relation] == 1)]
@@ -123,23 +120,27 @@ def _determined(hide: np.ndarray, protected: np.ndarray, sums: Sums) -> list[int
     if alone.size:
         return alone.tolist()
     hidden = np.flatnonzero(hide)
-    if not hidden.size:
-        return []
     relation, cells, coefs = sums.relation[held], sums.cells[held], sums.coefs[held]
-    node = np.searchsorted(hidden, cells)
-    first = np.diff(relation, prepend=-1) != 0  # a relation's first hidden entry
-    linked_to = node[first][np.cumsum(first) - 1]  # every hidden cell of a relation, to its first
-    _, label = connected_components(coo_matrix((np.ones(node.size), (node, linked_to)),
-                                               shape=(hidden.size, hidden.size)), directed=False)
-    _, first_of_group = np.unique(label, return_index=True)
-    group = np.argsort(np.argsort(first_of_group))[label]  # numbered by their first (smallest) cell
+    node = np.searchsorted(hidden, cells)  # each hidden entry's cell, as its place among the hidden
+    # a group is the hidden cells linked through relations: label each by the first cell it is
+    # linked to, passing the least label through every relation until none changes
+    label = np.arange(hidden.size)
+    while True:
+        least = np.full(len(sums.start) - 1, hidden.size)
+        np.minimum.at(least, relation, label[node])
+        linked = label.copy()
+        np.minimum.at(linked, node, least[relation])
+        if np.array_equal(linked, label):
+            break
+        label = linked
+    firsts, group = np.unique(label, return_inverse=True)  # groups in the order of their first cell
     members = np.argsort(group, kind="stable")
-    bounds = np.searchsorted(group[members], np.arange(first_of_group.size + 1))
+    bounds = np.searchsorted(group[members], np.arange(firsts.size + 1))
     entry_group = group[node]
     entries = np.argsort(entry_group, kind="stable")
-    entry_bounds = np.searchsorted(entry_group[entries], np.arange(first_of_group.size + 1))
+    entry_bounds = np.searchsorted(entry_group[entries], np.arange(firsts.size + 1))
     exposed = []
-    for g in range(first_of_group.size):
+    for g in range(firsts.size):
         group_cells = hidden[members[bounds[g]:bounds[g + 1]]]
         if not protected[group_cells].any():
             continue
