@@ -144,8 +144,8 @@ def test_a_replications_store_rows_are_the_tables_suppressed_one_by_one():
     """`store_rows` (every table at once, as the region's driver writes a seed) gives the rows the
     per-table path gave: `as_rows` of each table with its `authority`, `suppressed_tables` of them
     all with the total, in name order; and `region_total` adds the tables in name order."""
-    from calibration.local import count_columns
     from calibration.region import TOTAL, region_total, store_rows, suppressed_tables
+    from calibration.ssda903.privacy import count_columns
     from runner.montecarlo import as_rows
     from sim.measures import MEASURES
 

@@ -13,7 +13,9 @@ shown: it reveals no child.
 Every table and number caresim prints or writes from a return goes through this module:
 `suppress_table` / `hidden_cells` (a table with total and part columns), `suppress_count` (one
 number), `hidden_yearly` (tables by year of the model's counts, one per authority and their sum:
-`caresim region`, `run --data` and the page's authority view).
+`caresim region`, `run --data` and the page's authority view) and `hidden_counts` (the same on
+one array of such tables: a region's store, `calibration.region.store_rows`); `count_columns`
+names the measures that count children.
 """
 from __future__ import annotations
 
@@ -35,6 +37,15 @@ Relation = tuple[np.ndarray, np.ndarray]  # cell indices and coefficients: sum(c
 def is_small(values) -> np.ndarray:
     values = np.asarray(values, dtype=float)
     return (values >= 1) & (values < SMALLEST_SHOWN)
+
+
+def count_columns() -> list[str]:
+    """Measures that count children (their unit starts with "children"): suppressed when shown.
+    Here, not in calibration/local.py, so that a region's driver suppresses without importing
+    the local fit (~0.2 s on its first replication)."""
+    from sim.measures import BY_NAME
+
+    return [m.name for m in BY_NAME.values() if m.unit.startswith("children")]
 
 
 def suppress_count(value: float) -> str:
