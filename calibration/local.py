@@ -42,7 +42,7 @@ from calibration.fit import Evaluator, FitSettings, model_source_digest, prior_r
 from calibration.ssda903 import codes
 from calibration.ssda903.cleaning import CleanReturn, clean, collection_end
 from calibration.ssda903.counts import flow_table, stock_at
-from calibration.ssda903.privacy import HIDDEN, is_small
+from calibration.ssda903.privacy import HIDDEN, count_columns, is_small
 from calibration.targets import Target
 from runner.errors import UserError
 from runner.montecarlo import BASELINE_SCENARIO, ExecutorOptions, as_rows, plan, run_replications
@@ -368,11 +368,6 @@ def local_run(data_dir: Path | str | Authority, scenario: dict = BASELINE_SCENAR
     runs = pd.concat([as_rows(tables[s], scenario_dict["name"], s) for s in seeds], ignore_index=True)
     child_months = sum(int(t.attrs.get("child_months", 0)) for t in tables.values())
     return LocalRun(authority.name, runs, child_months, parameters, start, notes)
-
-
-def count_columns() -> list[str]:
-    """Measures that count children (their unit starts with "children"): suppressed when shown."""
-    return [m.name for m in BY_NAME.values() if m.unit.startswith("children")]
 
 
 def suppress_value(value):

@@ -171,17 +171,21 @@ def region_total(tables: dict[str, pd.DataFrame], shared: pd.DataFrame | None = 
     from sim.measures import MEASURES
 
     names = sorted(tables)
-    years = sorted(set.intersection(*(set(tables[n].index) for n in names)))
-    out = pd.DataFrame(index=pd.Index(years, name="year"), columns=[m.name for m in MEASURES], dtype=float)
+    years = pd.Index(sorted(set.intersection(*(set(tables[n].index) for n in names))), name="year")
+    columns = [m.name for m in MEASURES]
+    out = np.full((len(years), len(columns)), np.nan)
     if shared is not None:
-        common = [c for c in out.columns if c in shared.columns]
-        out[common] = shared.loc[years, common].to_numpy(dtype=float)
+        common = [i for i, c in enumerate(columns) if c in shared.columns]
+        out[:, common] = shared.loc[years, [columns[i] for i in common]].to_numpy(dtype=float)
     summed = summed_columns()
+    # every table in one frame (a table's rows in the order of `years`): one numpy array, not 150 .loc
+    each = pd.concat([t if t.index.equals(years) else t.loc[years] for t in (tables[n] for n in names)])
+    parts = each[summed].to_numpy(dtype=float).reshape(len(names), len(years), len(summed))
     total = np.zeros((len(years), len(summed)))
-    for n in names:  # one table at a time, in name order: each cell the same sum as column by column
-        total = total + tables[n].loc[years, summed].to_numpy(dtype=float)
-    out[summed] = total
-    return out
+    for part in parts:  # one table at a time, in name order: each cell the same sum as column by column
+        total = total + part
+    out[:, [columns.index(c) for c in summed]] = total
+    return pd.DataFrame(out, index=years, columns=columns)
 
 
 def region_replication(start, params, authority_rates: dict[str, list[float]], seed: int,
@@ -215,8 +219,7 @@ def _suppressed_rows(rows: pd.DataFrame) -> pd.DataFrame:
 def suppressed_tables(tables: dict[str, pd.DataFrame], total: str | None = None) -> dict[str, pd.DataFrame]:
     """Yearly tables published together (an authority's, or a region's authorities and their
     `total`) with each count hidden by primary or secondary suppression as NaN."""
-    from calibration.local import count_columns
-    from calibration.ssda903.privacy import hidden_yearly
+    from calibration.ssda903.privacy import count_columns, hidden_yearly
 
     masks = hidden_yearly(tables, count_columns(), total=total)
     out = {}
@@ -226,6 +229,36 @@ def suppressed_tables(tables: dict[str, pd.DataFrame], total: str | None = None)
         t[cols] = np.where(masks[name].to_numpy(), np.nan, t[cols].to_numpy(dtype=float))
         out[name] = t
     return out
+
+
+def store_rows(tables: dict[str, pd.DataFrame], total: pd.DataFrame, seed: int) -> pd.DataFrame:
+    """A replication's rows of the store: each authority's table by name, then the region's
+    `total`, as `as_rows` gives them with their `authority`, suppressed as `suppressed_tables`
+    does the authorities and their total published together (the same cells NaN).
+
+    One frame and one array for every table, not a frame each: ~0.03 s against ~0.9 s for 150
+    authorities, where a replication of the model takes ~2 s."""
+    from calibration.ssda903.privacy import count_columns, hidden_counts
+
+    every = {**tables, TOTAL: total}
+    names = [*sorted(tables), TOTAL]
+    frames = [every[n] for n in names]
+    if any(not t.index.equals(total.index) for t in frames):  # one model's tables: never
+        raise RuntimeError("a region's tables do not all have the years of its total")
+    each = pd.concat(frames)
+    if any(len(t.columns) != len(each.columns) for t in frames):  # as as_rows checks each table
+        raise RuntimeError("a region's tables do not all have the same measures")
+    rows = as_rows(each, "baseline", seed)
+    rows["authority"] = np.repeat(names, len(total))
+    counts = [c for c in count_columns() if c in rows.columns]
+    values = rows[counts].to_numpy(dtype=float).reshape(len(names), len(total), len(counts))
+    # the cells numbered in the order of suppressed_tables({**tables, TOTAL: total}): where either
+    # of two cells would protect a count, the first is hidden
+    order = [names.index(n) for n in every]
+    hide = np.empty(values.shape, bool)
+    hide[order] = hidden_counts(values[order], counts, total=len(order) - 1)
+    rows[counts] = np.where(hide, np.nan, values).reshape(len(rows), len(counts))
+    return rows
 
 
 def _write(store: Path, name: str, seed: int, rows: pd.DataFrame) -> None:
@@ -307,11 +340,8 @@ def run_region(folder: Path, out: Path, seeds: Sequence[int], *, end_year: int |
         total = region_total(tables, shared)
         if on_totals is not None:
             on_totals(seed, tables, total)
-        rows = {n: as_rows(t, "baseline", seed).assign(authority=n).set_index("year", drop=False)
-                for n, t in {**tables, TOTAL: total}.items()}
-        shown = suppressed_tables(rows, total=TOTAL)
         # one file a seed, written atomically: a seed whose file is stored is complete
-        _write(store, TOTAL, seed, pd.concat([shown[n] for n in [*sorted(tables), TOTAL]]).reset_index(drop=True))
+        _write(store, TOTAL, seed, store_rows(tables, total, seed))
 
     log(f"running {len(todo)} replication(s) of {len(prepared)} authorities as one model "
         f"({len(done)} seed(s) already stored) ...")

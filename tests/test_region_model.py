@@ -138,3 +138,45 @@ def test_each_authoritys_cases_are_held_by_its_own_workers(region_run):
 def test_a_region_refuses_authorities_that_start_in_different_years():
     with pytest.raises(ValueError, match="latest 31 March differ"):
         pool([authority("a", 50, 1, 2021), authority("b", 50, 2, 2020)])
+
+
+def test_a_replications_store_rows_are_the_tables_suppressed_one_by_one():
+    """`store_rows` (every table at once, as the region's driver writes a seed) gives the rows the
+    per-table path gave: `as_rows` of each table with its `authority`, `suppressed_tables` of them
+    all with the total, in name order; and `region_total` adds the tables in name order."""
+    from calibration.region import TOTAL, region_total, store_rows, suppressed_tables
+    from calibration.ssda903.privacy import count_columns
+    from runner.montecarlo import as_rows
+    from sim.measures import MEASURES
+
+    rng = np.random.default_rng(5)
+    years = pd.Index(range(2021, 2026), name="year")
+    columns = [m.name for m in MEASURES]
+    names = [f"la{i:02d}" for i in rng.permutation(8)]  # not in name order, as a dict may come
+    tables = {}
+    for n in names:  # small counts, many zeros: primary and secondary suppression both happen
+        values = rng.integers(0, 14, (len(years), len(columns))) * rng.integers(0, 2, (len(years), len(columns)))
+        t = pd.DataFrame(values, index=years, columns=columns)
+        t["n_in_care"] = t["n_foster"] + t["n_residential"] + t["n_other_care"]
+        t = t.astype({c: float for c in columns[::2]})  # the recorder's tables mix int64 and float64
+        t.loc[years[0], [c for c in columns if c.startswith("new_")]] = np.nan
+        tables[n] = t
+    total = region_total(tables)
+    summed = summed_columns()
+    by_name = np.zeros((len(years), len(summed)))
+    for n in sorted(tables):
+        by_name = by_name + tables[n][summed].to_numpy(dtype=float)
+    assert np.array_equal(total[summed].to_numpy(), by_name, equal_nan=True)
+    assert total.drop(columns=summed).isna().all().all()
+
+    rows = {n: as_rows(t, "baseline", 9).assign(authority=n).set_index("year", drop=False)
+            for n, t in {**tables, TOTAL: total}.items()}
+    shown = suppressed_tables(rows, total=TOTAL)
+    expected = pd.concat([shown[n] for n in [*sorted(tables), TOTAL]]).reset_index(drop=True)
+    got = store_rows(tables, total, 9)
+    pd.testing.assert_frame_equal(got, expected, check_exact=True)
+    counts = [c for c in count_columns() if c in got.columns]
+    before = pd.concat([rows[n] for n in [*sorted(tables), TOTAL]]).reset_index(drop=True)[counts].to_numpy()
+    hidden = np.isnan(got[counts].to_numpy()) & ~np.isnan(before)
+    small = (np.round(before) >= 1) & (np.round(before) <= 5)
+    assert (hidden & small).sum() > 50 and (hidden & ~small).sum() > 10  # primary and secondary

@@ -13,7 +13,9 @@ shown: it reveals no child.
 Every table and number caresim prints or writes from a return goes through this module:
 `suppress_table` / `hidden_cells` (a table with total and part columns), `suppress_count` (one
 number), `hidden_yearly` (tables by year of the model's counts, one per authority and their sum:
-`caresim region`, `run --data` and the page's authority view).
+`caresim region`, `run --data` and the page's authority view) and `hidden_counts` (the same on
+one array of such tables: a region's store, `calibration.region.store_rows`); `count_columns`
+names the measures that count children.
 """
 from __future__ import annotations
 
@@ -37,99 +39,133 @@ def is_small(values) -> np.ndarray:
     return (values >= 1) & (values < SMALLEST_SHOWN)
 
 
+def count_columns() -> list[str]:
+    """Measures that count children (their unit starts with "children"): suppressed when shown.
+    Here, not in calibration/local.py, so that a region's driver suppresses without importing
+    the local fit (~0.2 s on its first replication)."""
+    from sim.measures import BY_NAME
+
+    return [m.name for m in BY_NAME.values() if m.unit.startswith("children")]
+
+
 def suppress_count(value: float) -> str:
     """One count as text: `c` from 1 to 5, else the number with thousands separators."""
     return HIDDEN if is_small([value])[0] else f"{int(round(value)):,}"
 
 
-def protect(values: np.ndarray, relations: Sequence[Relation], hidden: np.ndarray | None = None) -> np.ndarray:
+class Sums:
+    """Relations packed into flat arrays: relation r is `coefs[start[r]:start[r + 1]]` times the
+    values of `cells[start[r]:start[r + 1]]`, summing to 0. A region's 150 authorities give
+    ~2,000 relations over ~35,000 cells: kept as arrays, finding the determined cells is a few
+    numpy calls rather than a Python loop over every relation."""
+
+    def __init__(self, start: np.ndarray, cells: np.ndarray, coefs: np.ndarray, size: int):
+        self.start, self.cells, self.coefs = start, cells, coefs
+        self.relation = np.repeat(np.arange(len(start) - 1), np.diff(start))  # of each entry
+        order = np.argsort(cells, kind="stable")  # a cell's relations in their order
+        self.by_cell = self.relation[order]
+        self.by_cell_start = np.concatenate([[0], np.cumsum(np.bincount(cells, minlength=size))])
+
+    @classmethod
+    def of(cls, relations: Sequence[Relation], size: int) -> "Sums":
+        widths = [len(c) for c, _ in relations]
+        start = np.concatenate([[0], np.cumsum(widths, dtype=int)]).astype(int)
+        cells = np.concatenate([np.asarray(c, int) for c, _ in relations]) if relations else np.zeros(0, int)
+        coefs = np.concatenate([np.asarray(k, float) for _, k in relations]) if relations else np.zeros(0)
+        return cls(start, cells, coefs, size)
+
+    def cells_of(self, r: int) -> list[int]:
+        return self.cells[self.start[r]:self.start[r + 1]].tolist()
+
+    def relations_of(self, cell: int) -> list[int]:
+        return self.by_cell[self.by_cell_start[cell]:self.by_cell_start[cell + 1]].tolist()
+
+
+def protect(values: np.ndarray, relations: Sequence[Relation] | Sums, hidden: np.ndarray | None = None) -> np.ndarray:
     """Which cells of `values` (flat) to hide: the small counts (rounded), those in `hidden`, and
     enough others that no small count follows from the shown cells through `relations`."""
     values = np.asarray(values, dtype=float)
-    primary = is_small(np.round(values))
-    hide = primary | (np.zeros(values.shape, bool) if hidden is None else np.asarray(hidden, bool))
-    protected = primary | (np.zeros(values.shape, bool) if hidden is None else np.asarray(hidden, bool))
-    relations = [(np.asarray(c, int), np.asarray(k, float)) for c, k in relations]
-    by_cell: dict[int, list[int]] = {}
-    for r, (cells, _) in enumerate(relations):
-        for c in cells:
-            by_cell.setdefault(int(c), []).append(r)
+    hide = is_small(np.round(values)) | (np.zeros(values.shape, bool) if hidden is None else np.asarray(hidden, bool))
+    protected = hide.copy()
+    sums = relations if isinstance(relations, Sums) else Sums.of(relations, values.size)
     while True:
-        exposed = _determined(hide, protected, relations, by_cell)
+        exposed = _determined(hide, protected, sums)
         if not exposed:
             return hide
         for cell in exposed:
-            if not _hide_one_more(cell, hide, values, relations, by_cell):  # pragma: no cover - see below
+            if not _hide_one_more(cell, hide, values, sums):  # pragma: no cover - see below
                 raise RuntimeError("a hidden count is determined by hidden cells only: inconsistent sums")
 
 
-def _hide_one_more(cell: int, hide: np.ndarray, values: np.ndarray, relations, by_cell) -> bool:
+def _hide_one_more(cell: int, hide: np.ndarray, values: np.ndarray, sums: Sums) -> bool:
     """Hide the smallest non-zero shown cell of a sum holding `cell` (a zero if none); False if
     every sum holding it is hidden already."""
     best = None
-    for r in by_cell.get(cell, []):
-        for c in relations[r][0]:
+    for r in sums.relations_of(cell):
+        for c in sums.cells_of(r):
             if hide[c]:
                 continue
-            rank = (values[c] == 0, abs(values[c]), int(c))
+            rank = (values[c] == 0, abs(values[c]), c)
             best = rank if best is None or rank < best else best
     if best is None:
         # determined through other hidden cells: widen the search to their sums
-        for r in by_cell.get(cell, []):
-            for other in relations[r][0]:
-                if other != cell and hide[other] and any(not hide[c] for rr in by_cell[int(other)]
-                                                         for c in relations[rr][0]):
-                    return _hide_one_more(int(other), hide, values, relations, by_cell)
+        for r in sums.relations_of(cell):
+            for other in sums.cells_of(r):
+                if other != cell and hide[other] and any(not hide[c] for rr in sums.relations_of(other)
+                                                         for c in sums.cells_of(rr)):
+                    return _hide_one_more(other, hide, values, sums)
         return False
     hide[best[2]] = True
     return True
 
 
-def _determined(hide: np.ndarray, protected: np.ndarray, relations, by_cell) -> list[int]:
+def _determined(hide: np.ndarray, protected: np.ndarray, sums: Sums) -> list[int]:
     """Protected hidden cells whose value follows from the shown cells through the relations:
     first those alone among hidden cells in a relation, else by the null space of the relations
-    restricted to the hidden cells, one connected group of hidden cells at a time."""
-    alone = []
-    for cells, _ in relations:
-        h = cells[hide[cells]]
-        if h.size == 1 and protected[h[0]]:
-            alone.append(int(h[0]))
-    if alone:
-        return sorted(set(alone))
+    restricted to the hidden cells, one connected group of hidden cells at a time (groups in the
+    order of their first cell, a group's cells in order)."""
+    held = hide[sums.cells]  # each entry of a relation: is its cell hidden
+    n_hidden = np.bincount(sums.relation[held], minlength=len(sums.start) - 1)
+    alone = sums.cells[held & (n_hidden[sums.relation] == 1)]
+    alone = np.unique(alone[protected[alone]])
+    if alone.size:
+        return alone.tolist()
     hidden = np.flatnonzero(hide)
-    group = {int(c): int(c) for c in hidden}
-
-    def root(c: int) -> int:
-        while group[c] != c:
-            group[c] = group[group[c]]
-            c = group[c]
-        return c
-
-    for cells, _ in relations:
-        h = [int(c) for c in cells if hide[c]]
-        for c in h[1:]:
-            group[root(c)] = root(h[0])
-    members: dict[int, list[int]] = {}
-    for c in hidden:
-        members.setdefault(root(int(c)), []).append(int(c))
+    relation, cells, coefs = sums.relation[held], sums.cells[held], sums.coefs[held]
+    node = np.searchsorted(hidden, cells)  # each hidden entry's cell, as its place among the hidden
+    # a group is the hidden cells linked through relations: label each by the first cell it is
+    # linked to, passing the least label through every relation until none changes
+    label = np.arange(hidden.size)
+    while True:
+        least = np.full(len(sums.start) - 1, hidden.size)
+        np.minimum.at(least, relation, label[node])
+        linked = label.copy()
+        np.minimum.at(linked, node, least[relation])
+        if np.array_equal(linked, label):
+            break
+        label = linked
+    firsts, group = np.unique(label, return_inverse=True)  # groups in the order of their first cell
+    members = np.argsort(group, kind="stable")
+    bounds = np.searchsorted(group[members], np.arange(firsts.size + 1))
+    entry_group = group[node]
+    entries = np.argsort(entry_group, kind="stable")
+    entry_bounds = np.searchsorted(entry_group[entries], np.arange(firsts.size + 1))
     exposed = []
-    for cells in members.values():
-        if not protected[cells].any():
+    for g in range(firsts.size):
+        group_cells = hidden[members[bounds[g]:bounds[g + 1]]]
+        if not protected[group_cells].any():
             continue
-        column = {c: j for j, c in enumerate(cells)}
-        rows = sorted({r for c in cells for r in by_cell.get(c, [])})
-        if not rows:
+        e = entries[entry_bounds[g]:entry_bounds[g + 1]]
+        if not e.size:
             continue
-        a = np.zeros((len(rows), len(cells)))
-        for i, r in enumerate(rows):
-            for c, k in zip(*relations[r]):
-                if int(c) in column:
-                    a[i, column[int(c)]] += k
+        rows = np.unique(relation[e])
+        a = np.zeros((rows.size, group_cells.size))
+        np.add.at(a, (np.searchsorted(rows, relation[e]), np.searchsorted(group_cells, cells[e])), coefs[e])
         _, s, vt = np.linalg.svd(a)
         rank = int((s > 1e-9 * max(1.0, s.max(initial=0))).sum())
         null = vt[rank:]  # every solution on the hidden cells moves along these directions
         free = np.abs(null).max(axis=0, initial=0) > 1e-9
-        exposed += [c for c in cells if protected[c] and not free[column[c]]]
+        exposed += group_cells[protected[group_cells] & ~free].tolist()
     return exposed
 
 
@@ -174,35 +210,71 @@ def hidden_yearly(tables: Mapping[str, pd.DataFrame], counts: Sequence[str], tot
     names = list(tables)
     years = tables[names[0]].index
     counts = [c for c in counts if all(c in t.columns for t in tables.values())]
-    shape = (len(names), len(years), len(counts))
     values = np.stack([tables[n].loc[years, counts].to_numpy(dtype=float) for n in names])
-    extra = np.zeros(shape, bool)
+    extra = None
     if hidden is not None:
+        extra = np.zeros(values.shape, bool)
         for i, n in enumerate(names):
             if n in hidden:
                 extra[i] |= hidden[n].loc[years, counts].to_numpy(dtype=bool)
+    hide = hidden_counts(values, counts, None if total is None else names.index(total), extra)
+    return {n: pd.DataFrame(hide[i], index=years, columns=counts) for i, n in enumerate(names)}
+
+
+def hidden_counts(values: np.ndarray, counts: Sequence[str], total: int | None = None,
+                  hidden: np.ndarray | None = None) -> np.ndarray:
+    """`hidden_yearly` on arrays: `values[table, year, count]` (the columns `counts`), `total` the
+    position of the total's table if any, `hidden` cells to hide whatever their value; which to
+    hide, as a boolean array of the same shape."""
+    values = np.asarray(values, dtype=float)
+    shape = n_tables, n_years, n_counts = values.shape
+    extra = np.zeros(shape, bool) if hidden is None else np.asarray(hidden, bool)
     nan = ~np.isfinite(values) & ~extra  # absent (a first year's flows), not hidden
     index = np.arange(values.size).reshape(shape)
     col = {c: j for j, c in enumerate(counts)}
-    relations: list[Relation] = []
+    # every sum as a block of relations of one width, each with a key that orders them as a loop
+    # would add them (year by year: the total's by column, then each table's placement and stock
+    # sums): the order picks which cell hides first where two would do
+    per_year = n_counts + 2 * n_tables
+    tables = np.arange(n_tables)
+    blocks = []
+    if total is not None:
+        parts = [i for i in range(n_tables) if i != total]
+        cells = np.concatenate([index[total][:, :, None], index[parts].transpose(1, 2, 0)], axis=2)
+        keys = np.arange(n_years)[:, None] * per_year + np.arange(n_counts)
+        blocks.append((keys, cells, [1.0] + [-1.0] * len(parts)))
+    whole, placements = PLACEMENT_SUM
+    if whole in col and all(p in col for p in placements):
+        cells = np.stack([index[:, :, col[c]] for c in (whole, *placements)], axis=-1).transpose(1, 0, 2)
+        keys = np.arange(n_years)[:, None] * per_year + n_counts + 2 * tables
+        blocks.append((keys, cells, [1.0, -1.0, -1.0, -1.0]))
+    stock, entries, exits = STOCK_FLOW
+    if n_years > 1 and stock in col and entries in col and exits in col:
+        cells = np.stack([index[:, 1:, col[stock]], index[:, :-1, col[stock]], index[:, 1:, col[entries]],
+                          index[:, 1:, col[exits]]], axis=-1).transpose(1, 0, 2)
+        keys = np.arange(1, n_years)[:, None] * per_year + n_counts + 2 * tables + 1
+        blocks.append((keys, cells, [1.0, -1.0, -1.0, 1.0]))
+    kept = []
+    for k, c, w in blocks:
+        k, c = k.ravel(), c.reshape(-1, c.shape[-1])
+        bound = ~nan.ravel()[c].any(axis=1)  # a missing value (a first year's flows) binds nothing
+        kept.append((k[bound], c[bound], w))
+    hide = protect(np.nan_to_num(values, nan=0.0).ravel(), _packed(kept, values.size), extra.ravel())
+    return hide.reshape(shape) & ~nan
 
-    def add(cells: list[int], coefficients: list[float]) -> None:
-        if not any(nan.ravel()[c] for c in cells):  # a missing value (a first year's flows) binds nothing
-            relations.append((np.array(cells), np.array(coefficients, dtype=float)))
 
-    for y in range(len(years)):
-        for j in range(len(counts)):
-            if total is not None:
-                t = names.index(total)
-                parts = [i for i in range(len(names)) if i != t]
-                add([index[t, y, j], *(index[i, y, j] for i in parts)], [1.0] + [-1.0] * len(parts))
-        for i in range(len(names)):
-            whole, parts = PLACEMENT_SUM
-            if whole in col and all(p in col for p in parts):
-                add([index[i, y, col[whole]], *(index[i, y, col[p]] for p in parts)], [1.0, -1.0, -1.0, -1.0])
-            stock, entries, exits = STOCK_FLOW
-            if y > 0 and stock in col and entries in col and exits in col:
-                add([index[i, y, col[stock]], index[i, y - 1, col[stock]], index[i, y, col[entries]],
-                     index[i, y, col[exits]]], [1.0, -1.0, -1.0, 1.0])
-    hide = protect(np.nan_to_num(values, nan=0.0).ravel(), relations, extra.ravel()).reshape(shape) & ~nan
-    return {n: pd.DataFrame(hide[i], index=years, columns=counts) for i, n in enumerate(names)}
+def _packed(blocks: list[tuple[np.ndarray, np.ndarray, list[float]]], size: int) -> Sums:
+    """Blocks of relations (keys, cells: one relation a row, coefficients) as `Sums`, by key."""
+    keys = np.concatenate([k for k, _, _ in blocks]) if blocks else np.zeros(0, int)
+    widths = np.concatenate([np.full(len(k), c.shape[1]) for k, c, _ in blocks]) if blocks else np.zeros(0, int)
+    order = np.argsort(keys, kind="stable")
+    rank = np.empty_like(order)
+    rank[order] = np.arange(order.size)
+    start = np.concatenate([[0], np.cumsum(widths[order])]).astype(int)
+    cells, coefs = np.zeros(start[-1], int), np.zeros(start[-1])
+    first = 0
+    for k, c, w in blocks:
+        at = start[rank[first:first + len(k)]][:, None] + np.arange(c.shape[1])
+        cells[at], coefs[at] = c, w
+        first += len(k)
+    return Sums(start, cells, coefs, size)
