@@ -55,7 +55,7 @@ STORE = "runs.parquet"
 class Prepared:
     name: str
     start: object  # sim.local_start.LocalStart
-    parameters: object  # sim.parameter_file.ParameterSet
+    parameters: object  # sim.parameter_file.ParameterSet; None from prepare_unfitted until run_region sets it
     notes: list[str]
 
 
@@ -85,17 +85,17 @@ def prepare(folder: str, params: str | None, cache_dir: str | None, fit: bool) -
     return Prepared(authority.name, start_at(authority.ret, authority.last_year, authority.name), parameters, notes)
 
 
-def prepare_unfitted(root: str, folders: list[str], params: str | None) -> list[Prepared]:
+def prepare_unfitted(root: str, folders: list[str]) -> list[Prepared]:
     """Task: authorities (sub-folders of `root`) read and cleaned as one return
     (`reader.read_region`: one pass over all their files, which for 150 small returns is ~10x
-    quicker than a pass each), each taking its stock at its own latest 31 March and the national
-    posterior. Each authority is what `prepare(..., fit=False)` makes of it alone (tested)."""
+    quicker than a pass each), each taking its stock at its own latest 31 March. Each authority
+    is what `prepare(..., fit=False)` makes of it alone (tested), but for its parameters: None
+    here, the national posterior's once `run_region` has them."""
     from calibration.local import authority_name, england_in_care
     from calibration.ssda903.cleaning import clean, collection_end
     from calibration.ssda903.estimates import population_at
     from calibration.ssda903.reader import read_region
     from sim.local_start import LocalStart
-    from sim.parameter_file import ParameterSet
 
     raw = read_region(Path(root), [Path(f) for f in folders])
     folder_of = _authority_folders(Path(root), raw.batch_year)
@@ -106,19 +106,22 @@ def prepare_unfitted(root: str, folders: list[str], params: str | None) -> list[
     for batch, year in raw.batch_year.items():
         la = _batch_la(batch)
         last[la] = max(last.get(la, year), year)
-    national = ParameterSet.load(params)
     out = []
     for year in sorted(set(last.values())):
         population = population_at(ret, collection_end(year), by_authority=True)
-        groups = dict(tuple(population.groupby("la", sort=False)))
+        code, las = pd.factorize(population.pop("la"))
+        order = np.argsort(code, kind="stable")  # each authority's children together, in their order
+        population = population.take(order)
+        ends = np.cumsum(np.bincount(code, minlength=len(las)))
+        rows = {la: (end - n, end) for la, end, n in zip(las, ends, np.bincount(code, minlength=len(las)))}
         for la in sorted(la for la, y in last.items() if y == year):
             name = authority_name(la)
-            if la not in groups:
+            if la not in rows:
                 raise UserError(f"region {root}: {folder_of[la]}: the return has no child in care at 31 March "
                                 f"{year}: nothing to start a model from")
-            children = groups[la].drop(columns="la").reset_index(drop=True)
+            children = population.iloc[rows[la][0]:rows[la][1]].reset_index(drop=True)
             start = LocalStart(int(year), children, min(len(children) / england_in_care(year), 1.0), name)
-            out.append(Prepared(name, start, national, [f"{name}: national parameters (no local fit)"]))
+            out.append(Prepared(name, start, None, [f"{name}: national parameters (no local fit)"]))
     return out
 
 
@@ -297,7 +300,7 @@ def run_region(folder: Path, out: Path, seeds: Sequence[int], *, end_year: int |
     else:  # reading is all there is to do: as few tasks as the workers can run at once
         chunks = _chunks(folders, worker_threads(executor.workers, executor.scheduler))
         tasks = [Task(f"prepare/{c[0].name}..{c[-1].name}", prepare_unfitted,
-                      {"root": str(folder), "folders": [str(f) for f in c], "params": params_text}) for c in chunks]
+                      {"root": str(folder), "folders": [str(f) for f in c]}) for c in chunks]
     log(f"preparing {len(folders)} authorities ({'fitting' if fit else 'national parameters'}) ...")
 
     def arrived_prepared(task: Task, result: Prepared | list[Prepared]) -> None:
@@ -324,6 +327,8 @@ def run_region(folder: Path, out: Path, seeds: Sequence[int], *, end_year: int |
     names = sorted(prepared)
     start = pool([prepared[n].start for n in names])
     national = ParameterSet.load(params)
+    for p in prepared.values():
+        p.parameters = p.parameters or national  # an unfitted authority's (prepare_unfitted)
     done = {int(f.stem.rpartition("--seed")[2]) for f in store.glob(f"{TOTAL}--seed*.parquet")}
     todo = [s for s in seeds if s not in done]
 

@@ -89,7 +89,7 @@ def test_the_early_authoritys_open_episodes_stay_open(region):
 
 def test_prepared_in_one_pass_or_one_by_one_the_starts_are_the_same(region):
     folders = [f for f in authority_folders(region) if f.name != "early"]
-    batch = {p.name: p for p in prepare_unfitted(str(region), [str(f) for f in folders], None)}
+    batch = {p.name: p for p in prepare_unfitted(str(region), [str(f) for f in folders])}
     assert sorted(batch) == sorted(LA.get(f.name, f.name) for f in folders)
     for folder in folders:
         alone = prepare(str(folder), None, None, fit=False)

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from calibration.ssda903 import codes
-from calibration.ssda903.reader import RawReturn, ReturnError
+from calibration.ssda903.reader import RawReturn, ReturnError, child_keys
 
 EPISODE_COLUMNS = ("child", "decom", "dec", "rne", "ls", "cin", "place", "provider", "rec", "year")
 
@@ -71,14 +71,14 @@ def _march_31(years: np.ndarray, index: pd.Index) -> pd.Series:
 
 def _child_numbers(raw: RawReturn) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Each row's child number in the header, episodes and UASC tables (a child is its LA and
-    CHILD), and each number's LA."""
+    CHILD, numbered in order of first appearance), and each number's LA."""
     tables = (raw.header, raw.episodes, raw.uasc)
-    la = pd.concat([t["la"] for t in tables], ignore_index=True)
-    numbers, _ = pd.factorize(la + "\x1f" + pd.concat([t["CHILD"] for t in tables], ignore_index=True))
-    child_la = np.empty(int(numbers.max()) + 1 if len(numbers) else 0, dtype=object)
-    child_la[numbers] = la.to_numpy(dtype=object)
+    key, la, las = child_keys(tables)
+    numbers, _ = pd.factorize(key)
+    child_la = np.zeros(int(numbers.max()) + 1 if len(numbers) else 0, dtype=np.int64)
+    child_la[numbers] = la
     a, b = len(tables[0]), len(tables[0]) + len(tables[1])
-    return numbers[:a], numbers[a:b], numbers[b:], child_la
+    return numbers[:a], numbers[a:b], numbers[b:], las[child_la]
 
 
 def clean(raw: RawReturn) -> CleanReturn:

@@ -380,14 +380,19 @@ def _group_max(group: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.nd
     return group[last], values[last]
 
 
+def child_keys(tables: Sequence[pd.DataFrame]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each row's child (LA and CHILD) of `tables` joined, as an integer key (equal keys, the
+    same child), each row's LA number and the LAs numbered: both numbered by one factorisation
+    each and combined as integers (a string key, `isin` or MultiIndex is 10-50x slower)."""
+    la, las = pd.factorize(pd.concat([t["la"] for t in tables], ignore_index=True))
+    child, uniques = pd.factorize(pd.concat([t["CHILD"] for t in tables], ignore_index=True))
+    return la.astype(np.int64) * (len(uniques) + 1) + child, la, np.asarray(las, dtype=object)
+
+
 def _has_header(header: pd.DataFrame, episodes: pd.DataFrame) -> np.ndarray:
-    """Whether each episode's child (LA and CHILD) has a header row: both numbered by one
-    factorisation and compared as integers (a string `isin` or MultiIndex is 10-50x slower)."""
-    n = len(header)
-    la, _ = pd.factorize(pd.concat([header["la"], episodes["la"]], ignore_index=True))
-    child, uniques = pd.factorize(pd.concat([header["CHILD"], episodes["CHILD"]], ignore_index=True))
-    key = la.astype(np.int64) * (len(uniques) + 1) + child
-    return np.isin(key[n:], key[:n])
+    """Whether each episode's child (LA and CHILD) has a header row."""
+    key = child_keys([header, episodes])[0]
+    return np.isin(key[len(header):], key[:len(header)])
 
 
 def read_return(folder: Path) -> RawReturn:
