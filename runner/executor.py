@@ -22,6 +22,7 @@ reschedules them itself, and a task it gives up on (`KilledWorker`) is resubmitt
 """
 from __future__ import annotations
 
+import logging
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -175,8 +176,10 @@ def _client(workers: int, scheduler: str | None, connect_timeout: float):
 
     if scheduler is None:
         with dask.config.set(QUIET_WORKERS):
+            # the workers' own logs stay quiet: a task that fails (a user's bad file, say) is
+            # reported once, as one line, by `run_tasks`, not as a worker's traceback too
             cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                   dashboard_address="127.0.0.1:0")
+                                   dashboard_address="127.0.0.1:0", silence_logs=logging.CRITICAL)
         try:
             client = Client(cluster)
         except BaseException:

@@ -126,3 +126,20 @@ def test_sub_folders_must_be_one_authority_each(region, tmp_path):
     fx.write_years(both / "c")
     with pytest.raises(UserError, match="ab holds 2 authorities"):
         run_region(both, tmp_path / "out2", [1], fit=False)
+
+
+@pytest.mark.slow  # starts a local cluster of two worker processes
+def test_a_bad_file_on_local_workers_is_one_line_and_exit_2(region, tmp_path, capfd):
+    """On `--workers 2` the failing task is reported once, as one line: no worker's log or
+    traceback reaches the terminal."""
+    from experiments.cli import main
+
+    root = tmp_path / "bad"
+    shutil.copytree(region / "east", root / "east")
+    path = root / "east" / "2020" / "episodes.csv"
+    path.write_text(path.read_text().replace(",U6,", ",ZZ9,", 1))
+    rc = main(["region", str(root), "--out", str(tmp_path / "out"), "--no-fit", "--workers", "2", "--no-progress"])
+    err = capfd.readouterr().err
+    lines = [line for line in err.splitlines() if line.startswith("caresim: error")]
+    assert rc == 2 and len(lines) == 1 and "east/2020/episodes.csv: line" in lines[0], err
+    assert "Traceback" not in err and "Compute Failed" not in err, err
