@@ -111,7 +111,8 @@ def pool(starts: list[LocalStart], name: str = "region") -> LocalStart:
     if len(years) != 1:
         raise ValueError(f"the authorities' latest 31 March differ ({', '.join(map(str, sorted(years)))}): "
                          "a region runs from one 31 March")
-    children = pd.concat([s.children.assign(authority=i) for i, s in enumerate(starts)], ignore_index=True)
+    children = pd.concat([s.children for s in starts], ignore_index=True)
+    children["authority"] = np.repeat(np.arange(len(starts)), [len(s.children) for s in starts])
     sizes = tuple(float(s.size) for s in starts)
     return LocalStart(years.pop(), children, min(sum(sizes), 1.0), name, tuple(s.name for s in starts), sizes)
 
