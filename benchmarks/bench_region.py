@@ -7,7 +7,9 @@ dozen to a few thousand children; assumption from the published spread), years 2
 returns are built once in `--cache` (not timed). Then times, on a loopback Dask cluster of
 `--workers` single-threaded workers:
 
-The workers import the model before the timing, as a running cluster's have.
+The workers and the scheduler import the model before the timing, as a running cluster's
+have (the scheduler unpickles each task's function, so the first task from a module it has not
+imported waits for the import: ~0.4-0.6 s for calibration.local, measured).
 
 * region: `calibration.region.run_region` with national parameters (`--no-fit`: the local fits
   are a separate, cached step of about 5-10 s per authority): every return read and cleaned (one
@@ -139,6 +141,9 @@ def main() -> int:
         with Client(cluster.address) as client:  # a running cluster has the model imported
             for module in ("sim.run", "calibration.local", "calibration.region"):
                 client.run(importlib.import_module, module)
+                # the scheduler unpickles each task's function: the first task of a module not
+                # yet imported there waits ~0.4-0.6 s for the import (measured; calibration.local)
+                client.run_on_scheduler(importlib.import_module, module)
         def time_national() -> float:
             t0 = time.perf_counter()
             run_tasks([Task("national/seed=1", run_replication, {"seed": 1, "scale": args.national_scale,
