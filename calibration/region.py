@@ -99,8 +99,9 @@ def prepare_unfitted(root: str, folders: list[str]) -> list[Prepared]:
 
     raw = read_region(Path(root), [Path(f) for f in folders])
     folder_of = _authority_folders(Path(root), raw.batch_year)
-    for f in sorted(set(Path(f).name for f in folders) - set(folder_of.values())):
-        raise UserError(f"region {root}: {f}: the episodes files have no rows")
+    empty = sorted({Path(f).name for f in folders} - set(folder_of.values()))
+    if empty:
+        raise UserError(f"region {root}: {empty[0]}: the episodes files have no rows")
     ret = clean(raw)
     last = {}  # each authority's latest collection year
     for batch, year in raw.batch_year.items():
@@ -110,16 +111,16 @@ def prepare_unfitted(root: str, folders: list[str]) -> list[Prepared]:
     for year in sorted(set(last.values())):
         population = population_at(ret, collection_end(year), by_authority=True)
         code, las = pd.factorize(population.pop("la"))
-        order = np.argsort(code, kind="stable")  # each authority's children together, in their order
-        population = population.take(order)
-        ends = np.cumsum(np.bincount(code, minlength=len(las)))
-        rows = {la: (end - n, end) for la, end, n in zip(las, ends, np.bincount(code, minlength=len(las)))}
+        population = population.take(np.argsort(code, kind="stable"))  # by authority, each in its order
+        counts = np.bincount(code, minlength=len(las))
+        first = dict(zip(las, np.cumsum(counts) - counts))
         for la in sorted(la for la, y in last.items() if y == year):
             name = authority_name(la)
-            if la not in rows:
+            if la not in first:
                 raise UserError(f"region {root}: {folder_of[la]}: the return has no child in care at 31 March "
                                 f"{year}: nothing to start a model from")
-            children = population.iloc[rows[la][0]:rows[la][1]].reset_index(drop=True)
+            k = las.get_loc(la)
+            children = population.iloc[first[la]:first[la] + counts[k]].reset_index(drop=True)
             start = LocalStart(int(year), children, min(len(children) / england_in_care(year), 1.0), name)
             out.append(Prepared(name, start, None, [f"{name}: national parameters (no local fit)"]))
     return out
@@ -148,7 +149,7 @@ def _authority_folders(root: Path, batch_year: dict[str, int]) -> dict[str, str]
         if len(names) > 1:
             raise UserError(f"region {root}: two authorities have the same name (LA column or folder): "
                             f"{', '.join(sorted(names))}")
-    return {la: folder for la, (folder,) in ((la, tuple(f)) for la, f in folders.items())}
+    return {la: names.pop() for la, names in folders.items()}
 
 
 def _chunks(folders: list[Path], n: int) -> list[list[Path]]:
