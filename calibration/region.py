@@ -44,7 +44,7 @@ import numpy as np
 import pandas as pd
 
 from runner.errors import UserError
-from runner.executor import Task, run_tasks, worker_threads
+from runner.executor import Task, run_tasks, shared_scheduler, worker_threads
 from runner.montecarlo import ExecutorOptions, as_rows
 
 TOTAL = "total"  # the store's name of the regional total
@@ -122,7 +122,7 @@ def prepare_unfitted(root: str, folders: list[str]) -> list[Prepared]:
             k = las.get_loc(la)
             children = population.iloc[first[la]:first[la] + counts[k]].reset_index(drop=True)
             start = LocalStart(int(year), children, min(len(children) / england_in_care(year), 1.0), name)
-            out.append(Prepared(name, start, None, [f"{name}: national parameters (no local fit)"]))
+            out.append(Prepared(name, start, None, []))  # `caresim region --no-fit` says it once
     return out
 
 
@@ -285,7 +285,14 @@ def run_region(folder: Path, out: Path, seeds: Sequence[int], *, end_year: int |
 
     `on_totals(seed, authority tables, total)` is called in this process once a seed's every
     authority has run (the tables unsuppressed, in memory only). Returns the prepared
-    authorities and the seeds run now (the others were in the store)."""
+    authorities and the seeds run now (the others were in the store). Local workers are started
+    once for both steps."""
+    with shared_scheduler(executor.workers, executor.scheduler) as scheduler:
+        return _run_region(folder, out, seeds, end_year, params, fit,
+                           ExecutorOptions(executor.workers, scheduler, executor.progress), on_totals, log)
+
+
+def _run_region(folder, out, seeds, end_year, params, fit, executor, on_totals, log):
     log = log or (lambda msg: None)
     out = Path(out)
     store = out / STORE

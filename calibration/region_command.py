@@ -111,10 +111,12 @@ def main(args) -> int:
                                                           progress=not (args.no_progress or args.json)))
     except OSError as exc:
         raise UserError(f"--out {args.out}: cannot write ({exc.strerror})") from None
-    for p in prepared:
-        for note in p.notes:
-            if not args.json:
-                print(f"caresim: note: {note}", file=sys.stderr)
+    notes = [note for p in prepared for note in p.notes]
+    if args.no_fit:
+        notes.append(f"{len(prepared)} authorities: national parameters (no local fit)")
+    if not args.json:
+        for note in notes:
+            print(f"caresim: note: {note}", file=sys.stderr)
     store = read_store(args.out)
     store = store[store["seed"].isin(seeds)]
     docs = contracts(store, args.seed)

@@ -26,6 +26,7 @@ import logging
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -171,15 +172,10 @@ def _client(workers: int, scheduler: str | None, connect_timeout: float):
 
     The returned client closes its LocalCluster (if it made one) when closed.
     """
-    import dask
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
     if scheduler is None:
-        with dask.config.set(QUIET_WORKERS):
-            # the workers' own logs stay quiet: a task that fails (a user's bad file, say) is
-            # reported once, as one line, by `run_tasks`, not as a worker's traceback too
-            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                   dashboard_address="127.0.0.1:0", silence_logs=logging.CRITICAL)
+        cluster = _local_cluster(workers)
         try:
             client = Client(cluster)
         except BaseException:
@@ -192,6 +188,33 @@ def _client(workers: int, scheduler: str | None, connect_timeout: float):
         reason = " ".join(str(exc).split()) or type(exc).__name__
         raise UserError(f"--scheduler {scheduler}: cannot connect to a Dask scheduler there ({reason})") from None
     return _ClosingClient(client, None)
+
+
+def _local_cluster(workers: int):
+    """A loopback LocalCluster of `workers` single-threaded processes."""
+    import dask
+    from distributed import LocalCluster
+
+    with dask.config.set(QUIET_WORKERS):
+        # the workers' own logs stay quiet: a task that fails (a user's bad file, say) is
+        # reported once, as one line, by `run_tasks`, not as a worker's traceback too
+        return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+                            dashboard_address="127.0.0.1:0", silence_logs=logging.CRITICAL)
+
+
+@contextmanager
+def shared_scheduler(workers: int = 1, scheduler: str | None = None) -> Iterator[str | None]:
+    """The scheduler for several `run_tasks` calls in a row: `scheduler` itself, None (serial)
+    for one worker, or else the address of one loopback cluster of `workers` processes, started
+    once and closed on exit (each `run_tasks(workers=N)` would start its own: ~1-2 s each)."""
+    if scheduler is not None or workers <= 1:
+        yield scheduler
+        return
+    cluster = _local_cluster(workers)
+    try:
+        yield cluster.scheduler_address
+    finally:
+        cluster.close()
 
 
 class _ClosingClient:

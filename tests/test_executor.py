@@ -12,7 +12,7 @@ import pytest
 
 from runner.errors import UserError
 from runner.executor import (IN_FLIGHT_PER_THREAD, QUIET_WORKERS, Task, TaskError, quiet_worker_environment,
-                                  run_tasks)
+                                  run_tasks, shared_scheduler, worker_threads)
 from sim.run import replication_seed, run_replication
 from runner.loopback import free_port
 
@@ -119,6 +119,34 @@ def test_task_error_on_local_workers_names_the_key():
     tasks = [Task(f"s/seed={s}", fail_on_seed, dict(seed=s, bad_seed=3)) for s in range(1, 5)]
     with pytest.raises(TaskError, match=r"'s/seed=3' failed: ValueError: seed 3 is bad"):
         collect(tasks, workers=2)
+
+
+def worker_pid() -> int:
+    import os
+
+    return os.getpid()
+
+
+@pytest.mark.slow
+@pytest.mark.cluster
+def test_a_shared_scheduler_serves_several_runs_with_the_same_workers_then_closes():
+    """`run_region` prepares and then runs on one local cluster: the second `run_tasks` finds the
+    workers of the first (the same processes), and the cluster is gone afterwards."""
+    with shared_scheduler(1, None) as serial:
+        assert serial is None
+    with shared_scheduler(4, "tcp://10.0.0.5:8786") as given:
+        assert given == "tcp://10.0.0.5:8786"
+    with shared_scheduler(2, None) as address:
+        assert worker_threads(2, address) == 2
+        pids = []
+        for k in range(2):
+            run_tasks([Task(f"pid/{k}/{j}", worker_pid) for j in range(4)], lambda task, pid: pids.append((k, pid)),
+                      scheduler=address, progress=False)
+        first, second = ({pid for run, pid in pids if run == k} for k in (0, 1))
+        assert len(pids) == 8 and first & second  # the second run's tasks ran in the first's workers
+    with pytest.raises(UserError, match="cannot connect"):
+        run_tasks([Task("late", worker_pid)], lambda task, pid: None, scheduler=address, progress=False,
+                  connect_timeout=2)
 
 
 def test_the_readme_gives_the_quiet_worker_settings_as_environment_variables():
