@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from calibration.ssda903 import codes
-from calibration.ssda903.reader import RawReturn, ReturnError, child_keys
+from calibration.ssda903.reader import RawReturn, ReturnError
 
 EPISODE_COLUMNS = ("child", "decom", "dec", "rne", "ls", "cin", "place", "provider", "rec", "year")
 
@@ -72,12 +72,11 @@ def _march_31(years: np.ndarray, index: pd.Index) -> pd.Series:
 def _child_numbers(raw: RawReturn) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Each row's child number in the header, episodes and UASC tables (a child is its LA and
     CHILD, numbered in order of first appearance), and each number's LA."""
-    tables = (raw.header, raw.episodes, raw.uasc)
-    key, la, las = child_keys(tables)
+    key, la, las = raw.children  # reader.child_keys of the three tables
     numbers, _ = pd.factorize(key)
     child_la = np.zeros(int(numbers.max()) + 1 if len(numbers) else 0, dtype=np.int64)
     child_la[numbers] = la
-    a, b = len(tables[0]), len(tables[0]) + len(tables[1])
+    a, b = len(raw.header), len(raw.header) + len(raw.episodes)
     return numbers[:a], numbers[a:b], numbers[b:], las[child_la]
 
 

@@ -64,13 +64,15 @@ class RawReturn:
 
     Each table has the columns it needs plus `la`, `source` (the file, relative to the folder),
     `line` (its line in the file) and `batch` (file and YEAR value); `batch_year` maps each batch
-    to its collection year.
+    to its collection year; `children` is `child_keys` of the three tables (header, episodes,
+    UASC rows in turn), read once for the header check and the cleaning's child numbers.
     """
 
     header: pd.DataFrame
     episodes: pd.DataFrame
     uasc: pd.DataFrame
     batch_year: dict[str, int]
+    children: tuple[np.ndarray, np.ndarray, np.ndarray]
     optional_rows: dict[str, int] = field(default_factory=dict)
     repairs: Counter = field(default_factory=Counter)
 
@@ -336,6 +338,7 @@ def _read_table(sources: list[_Source], table: str, repairs: Counter) -> pd.Data
         rows = np.argsort(owner, kind="stable")
         combined, owner = combined.take(rows).reset_index(drop=True), owner[rows]
         has = {c: h[rows] for c, h in has.items()}
+
     def of_file(values: list[str]) -> pd.Series:  # each row's value of its file (an arrow take, not per row)
         return pd.Series(pd.array(values, dtype="str").take(owner), index=combined.index)
 
@@ -389,10 +392,10 @@ def child_keys(tables: Sequence[pd.DataFrame]) -> tuple[np.ndarray, np.ndarray, 
     return la.astype(np.int64) * (len(uniques) + 1) + child, la, np.asarray(las, dtype=object)
 
 
-def _has_header(header: pd.DataFrame, episodes: pd.DataFrame) -> np.ndarray:
-    """Whether each episode's child (LA and CHILD) has a header row."""
-    key = child_keys([header, episodes])[0]
-    return np.isin(key[len(header):], key[:len(header)])
+def _has_header(key: np.ndarray, n_header: int, n_episodes: int) -> np.ndarray:
+    """Whether each episode's child has a header row, from `child_keys` of the header rows and
+    then the episodes (and any rows after them)."""
+    return np.isin(key[n_header:n_header + n_episodes], key[:n_header])
 
 
 def read_return(folder: Path) -> RawReturn:
@@ -443,7 +446,8 @@ def _read(root: Path, authorities: dict[str, Path]) -> RawReturn:
     if open_with_reason.any():
         repairs["REC of an open episode cleared"] += int(open_with_reason.sum())
         episodes.loc[open_with_reason, "REC"] = ""
-    has_header = _has_header(header, episodes)
+    children = child_keys([header, episodes, uasc])
+    has_header = _has_header(children[0], len(header), len(episodes))
     _fail_at(episodes, pd.Series(~has_header, index=episodes.index), "CHILD",
              "no row in any header file for this child")
     optional_rows = {}
@@ -451,4 +455,5 @@ def _read(root: Path, authorities: dict[str, Path]) -> RawReturn:
         if table in found:
             optional_rows[table] = sum(len(frame) for _, frame, _ in _read_files(found[table], table, repairs))
     return RawReturn(header=header, episodes=episodes, uasc=uasc, batch_year=_batch_years(episodes),
+                     children=children,
                      optional_rows=optional_rows, repairs=repairs)
