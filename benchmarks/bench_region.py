@@ -13,8 +13,8 @@ imported waits for the import: ~0.4-0.6 s for calibration.local, measured).
 
 * region: `calibration.region.run_region` with national parameters (`--no-fit`: the local fits
   are a separate, cached step of about 5-10 s per authority): every return read and cleaned (one
-  task per worker, each reading its share in one pass), then one replication of all the authorities as one model (one task), from
-  31 March 2021 for `--years` years;
+  task per worker, each reading its share in one pass), then one replication of all the
+  authorities as one model (one task), from 31 March 2021 for `--years` years;
 * national: one replication of England at scale 1 for the same number of years (2015 on),
   through the same executor on the same workers: after the region (the default), or before it
   on workers as they start (`--national-first`).
@@ -24,7 +24,8 @@ and cleaning every return, from the start to `run_region`'s "running" message; t
 replications and the driver's suppression and writes) and the workers' resident memory (RSS)
 sampled once a second: the first and the last sample of the region phase. Nothing is cached between runs: every figure is cold.
 
-    python benchmarks/bench_region.py [--authorities 150] [--workers 2] [--years 5] [--cache DIR] [--national-first]
+    python benchmarks/bench_region.py [--authorities 150] [--workers 2] [--years 5] [--cache DIR]
+                                      [--national-first]
 """
 from __future__ import annotations
 

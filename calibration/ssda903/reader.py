@@ -213,9 +213,10 @@ def _read_plain(texts: list[str], table: str) -> tuple[pd.DataFrame, np.ndarray]
     wanted = set(KEPT_COLUMNS.get(table, ())) | {"LA", "YEAR"}
     kept = [c for c in columns if c.strip().upper() in wanted] or columns[:1]
     try:
-        parsed = pacsv.read_csv(io.BytesIO(blob), read_options=pacsv.ReadOptions(use_threads=False),  # one worker's core
-                                convert_options=pacsv.ConvertOptions(
-            column_types={c: pa.large_string() for c in columns}, strings_can_be_null=False, include_columns=kept))
+        parsed = pacsv.read_csv(  # on one thread: a worker has one core
+            io.BytesIO(blob), read_options=pacsv.ReadOptions(use_threads=False),
+            convert_options=pacsv.ConvertOptions(column_types={c: pa.large_string() for c in columns},
+                                                 strings_can_be_null=False, include_columns=kept))
     except pa.ArrowInvalid:  # a row with more or fewer cells than names, say
         return None
     if parsed.num_rows != lengths.sum():
