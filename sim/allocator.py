@@ -6,6 +6,8 @@ zeroed by the kernel: ~130,000 page faults and ~0.3 s of system time per full-sc
 when two replications share a machine's memory bandwidth. ../shared/PERFORMANCE.md measured
 the same trap. `tune()` keeps freed memory in the process for reuse instead.
 
+Reading and cleaning an SSDA903 return does the same (calibration/ssda903/reader.py tunes too).
+
 It changes a process-wide setting, so it runs once per process, on Linux with glibc only. It
 also overrides `MALLOC_TRIM_THRESHOLD_=65536`, which Dask's nanny puts in every worker's
 environment and which made replications ~40% slower. `CARESIM_ALLOCATOR=default` leaves the

@@ -1,4 +1,4 @@
-"""The allocator settings (sim/allocator.py) reach every process that builds a model."""
+"""The allocator settings (sim/allocator.py) reach every process that builds a model or reads a return."""
 from __future__ import annotations
 
 import json
@@ -42,3 +42,17 @@ def test_opting_out_leaves_the_allocator_alone(monkeypatch):
     monkeypatch.setenv("CARESIM_ALLOCATOR", "default")
     assert allocator.tune() is False
     assert allocator.tune() is False  # and it does not try again
+
+
+def test_reading_a_return_tunes_the_allocator_first(tmp_path):
+    # a region's reading tasks run before any model in their worker: under the nanny's setting
+    # a worker reading half the benchmark region took ~50% more CPU untuned (README)
+    from tests import ssda903_fixtures as fx
+
+    folder = fx.write_years(tmp_path / "return")
+    script = ("import json, sys\nfrom sim import allocator\nfrom calibration.ssda903.reader import read_return\n"
+              "read_return(sys.argv[1])\nprint(json.dumps({'tuned_again': allocator.tune()}))")
+    nanny = {"MALLOC_TRIM_THRESHOLD_": "65536"}
+    out = subprocess.run([sys.executable, "-c", script, str(folder)], env={**os.environ, **nanny},
+                         capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout) == {"tuned_again": False}  # reading had tuned it already
