@@ -154,7 +154,8 @@ def _authority_folders(root: Path, batch_year: dict[str, int]) -> dict[str, str]
 
 def _chunks(folders: list[Path], n: int) -> list[list[Path]]:
     """`folders` in at most `n` runs of about equal bytes of files, in order."""
-    sizes = np.array([sum(f.stat().st_size for f in folder.rglob("*") if f.is_file()) for folder in folders], float)
+    sizes = np.array([sum(os.path.getsize(os.path.join(top, name)) for top, _, names in os.walk(folder)
+                          for name in names) for folder in folders], float)
     edges = np.searchsorted(np.cumsum(sizes), np.arange(1, n) * sizes.sum() / n)
     return [list(part) for part in np.split(np.array(folders, dtype=object), edges) if len(part)]
 
@@ -192,10 +193,18 @@ def region_total(tables: dict[str, pd.DataFrame], shared: pd.DataFrame | None = 
     return pd.DataFrame(out, index=years, columns=columns)
 
 
+@dataclass
+class RegionRun:
+    """A replication of a region: each authority's yearly table, by name, and the model's own
+    (the region's) table. One object, not a tuple holding a dict: Dask sizes and sends a dict of
+    150 frames frame by frame (~0.09 s measured), an object as one pickle (~0.02 s)."""
+    tables: dict[str, pd.DataFrame]
+    shared: pd.DataFrame
+
+
 def region_replication(start, params, authority_rates: dict[str, list[float]], seed: int,
-                       end_year: int) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
-    """The task: one replication of a region as one model (`start` from `sim.local_start.pool`):
-    each authority's yearly table, by name, and the model's own (the region's) table."""
+                       end_year: int) -> RegionRun:
+    """The task: one replication of a region as one model (`start` from `sim.local_start.pool`)."""
     from sim.model import CareModel
 
     model = CareModel(params, seed=seed, start=start, journeys=False, authority_rates=authority_rates)
@@ -205,7 +214,7 @@ def region_replication(start, params, authority_rates: dict[str, list[float]], s
         shared = model.yearly_table()
         for table in by_authority.values():
             table.attrs.update(seed=seed, child_months=int(np.nansum(table["child_months"])))
-        return by_authority, shared
+        return RegionRun(by_authority, shared)
     finally:
         model.release()
 
@@ -341,15 +350,17 @@ def _run_region(folder, out, seeds, end_year, params, fit, executor, on_totals, 
     todo = [s for s in seeds if s not in done]
 
     def task(seed: int) -> Task:
-        draws = [prepared[n].parameters.for_replication(seed) for n in names]
-        rates = {r: [getattr(d, r) for d in draws] for r in AUTHORITY_RATES}
+        draws = {}  # by parameter set: unfitted authorities share the national one
+        for n in names:
+            draws.setdefault(id(prepared[n].parameters), prepared[n].parameters.for_replication(seed))
+        rates = {r: [getattr(draws[id(prepared[n].parameters)], r) for n in names] for r in AUTHORITY_RATES}
         return Task(f"{out.name}/region/seed={seed}", region_replication, {
             "start": start, "params": national.for_replication(seed), "authority_rates": rates, "seed": seed,
             "end_year": end_year})
 
     def arrived(task: Task, result) -> None:
         seed = int(task.key.rpartition("=")[2])
-        tables, shared = result
+        tables, shared = result.tables, result.shared
         total = region_total(tables, shared)
         if on_totals is not None:
             on_totals(seed, tables, total)

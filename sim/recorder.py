@@ -147,10 +147,10 @@ class Recorder:
         rec["child_months"] = int(rows.size) if m.month > m.start_month else 0
         self.records.append(rec)
         if self.flows_by_authority is not None:
-            self._record_authorities(rows, states, in_care, factors)
+            self._record_authorities(rows, states, in_care, care_rows, edge, factors)
 
-    def _record_authorities(self, rows: np.ndarray, states: np.ndarray, in_care: np.ndarray,
-                            factors: np.ndarray) -> None:
+    def _record_authorities(self, rows: np.ndarray, states: np.ndarray, in_care: np.ndarray, care_rows: np.ndarray,
+                            edge: np.ndarray, factors: np.ndarray) -> None:
         """A region's month record per authority (`AUTHORITY_MEASURES`): its children's stocks by
         state, care entries and exits, spend on children in care (the fixed overhead split by the
         authorities' sizes) and its workforce (sim/workforce.py `by_authority`). What the region
@@ -160,20 +160,20 @@ class Recorder:
         auth = c.authority[rows].astype(np.intp)
         counts = np.bincount(auth * N_STATES + states, minlength=n * N_STATES).reshape(n, N_STATES)
         rec = placement_stocks(counts)
-        edge = rows.compress(states == State.EDGE_OF_CARE)
+        # (`edge`, `care_rows`: record's; counting the flagged children's authorities is exact)
         rec["n_cp_plans"] = counts[:, State.CHILD_PROTECTION] + np.bincount(
-            c.authority[edge], weights=c.on_plan[edge], minlength=n).astype(np.int64)
-        care_rows = rows.compress(in_care)
-        rec["n_uasc_in_care"] = np.bincount(c.authority[care_rows], weights=c.uasc[care_rows], minlength=n).astype(np.int64)
+            c.authority[edge.compress(c.on_plan[edge])], minlength=n)
+        care_auth = auth.compress(in_care)
+        rec["n_uasc_in_care"] = np.bincount(care_auth.compress(c.uasc[care_rows]), minlength=n)
         spend = m.costs.care_spend(m.year, states.compress(in_care), factors, scale=m.scale,
-                                   group=auth.compress(in_care), shares=m.start.shares)
+                                   group=care_auth, shares=m.start.shares)
         if m.month == m.start_month:
             spend = {k: np.zeros(n) for k in spend}
         rec.update(spend)
         for name, values in self.flows_by_authority.items():
             rec[name] = values.copy()
             values[:] = 0
-        rec["child_months"] = np.bincount(auth, minlength=n) if m.month > m.start_month else np.zeros(n, np.int64)
+        rec["child_months"] = counts.sum(axis=1) if m.month > m.start_month else np.zeros(n, np.int64)
         rec.update(m.workforce.by_authority())
         rec["direct_hours_per_child_in_care_or_on_plan"] = rec["direct_hours_per_week"] / np.maximum(
             rec["n_cp_plans"] + rec["n_in_care"], 1e-9)

@@ -174,12 +174,15 @@ class Workforce:
         """Each new case's worker: its authority's workers from the least loaded up, in turn (as
         nationally, within each authority; every authority has at least one worker)."""
         n = self.model.n_authorities
-        worker_auth = self.workers.authority[active_workers].astype(np.intp)
-        order = active_workers[np.lexsort((keys, worker_auth))]  # by authority, then caseload (stable)
+        worker_auth = self.workers.authority[active_workers]
+        # by authority, then caseload (stable): two stable sorts of 16-bit keys (radix sorts), lexsort's order
+        by_load = np.argsort(keys, kind="stable")
+        order = active_workers[by_load[np.argsort(worker_auth[by_load], kind="stable")]]
+        worker_auth = worker_auth.astype(np.intp)
         size = np.bincount(worker_auth, minlength=n)
         first = np.cumsum(size) - size
+        by = np.argsort(case_authority, kind="stable")  # int16: a radix sort
         case_authority = case_authority.astype(np.intp)
-        by = np.argsort(case_authority, kind="stable")
         n_cases = np.bincount(case_authority, minlength=n)
         rank = np.empty(case_authority.size, dtype=np.int64)
         rank[by] = np.arange(case_authority.size) - (np.cumsum(n_cases) - n_cases)[case_authority[by]]

@@ -139,8 +139,8 @@ def test_region_total_is_exactly_the_sum_of_its_authorities(authorities, tmp_pat
     by_name = {x.name: x for x in prepared}
     names = sorted(by_name)
     rates = {r: [getattr(by_name[n].parameters.for_replication(2), r) for n in names] for r in AUTHORITY_RATES}
-    again, _ = region_replication(pool([by_name[n].start for n in names]),
-                                  ParameterSet.load().for_replication(2), rates, 2, 2023)
+    again = region_replication(pool([by_name[n].start for n in names]),
+                               ParameterSet.load().for_replication(2), rates, 2, 2023).tables
     store = pd.read_parquet(tmp_path / "r" / "runs.parquet")
     beta = store[(store["authority"] == "beta") & (store["seed"] == 2)].set_index("year")
     assert beta.loc[2023, "n_in_care"] == again["beta"].at[2023, "n_in_care"]
