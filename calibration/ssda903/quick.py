@@ -27,13 +27,16 @@ def needs_tidying(text: str) -> bool:
     blank, so that stripping cells and looking for blank rows would change nothing (a quick test
     on the text: most files pass it, and their per-cell passes are skipped). Single-character
     searches come first: a region reads hundreds of files, and most have no space at all."""
-    if not text.isascii() or any(c in text for c in ODD_SPACE) or text.count("\r") != text.count("\r\n"):
+    if (not text.isascii() or any(c in text for c in ODD_SPACE)
+            or ("\r" in text and text.count("\r") != text.count("\r\n"))):
         return True
     if " " in text and (text[:1] == " " or text[-1:] == " " or any(p in text for p in EDGE_SPACE)):
         return True
     body = text[:-1] if text.endswith("\n") else text  # the last row's line end is not a blank row
+    # a two-character search reads the whole text; a single character's is ~10x quicker (memchr)
+    starts = [p for p in BLANK_ROW_STARTS if p[1] in body]
     if (body[:1] not in ("", ",", '"', "\r", "\n") and body[-1:] != "\n"
-            and not any(p in body for p in BLANK_ROW_STARTS)):
+            and not any(p in body for p in starts)):
         return False  # a blank row is empty or starts with a comma or a quote (spaces are ruled out)
     return MAYBE_BLANK_ROW.search(body) is not None
 

@@ -17,6 +17,7 @@ is repaired and counted in `RawReturn.repairs`.
 from __future__ import annotations
 
 import io
+import os
 import re
 from collections import Counter
 from collections.abc import Sequence
@@ -92,9 +93,12 @@ def table_of(path: Path) -> str | None:
 
 
 def _find_files(folder: Path) -> dict[str, list[Path]]:
+    """The files of each table under `folder`, in path order (as sorted(folder.rglob("*")) finds
+    them; os.walk lists a folder ~5x quicker, which counts for a region's 150 folders)."""
     found: dict[str, list[Path]] = {}
-    for path in sorted(folder.rglob("*")):
-        if path.is_file() and path.suffix.lower() in (".csv", ".xlsx", ".txt") and not path.name.startswith("~$"):
+    names = [Path(top, name) for top, _, files in os.walk(folder) for name in files]
+    for path in sorted(names):
+        if path.suffix.lower() in (".csv", ".xlsx", ".txt") and not path.name.startswith("~$") and path.is_file():
             table = table_of(path)
             if table is not None:
                 found.setdefault(table, []).append(path)
