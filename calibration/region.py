@@ -163,8 +163,7 @@ def _chunks(folders: list[Path], n: int) -> list[list[Path]]:
 def summed_columns() -> list[str]:
     """The measures an authority's table holds and the region's total adds up: its own children's
     counts, flows and spend on children in care (sim/recorder.py `_record_authorities`)."""
-    from sim.measures import MEASURES
-    from sim.recorder import AUTHORITY_MEASURES
+    from sim.measures import AUTHORITY_MEASURES, MEASURES
 
     return [m.name for m in MEASURES if m.name in AUTHORITY_MEASURES and (m.scaled or m.kind == "work")]
 

@@ -159,6 +159,19 @@ SCALED: tuple[str, ...] = tuple(m.name for m in MEASURES if m.scaled)
 
 CALENDAR: tuple[str, ...] = ("month", "year", "month_of_year")  # when a record is: not measures
 
+# a region's flows counted per authority (its children's care entries and exits); the other flows
+# are of providers, workers or referrals the region shares, and stay the region's
+AUTHORITY_FLOWS: tuple[str, ...] = ("new_entries", "new_exits", "new_reentries")
+# every measure a region's authority table holds (sim/recorder.py `_record_authorities`)
+AUTHORITY_MEASURES: frozenset[str] = frozenset(
+    [f"n_{st.name.lower()}" for st in State if IS_ACTIVE[st]]
+    + ["n_in_care", "n_foster", "n_residential", "n_childrens_homes", "n_other_care", "n_cp_plans", "n_uasc_in_care",
+       "spend_foster_gbp", "spend_childrens_homes_gbp", "spend_semi_independent_gbp", "spend_other_placements_gbp",
+       "spend_overhead_fixed_gbp", "spend_overhead_variable_gbp", "spend_care_overhead_gbp",
+       "spend_children_in_care_gbp", "child_months", "n_social_workers", "n_agency_social_workers",
+       "direct_hours_per_week", "mean_caseload", "caseload_per_fte", "direct_hours_per_child_in_care_or_on_plan",
+       *AUTHORITY_FLOWS])
+
 
 def to_england(values, scale: float):
     """Scale the `scaled` measures of a record (a mapping) or a table (a DataFrame) by 1/`scale`.

@@ -14,7 +14,7 @@ import numpy as np
 from agents.providers import ProviderKind
 
 from sim.dates import START_YEAR
-from sim.measures import MEASURES, SCALED, Yearly, to_england, yearly_arrays
+from sim.measures import AUTHORITY_FLOWS, MEASURES, SCALED, Yearly, to_england, yearly_arrays
 from sim.states import (CHILDRENS_HOMES, FOSTER, IS_ACTIVE, IS_IN_CARE, is_in_care,
                         IS_RESIDENTIAL, N_STATES, OTHER_CARE, State)
 
@@ -22,18 +22,6 @@ if TYPE_CHECKING:
     import pandas as pd
 
 FLOWS: tuple[str, ...] = tuple(m.name for m in MEASURES if m.kind == "flow")
-# a region's flows counted per authority (its children's care entries and exits); the other flows
-# are of providers, workers or referrals the region shares, and stay the region's
-AUTHORITY_FLOWS: tuple[str, ...] = ("new_entries", "new_exits", "new_reentries")
-# every measure a region's authority table holds (`Recorder._record_authorities`)
-AUTHORITY_MEASURES: frozenset[str] = frozenset(
-    [f"n_{st.name.lower()}" for st in State if IS_ACTIVE[st]]
-    + ["n_in_care", "n_foster", "n_residential", "n_childrens_homes", "n_other_care", "n_cp_plans", "n_uasc_in_care",
-       "spend_foster_gbp", "spend_childrens_homes_gbp", "spend_semi_independent_gbp", "spend_other_placements_gbp",
-       "spend_overhead_fixed_gbp", "spend_overhead_variable_gbp", "spend_care_overhead_gbp",
-       "spend_children_in_care_gbp", "child_months", "n_social_workers", "n_agency_social_workers",
-       "direct_hours_per_week", "mean_caseload", "caseload_per_fte", "direct_hours_per_child_in_care_or_on_plan",
-       *AUTHORITY_FLOWS])
 
 
 def placement_stocks(counts: np.ndarray) -> dict[str, np.ndarray]:

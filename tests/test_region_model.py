@@ -12,7 +12,7 @@ from calibration.region import summed_columns
 from sim.local_start import AUTHORITY_RATES, LocalStart, pool
 from sim.model import CareModel
 from sim.parameter_file import load_params
-from sim.recorder import AUTHORITY_MEASURES
+from sim.measures import AUTHORITY_MEASURES
 from sim.states import State
 
 STATES = [State.FOSTER_IN_HOUSE, State.FOSTER_AGENCY, State.KINSHIP, State.HOME_PRIVATE, State.PLACED_WITH_PARENTS]
