@@ -117,7 +117,7 @@ def clean(raw: RawReturn) -> CleanReturn:
     # 3. open at the end of one year, missing from the next year's file
     covered = sorted(set(raw.batch_year.values()))
     la_year = ep["la"].to_numpy() * 10_000 + ep["year"].to_numpy()
-    vanished = ep["dec"].isna() & np.isin(la_year + 1, years_of_la)
+    vanished = ep["dec"].isna() & pd.Series(la_year + 1, index=ep.index).isin(years_of_la)  # (hashed: np.isin sorts)
     steps["open episodes missing from the next year's file (closed on 1 April, E8)"] = int(vanished.sum())
     if vanished.any():
         ep.loc[vanished, "dec"] = pd.to_datetime(ep.loc[vanished, "year"].astype(str) + "-04-01")

@@ -374,7 +374,10 @@ def _batch_years(episodes: pd.DataFrame) -> dict[str, int]:
     ended = episodes["DEC"].notna().to_numpy()
     if ended.any():
         end_year = collection_year(episodes["DEC"][ended]).to_numpy().astype(np.int64)
-        pairs, counts = np.unique(np.c_[batch[ended], end_year], axis=0, return_counts=True)
+        # the (batch, year) pairs counted as one integer each (np.unique of rows, axis=0, is ~10x slower)
+        first, span = end_year.min(), end_year.max() - end_year.min() + 1
+        pair_keys, counts = np.unique(batch[ended].astype(np.int64) * span + (end_year - first), return_counts=True)
+        pairs = np.c_[pair_keys // span, pair_keys % span + first]
         # per batch, the pair with the most episodes, the latest year among equals: sort by (batch, count, year)
         order = np.lexsort([pairs[:, 1], counts, pairs[:, 0]])
         best = order[np.r_[pairs[order, 0][1:] != pairs[order, 0][:-1], True]]
@@ -401,7 +404,8 @@ def child_keys(tables: Sequence[pd.DataFrame]) -> tuple[np.ndarray, np.ndarray, 
 def _has_header(key: np.ndarray, n_header: int, n_episodes: int) -> np.ndarray:
     """Whether each episode's child has a header row, from `child_keys` of the header rows and
     then the episodes (and any rows after them)."""
-    return np.isin(key[n_header:n_header + n_episodes], key[:n_header])
+    # pandas' isin looks each key up in a hash table: ~10x quicker than np.isin's sort here
+    return pd.Series(key[n_header:n_header + n_episodes]).isin(key[:n_header]).to_numpy()
 
 
 def read_return(folder: Path) -> RawReturn:
