@@ -43,9 +43,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from calibration.ssda903.privacy import count_columns, hidden_counts, hidden_yearly
 from runner.errors import UserError
 from runner.executor import Task, run_tasks, shared_scheduler, worker_threads
 from runner.montecarlo import ExecutorOptions, as_rows
+from sim.local_start import AUTHORITY_RATES, LocalStart, pool
+from sim.measures import AUTHORITY_MEASURES, MEASURES
+from sim.parameter_file import ParameterSet
 
 TOTAL = "total"  # the store's name of the regional total
 STORE = "runs.parquet"
@@ -73,7 +77,6 @@ def authority_folders(folder: Path) -> list[Path]:
 def prepare(folder: str, params: str | None, cache_dir: str | None, fit: bool) -> Prepared:
     """Task: read an authority and fit it (or take the national posterior)."""
     from calibration.local import fit_local, load_authority, start_at
-    from sim.parameter_file import ParameterSet
 
     authority = load_authority(Path(folder))
     national = ParameterSet.load(params)
@@ -95,7 +98,6 @@ def prepare_unfitted(root: str, folders: list[str]) -> list[Prepared]:
     from calibration.ssda903.cleaning import clean, collection_end
     from calibration.ssda903.estimates import population_at
     from calibration.ssda903.reader import read_region
-    from sim.local_start import LocalStart
 
     raw = read_region(Path(root), [Path(f) for f in folders])
     folder_of = _authority_folders(Path(root), raw.batch_year)
@@ -163,7 +165,6 @@ def _chunks(folders: list[Path], n: int) -> list[list[Path]]:
 def summed_columns() -> list[str]:
     """The measures an authority's table holds and the region's total adds up: its own children's
     counts, flows and spend on children in care (sim/recorder.py `_record_authorities`)."""
-    from sim.measures import AUTHORITY_MEASURES, MEASURES
 
     return [m.name for m in MEASURES if m.name in AUTHORITY_MEASURES and (m.scaled or m.kind == "work")]
 
@@ -172,7 +173,6 @@ def region_total(tables: dict[str, pd.DataFrame], shared: pd.DataFrame | None = 
     """The region's yearly table: each summed measure added over the authorities in name order,
     over the years every authority has; the other measures are `shared`'s (the region's model's
     own figures), or NaN without it."""
-    from sim.measures import MEASURES
 
     names = sorted(tables)
     years = pd.Index(sorted(set.intersection(*(set(tables[n].index) for n in names))), name="year")
@@ -231,7 +231,6 @@ def _suppressed_rows(rows: pd.DataFrame) -> pd.DataFrame:
 def suppressed_tables(tables: dict[str, pd.DataFrame], total: str | None = None) -> dict[str, pd.DataFrame]:
     """Yearly tables published together (an authority's, or a region's authorities and their
     `total`) with each count hidden by primary or secondary suppression as NaN."""
-    from calibration.ssda903.privacy import count_columns, hidden_yearly
 
     masks = hidden_yearly(tables, count_columns(), total=total)
     out = {}
@@ -250,7 +249,6 @@ def store_rows(tables: dict[str, pd.DataFrame], total: pd.DataFrame, seed: int) 
 
     One frame and one array for every table, not a frame each: ~0.03 s against ~0.9 s for 150
     authorities, where a replication of the model takes ~2 s."""
-    from calibration.ssda903.privacy import count_columns, hidden_counts
 
     every = {**tables, TOTAL: total}
     names = [*sorted(tables), TOTAL]
@@ -337,8 +335,6 @@ def _run_region(folder, out, seeds, end_year, params, fit, executor, on_totals, 
     end_year = last + 5 if end_year is None else int(end_year)
     if end_year <= last:
         raise UserError(f"--end-year {end_year}: not after the latest 31 March of an authority ({last})")
-    from sim.local_start import AUTHORITY_RATES, pool
-    from sim.parameter_file import ParameterSet
 
     names = sorted(prepared)
     start = pool([prepared[n].start for n in names])
