@@ -4,28 +4,28 @@ Builds `--authorities` synthetic returns (default 150) with `caresim data synth`
 (calibration/ssda903/synth.py), their sizes (children in care at 31 March 2015) log-normal
 around England's 69,540 / 152 with England's spread (sd of log 0.6: authorities run from a few
 dozen to a few thousand children; assumption from the published spread), years 2019-2021; the
-returns are built once in `--cache` (not timed). Then times, on a loopback Dask cluster of
-`--workers` single-threaded workers:
-
-The workers and the scheduler import the model before the timing, as a running cluster's
-have (the scheduler unpickles each task's function, so the first task from a module it has not
-imported waits for the import: ~0.4-0.6 s for calibration.local, measured).
+returns are built once in `--cache` (not timed). Each measurement runs on a fresh loopback Dask cluster of `--workers` single-threaded workers
+(as `caresim region --workers N` and `caresim run --workers N` start their own), whose scheduler
+and workers have imported the model first, as a running cluster's have (the scheduler unpickles
+each task's function, so the first task from a module it has not imported waits for the import:
+~0.4-0.6 s for calibration.local, measured):
 
 * region: `calibration.region.run_region` with national parameters (`--no-fit`: the local fits
   are a separate, cached step of about 5-10 s per authority): every return read and cleaned (one
   task per worker, each reading its share in one pass), then one replication of all the
   authorities as one model (one task), from 31 March 2021 for `--years` years;
 * national: one replication of England at scale 1 for the same number of years (2015 on),
-  through the same executor on the same workers: after the region (the default), or before it
-  on workers as they start (`--national-first`).
+  through the same executor.
 
-It prints both wall times, their ratio (target <= 2), the region's two phases apart (reading
-and cleaning every return, from the start to `run_region`'s "running" message; then the
-replications and the driver's suppression and writes) and the workers' resident memory (RSS)
-sampled once a second: the first and the last sample of the region phase. Nothing is cached between runs: every figure is cold.
+`--repeats` pairs (default 3), region first in the odd pairs and national first in the even
+ones, since this 2-core machine's timings drift by 10-20% from one minute to the next. It prints
+each pair, the medians and the ratio of each pair (target <= 2), the region's two phases
+(reading and cleaning every return, from the start to `run_region`'s "running" message; then
+the replication and the driver's suppression and writes) and the workers' resident memory (RSS)
+sampled once a second. Nothing is cached between measurements: every figure is cold.
 
-    python benchmarks/bench_region.py [--authorities 150] [--workers 2] [--years 5] [--cache DIR]
-                                      [--national-first]
+    python benchmarks/bench_region.py [--authorities 150] [--workers 2] [--years 5] [--repeats 3]
+                                      [--cache DIR]
 """
 from __future__ import annotations
 
@@ -114,73 +114,100 @@ class RssSampler:
         self.client.close()
 
 
-def main() -> int:
+def _warmed(cluster) -> None:
+    """Import the model in the workers and the scheduler, as a running cluster's have."""
+    with Client(cluster.address) as client:
+        for module in ("sim.run", "calibration.local", "calibration.region"):
+            client.run(importlib.import_module, module)
+            # the scheduler unpickles each task's function: the first task of a module not
+            # yet imported there waits ~0.4-0.6 s for the import (measured; calibration.local)
+            client.run_on_scheduler(importlib.import_module, module)
+
+
+def time_region(args, folder: Path, out: Path) -> dict:
+    """One region run on a fresh cluster: wall time, its reading phase, the workers' RSS."""
     from calibration.region import run_region
     from runner.montecarlo import ExecutorOptions
+
+    with loopback_cluster(args.workers, nanny=True) as cluster:
+        _warmed(cluster)
+        with RssSampler(cluster.address) as sampler:
+            marks: list[float] = []  # when run_region logs its phases: preparing, then running
+            t0 = time.perf_counter()
+            run_region(folder, out, [1], end_year=2021 + args.years, fit=False,
+                       executor=ExecutorOptions(scheduler=cluster.address),
+                       log=lambda msg: marks.append(time.perf_counter()))
+            region_s = time.perf_counter() - t0
+    prepare_s = marks[1] - t0 if len(marks) > 1 else float("nan")
+    return {"region_s": region_s, "prepare_s": prepare_s, "rss": sampler.samples}
+
+
+def time_national(args) -> float:
+    """One national replication on a fresh cluster."""
     from sim.run import run_replication
 
+    with loopback_cluster(args.workers, nanny=True) as cluster:
+        _warmed(cluster)
+        t0 = time.perf_counter()
+        run_tasks([Task("national/seed=1", run_replication, {"seed": 1, "scale": args.national_scale,
+                                                              "end_year": 2015 + args.years})],
+                  lambda task, table: None, scheduler=cluster.address, progress=False)
+        return time.perf_counter() - t0
+
+
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--authorities", type=int, default=150)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--years", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=3, help="pairs of measurements (region and national), "
+                        "each on fresh workers, in alternating order")
     parser.add_argument("--cache", type=Path, default=Path("/tmp/caresim-bench-region"))
     parser.add_argument("--build-processes", type=int, default=2)
     parser.add_argument("--national-scale", type=float, default=1.0, help="scale of the national replication "
                         "(1: England; smaller only for a smoke run)")
-    parser.add_argument("--national-first", action="store_true", help="time the national replication before the "
-                        "region, on the workers as they start (by default after it, on workers the region warmed)")
     args = parser.parse_args()
 
     t0 = time.perf_counter()
-    children = build(args.cache / f"n{args.authorities}", args.authorities, args.build_processes)
+    folder = args.cache / f"n{args.authorities}"
+    children = build(folder, args.authorities, args.build_processes)
     build_s = time.perf_counter() - t0
     print(f"{args.authorities} synthetic authorities, {sum(children):,} children in care at 31 March 2015 "
           f"(median {int(np.median(children))}, min {min(children)}, max {max(children)}); built in {build_s:.0f} s",
           flush=True)
-    out = args.cache / f"out{args.authorities}-{int(time.time())}"
-    with loopback_cluster(args.workers, nanny=True) as cluster:
-        with Client(cluster.address) as client:  # a running cluster has the model imported
-            for module in ("sim.run", "calibration.local", "calibration.region"):
-                client.run(importlib.import_module, module)
-                # the scheduler unpickles each task's function: the first task of a module not
-                # yet imported there waits ~0.4-0.6 s for the import (measured; calibration.local)
-                client.run_on_scheduler(importlib.import_module, module)
-        def time_national() -> float:
-            t0 = time.perf_counter()
-            run_tasks([Task("national/seed=1", run_replication, {"seed": 1, "scale": args.national_scale,
-                                                                  "end_year": 2015 + args.years})],
-                      lambda task, table: None, scheduler=cluster.address, progress=False)
-            return time.perf_counter() - t0
-
-        if args.national_first:
-            national_s = time_national()
-        with RssSampler(cluster.address) as sampler:
-            marks: list[float] = []  # when run_region logs its phases: preparing, then running
-            t0 = time.perf_counter()
-            run_region(args.cache / f"n{args.authorities}", out, [1], end_year=2021 + args.years, fit=False,
-                       executor=ExecutorOptions(scheduler=cluster.address),
-                       log=lambda msg: marks.append(time.perf_counter()))
-            region_s = time.perf_counter() - t0
-        prepare_s = marks[1] - t0 if len(marks) > 1 else float("nan")
-        rss = sampler.samples
-        if not args.national_first:
-            national_s = time_national()
-    first = {k: round(v / 2**20) for k, v in rss[0].items()} if rss else {}
-    last = {k: round(v / 2**20) for k, v in rss[-1].items()} if rss else {}
+    pairs = []
+    for i in range(args.repeats):
+        order = ("region", "national") if i % 2 == 0 else ("national", "region")
+        pair = {}
+        for what in order:
+            if what == "region":
+                pair.update(time_region(args, folder, args.cache / f"out{args.authorities}-{time.time_ns()}"))
+            else:
+                pair["national_s"] = time_national(args)
+        pair["ratio"] = pair["region_s"] / pair["national_s"]
+        pairs.append(pair)
+        print(f"pair {i + 1} ({' then '.join(order)}): region {pair['region_s']:.2f} s (reading and cleaning the "
+              f"returns {pair['prepare_s']:.2f} s, then running {pair['region_s'] - pair['prepare_s']:.2f} s), "
+              f"national {pair['national_s']:.2f} s, ratio {pair['ratio']:.2f}", flush=True)
+    rss = [s for p in pairs for s in p["rss"]]
+    first = {k: round(v / 2**20) for k, v in pairs[-1]["rss"][0].items()} if pairs[-1]["rss"] else {}
+    last = {k: round(v / 2**20) for k, v in pairs[-1]["rss"][-1].items()} if pairs[-1]["rss"] else {}
     peak = max((max(s.values()) for s in rss), default=0) / 2**20
-    ratio = region_s / national_s
-    print(f"region: {region_s:.1f} s for {args.authorities} authorities x 1 replication, {args.years} years "
-          f"(reading and cleaning the returns {prepare_s:.1f} s, then running {region_s - prepare_s:.1f} s)")
-    print(f"national: {national_s:.1f} s for one replication at scale {args.national_scale:g}, {args.years} years "
-          f"({'before' if args.national_first else 'after'} the region)")
-    print(f"ratio {ratio:.2f} (target <= 2); worker RSS MiB first {first} last {last} peak {peak:.0f} "
-          f"({len(rss)} samples)")
+    ratios = [p["ratio"] for p in pairs]
+    median = {k: float(np.median([p[k] for p in pairs])) for k in ("region_s", "prepare_s", "national_s")}
+    print(f"region: median {median['region_s']:.2f} s for {args.authorities} authorities x 1 replication, "
+          f"{args.years} years (reading and cleaning {median['prepare_s']:.2f} s)")
+    print(f"national: median {median['national_s']:.2f} s for one replication at scale {args.national_scale:g}, "
+          f"{args.years} years")
+    print(f"ratio: median {np.median(ratios):.2f}, range {min(ratios):.2f}-{max(ratios):.2f} (target <= 2); "
+          f"worker RSS MiB in the last region run: first {first} last {last}; peak {peak:.0f}")
     print(json.dumps(dict(authorities=args.authorities, children_2015=int(sum(children)), workers=args.workers,
-                          years=args.years, build_s=round(build_s, 1), region_s=round(region_s, 1),
-                          prepare_s=round(prepare_s, 1),
-                          national_s=round(national_s, 1), national_first=args.national_first,
-                          ratio=round(ratio, 2), rss_first_mib=first,
-                          rss_last_mib=last, rss_peak_mib=round(peak))))
+                          years=args.years, build_s=round(build_s, 1),
+                          region_s=[round(p["region_s"], 2) for p in pairs],
+                          prepare_s=[round(p["prepare_s"], 2) for p in pairs],
+                          national_s=[round(p["national_s"], 2) for p in pairs],
+                          ratio=[round(r, 2) for r in ratios], ratio_median=round(float(np.median(ratios)), 2),
+                          rss_first_mib=first, rss_last_mib=last, rss_peak_mib=round(peak))))
     return 0
 
 

@@ -40,7 +40,10 @@ def test_bench_parallel_runs_every_mode_with_identical_results():
 @pytest.mark.cluster
 def test_bench_region_runs(tmp_path):
     out = bench("bench_region.py", "--authorities", "3", "--workers", "1", "--years", "1", "--national-scale", "0.01",
-                "--cache", str(tmp_path), "--build-processes", "1")
+                "--cache", str(tmp_path), "--build-processes", "1", "--repeats", "2")
     result = json.loads(out.strip().splitlines()[-1])
-    assert result["authorities"] == 3 and result["region_s"] > 0 and result["national_s"] > 0
+    assert result["authorities"] == 3 and len(result["region_s"]) == len(result["national_s"]) == 2
+    assert result["ratio_median"] == round(sum(result["ratio"]) / 2, 2) or abs(
+        result["ratio_median"] - sum(result["ratio"]) / 2) <= 0.01  # the median of two pairs
+    assert "pair 2 (national then region)" in out  # the order alternates
     assert result["rss_last_mib"]  # the workers' memory was sampled
