@@ -133,10 +133,10 @@ def _in_care_on(ep: pd.DataFrame, date: pd.Timestamp) -> pd.Series:
     return (ep["decom"] <= date) & (ep["dec"].isna() | (ep["dec"] > date))
 
 
-def _population_at(ret: CleanReturn, ep: pd.DataFrame, period_start: np.ndarray, date: pd.Timestamp) -> pd.DataFrame:
+def _population_at(ret: CleanReturn, now: pd.DataFrame, period_start: np.ndarray, date: pd.Timestamp) -> pd.DataFrame:
     """One row per child in care on `date` (no identifier): age and time in care in months, state,
-    legal status group, UASC. `ep` are the counted episodes with their model `state`."""
-    now = ep[_in_care_on(ep, date)]
+    legal status group, UASC. `now` are the counted episodes open on `date` (`_in_care_on`) with
+    their model `state`, `period_start` the start of each one's period of care."""
     now_dob = ret.children["dob"].reindex(now["child"])
     uasc_until = ret.children["uasc_until"].reindex(now["child"])
     month = _month_index(pd.Series([date]))[0]
@@ -144,7 +144,7 @@ def _population_at(ret: CleanReturn, ep: pd.DataFrame, period_start: np.ndarray,
         "age_months": (month - _month_index(now_dob)).astype(int),
         "state": now["state"].to_numpy(),
         "legal_status": now["ls"].map(LEGAL_GROUPS).fillna("other").to_numpy(),
-        "months_in_care": (month - _month_index(pd.Series(period_start[now.index.to_numpy()]))).astype(int),
+        "months_in_care": (month - _month_index(pd.Series(period_start))).astype(int),
         "uasc": (ret.children["uasc"].reindex(now["child"]).to_numpy()
                  & (uasc_until.isna() | (uasc_until > date)).to_numpy()),
     })
@@ -156,10 +156,11 @@ def population_at(ret: CleanReturn, date: pd.Timestamp, by_authority: bool = Fal
     at the first year's files (the module docstring), more so the earlier `date` is. With
     `by_authority`, a column `la` says each child's authority (`CleanReturn.child_la`)."""
     ep = counted(ret.episodes).reset_index(drop=True)
-    ep["state"] = _states(ep)
-    population = _population_at(ret, ep, _periods(ep), date)
+    open_now = _in_care_on(ep, date).to_numpy()
+    now = ep[open_now]
+    now = now.assign(state=_states(now))  # the open episodes' states only: a region's are ~1/4 of its rows
+    population = _population_at(ret, now, _periods(ep)[open_now], date)
     if by_authority:
-        now = ep[_in_care_on(ep, date)]
         population["la"] = ret.child_la[now["child"].to_numpy()]
     return population
 
@@ -175,7 +176,8 @@ def estimate(ret: CleanReturn, *, social_workers: float | None = None, foster_ho
     year_of = lambda d: d.dt.year + (d.dt.month >= 4)  # noqa: E731
     # population at the latest 31 March
     date = ret.end
-    population = _population_at(ret, ep, period_start, date)
+    open_now = _in_care_on(ep, date).to_numpy()
+    population = _population_at(ret, ep[open_now], period_start[open_now], date)
     # entries: periods begun in the window
     first_of_period = ep["decom"].to_numpy() == period_start
     starts = ep[first_of_period & in_window(ep["decom"]).to_numpy()]

