@@ -119,7 +119,8 @@ def _call(task: Task) -> Any:
 
 
 def run_collected(fn: Callable[..., Any], kwargs: dict) -> Any:
-    """`fn(**kwargs)`, then a full garbage collection if none ran in the last second.
+    """`fn(**kwargs)`, then a full garbage collection if a model was released and none ran in
+    the last second.
 
     This is what each task runs, serially or on a worker: a released model's cycles are
     collected at most once a second (`sim.allocator.collect_if_due`, which says why), and one

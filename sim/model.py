@@ -216,6 +216,7 @@ class CareModel(Model):
         Agent._ids.pop(self, None)
         self._views.clear()
         gc.unfreeze()
+        allocator.note_release()  # its cycles are collected after the task (`allocator.collect_if_due`)
 
     # ------------------------------------------------------------------ running
     @property

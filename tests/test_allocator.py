@@ -56,3 +56,19 @@ def test_reading_a_return_tunes_the_allocator_first(tmp_path):
     out = subprocess.run([sys.executable, "-c", script, str(folder)], env={**os.environ, **nanny},
                          capture_output=True, text=True, check=True)
     assert json.loads(out.stdout) == {"tuned_again": False}  # reading had tuned it already
+
+
+def test_a_full_collection_is_due_only_after_a_model_was_released(monkeypatch):
+    from tests.conftest import small_model
+
+    monkeypatch.setattr(allocator, "_last_full_collection", -float("inf"))
+    monkeypatch.setattr(allocator, "_released", False)
+    assert allocator.collect_if_due() is False  # nothing released: nothing to collect (a reading task)
+    model = small_model(scale=0.002)
+    model.release()
+    assert allocator.collect_if_due() is True  # its cycles are collected
+    assert allocator.collect_if_due() is False  # and not again: none released since
+    allocator.note_release()
+    assert allocator.collect_if_due() is False  # within a second of the last full collection
+    monkeypatch.setattr(allocator, "_last_full_collection", -float("inf"))
+    assert allocator.collect_if_due() is True
