@@ -165,7 +165,6 @@ def _chunks(folders: list[Path], n: int) -> list[list[Path]]:
 def summed_columns() -> list[str]:
     """The measures an authority's table holds and the region's total adds up: its own children's
     counts, flows and spend on children in care (sim/recorder.py `_record_authorities`)."""
-
     return [m.name for m in MEASURES if m.name in AUTHORITY_MEASURES and (m.scaled or m.kind == "work")]
 
 
@@ -173,7 +172,6 @@ def region_total(tables: dict[str, pd.DataFrame], shared: pd.DataFrame | None = 
     """The region's yearly table: each summed measure added over the authorities in name order,
     over the years every authority has; the other measures are `shared`'s (the region's model's
     own figures), or NaN without it."""
-
     names = sorted(tables)
     years = pd.Index(sorted(set.intersection(*(set(tables[n].index) for n in names))), name="year")
     columns = [m.name for m in MEASURES]
@@ -231,7 +229,6 @@ def _suppressed_rows(rows: pd.DataFrame) -> pd.DataFrame:
 def suppressed_tables(tables: dict[str, pd.DataFrame], total: str | None = None) -> dict[str, pd.DataFrame]:
     """Yearly tables published together (an authority's, or a region's authorities and their
     `total`) with each count hidden by primary or secondary suppression as NaN."""
-
     masks = hidden_yearly(tables, count_columns(), total=total)
     out = {}
     for name, table in tables.items():
@@ -249,7 +246,6 @@ def store_rows(tables: dict[str, pd.DataFrame], total: pd.DataFrame, seed: int) 
 
     One frame and one array for every table, not a frame each: ~0.03 s against ~0.9 s for 150
     authorities, where a replication of the model takes ~2 s."""
-
     every = {**tables, TOTAL: total}
     names = [*sorted(tables), TOTAL]
     frames = [every[n] for n in names]
