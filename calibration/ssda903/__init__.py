@@ -15,6 +15,8 @@ if "ARROW_DEFAULT_MEMORY_POOL" not in _os.environ:  # a user's choice stands
     # pool (mimalloc). Measured on the 2-core machine (cold process, the 150-authority benchmark
     # region read and cleaned): 1.74-2.27 s of CPU with mimalloc, 1.29-1.40 s with the system
     # allocator (glibc's, which numpy uses anyway), and 1.04-1.29 s against 0.78-0.91 s per half
-    # on two Dask workers at once. So the process's default pool is the system allocator; it
-    # changes how memory is obtained, never a value.
+    # on two Dask workers at once (under the nanny's MALLOC_TRIM_THRESHOLD_, before reading tuned
+    # glibc: sim/allocator.py). With glibc tuned, a half of it in each of two processes took
+    # 0.39-0.53 s with the system allocator and 0.41-0.65 s with mimalloc. So the process's default
+    # pool is the system allocator; it changes how memory is obtained, never a value.
     _pa.set_memory_pool(_pa.system_memory_pool())
